@@ -13,6 +13,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -39,7 +40,16 @@ func New(t testing.TB, doc []byte) *Validator {
 	return v
 }
 
+// registerDecoders teaches openapi3filter (whose decoder table is
+// process-global) to read HTML pages as strings, for the dashboard paths.
+var registerDecoders = sync.OnceFunc(func() {
+	if openapi3filter.RegisteredBodyDecoder("text/html") == nil {
+		openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
+	}
+})
+
 func load(doc []byte) (*Validator, error) {
+	registerDecoders()
 	loader := openapi3.NewLoader()
 	d, err := loader.LoadFromData(doc)
 	if err != nil {

@@ -1,0 +1,247 @@
+package dashboard
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/negawatt/negawatt/examples/internal/chart"
+	"github.com/negawatt/negawatt/examples/internal/platform"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var funcs = template.FuncMap{
+	"points": formatPoints,
+	"signed": func(d decimal.Decimal) string {
+		if d.IsPositive() {
+			return "+" + formatPoints(d)
+		}
+		return formatPoints(d)
+	},
+	"kwh":   formatKWh,
+	"month": func(t time.Time) string { return t.UTC().Format("Jan 2006") },
+	"date":  func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+}
+
+var (
+	customerTmpl = template.Must(template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")).ParseFS(templateFS, "templates/customer.html"))
+	overviewTmpl = template.Must(template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")).ParseFS(templateFS, "templates/overview.html"))
+)
+
+// customerData is what customer.html sees.
+type customerData struct {
+	Title, Who                        string
+	AsOf                              time.Time
+	Customer                          CustomerPage
+	TotalSavedKWh                     float64
+	UsageChartPhone, UsageChartWide   template.HTML
+	PointsChartPhone, PointsChartWide template.HTML
+}
+
+type overviewData struct {
+	Title, Who                    string
+	AsOf                          time.Time
+	Overview                      OverviewPage
+	SavedChartPhone, SavedChartWide template.HTML
+}
+
+// RenderCustomer writes the customer page for v as HTML.
+func RenderCustomer(w *bytes.Buffer, v CustomerPage) error {
+	d := customerData{Title: v.CustomerID, Who: "Customer " + v.CustomerID, AsOf: v.AsOf, Customer: v}
+	if v.DisplayName != "" {
+		d.Title = v.DisplayName
+	}
+	for _, m := range v.Months {
+		d.TotalSavedKWh += m.SavedKWh()
+	}
+	var err error
+	if d.UsageChartPhone, d.UsageChartWide, err = usageCharts(v); err != nil {
+		return err
+	}
+	if d.PointsChartPhone, d.PointsChartWide, err = pointsCharts(v); err != nil {
+		return err
+	}
+	return customerTmpl.ExecuteTemplate(w, "layout", d)
+}
+
+// RenderOverview writes the overview page for v as HTML.
+func RenderOverview(w *bytes.Buffer, v OverviewPage) error {
+	d := overviewData{Title: "Overview", Who: "Operator", AsOf: v.AsOf, Overview: v}
+	if len(v.Months) > 0 {
+		labels := make([]string, len(v.Months))
+		vals := make([]float64, len(v.Months))
+		for i, m := range v.Months {
+			labels[i], vals[i] = m.Month.UTC().Format("Jan"), m.SavedKWh
+		}
+		var err error
+		d.SavedChartPhone, d.SavedChartWide, err = both(func(s chart.Size) chart.Chart {
+			return chart.Bars{Title: "kWh saved, all customers", Unit: "kWh saved", Labels: labels, Values: vals, Size: s}
+		})
+		if err != nil {
+			return err
+		}
+	} else {
+		d.SavedChartPhone = `<p class="empty">No settled months yet.</p>`
+	}
+	return overviewTmpl.ExecuteTemplate(w, "layout", d)
+}
+
+func usageCharts(v CustomerPage) (template.HTML, template.HTML, error) {
+	if len(v.Daily) > 0 {
+		times := make([]time.Time, len(v.Daily))
+		base := make([]float64, len(v.Daily))
+		act := make([]float64, len(v.Daily))
+		for i, d := range v.Daily {
+			times[i], base[i], act[i] = d.Day, d.BaselineKWh, d.ActualKWh
+		}
+		return both(func(s chart.Size) chart.Chart {
+			return chart.TimeSeries{Title: "Daily usage", Unit: "kWh/day", Times: times, Size: s,
+				Series: []chart.Series{{Name: "Baseline", Values: base, Style: chart.Dashed}, {Name: "Actual", Values: act}}}
+		})
+	}
+	if len(v.Months) == 0 {
+		return `<p class="empty">No usage settled yet.</p>`, "", nil
+	}
+	times := make([]time.Time, len(v.Months))
+	base := make([]float64, len(v.Months))
+	act := make([]float64, len(v.Months))
+	for i, m := range v.Months {
+		times[i], base[i], act[i] = m.Month, m.BaselineKWh, m.ActualKWh
+	}
+	return both(func(s chart.Size) chart.Chart {
+		return chart.TimeSeries{Title: "Monthly usage", Unit: "kWh/month", Times: times, Size: s,
+			Series: []chart.Series{{Name: "Baseline", Values: base, Style: chart.Dashed}, {Name: "Actual", Values: act}}}
+	})
+}
+
+func pointsCharts(v CustomerPage) (template.HTML, template.HTML, error) {
+	if len(v.Months) == 0 {
+		return `<p class="empty">No points yet.</p>`, "", nil
+	}
+	labels := make([]string, len(v.Months))
+	vals := make([]float64, len(v.Months))
+	for i, m := range v.Months {
+		// A chart is a picture: float64 is fine here, never for balances.
+		labels[i], vals[i] = m.Month.UTC().Format("Jan"), m.Points.InexactFloat64()
+	}
+	return both(func(s chart.Size) chart.Chart {
+		return chart.Bars{Title: "Points earned", Unit: "points", Labels: labels, Values: vals, Size: s}
+	})
+}
+
+// both renders a chart at phone and desktop sizes; CSS shows one. The
+// chart package escapes every text it writes, so its output is trusted
+// markup for html/template.
+func both(mk func(chart.Size) chart.Chart) (phone, wide template.HTML, err error) {
+	p, err := chart.SVG(mk(chart.PhoneSize))
+	if err != nil {
+		return "", "", err
+	}
+	w, err := chart.SVG(mk(chart.DefaultSize))
+	if err != nil {
+		return "", "", err
+	}
+	return template.HTML(p), template.HTML(w), nil //nolint:gosec // escaped by package chart
+}
+
+// Register mounts the dashboard on p: GET / for the operator and
+// GET /customers/{id} for that customer or the operator.
+func Register(p *platform.Platform, src Source) {
+	p.HandleFunc("GET /{$}", platform.Operator, func(w http.ResponseWriter, r *http.Request) {
+		v, err := src.Overview(r.Context())
+		if err != nil {
+			platform.WriteError(w, r, err)
+			return
+		}
+		var b bytes.Buffer
+		if err := RenderOverview(&b, v); err != nil {
+			platform.WriteError(w, r, fmt.Errorf("dashboard: render overview: %w", err))
+			return
+		}
+		writeHTML(w, b.Bytes())
+	})
+	p.HandleFunc("GET /customers/{id}", platform.Customer("id"), func(w http.ResponseWriter, r *http.Request) {
+		v, err := src.Customer(r.Context(), r.PathValue("id"))
+		if errors.Is(err, ErrNotFound) {
+			platform.WriteError(w, r, platform.Errorf(http.StatusNotFound, platform.CodeNotFound, "no such customer"))
+			return
+		}
+		if err != nil {
+			platform.WriteError(w, r, err)
+			return
+		}
+		var b bytes.Buffer
+		if err := RenderCustomer(&b, v); err != nil {
+			platform.WriteError(w, r, fmt.Errorf("dashboard: render customer %s: %w", v.CustomerID, err))
+			return
+		}
+		writeHTML(w, b.Bytes())
+	})
+}
+
+// contentSecurityPolicy allows the page's own inline CSS and inline SVG
+// and nothing else: no scripts, no third-party requests, no framing.
+const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+func writeHTML(w http.ResponseWriter, page []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "private, no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(page)
+}
+
+// formatPoints prints a points amount with thousands separators and at
+// most two decimals (rounded half away from zero), e.g. 12345.5 →
+// "12,345.50", 1200 → "1,200".
+func formatPoints(d decimal.Decimal) string {
+	return groupDigits(strings.TrimSuffix(d.Round(2).StringFixed(2), ".00"))
+}
+
+// formatKWh prints energy with one decimal and thousands separators.
+func formatKWh(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "–"
+	}
+	s := strconv.FormatFloat(v, 'f', 1, 64)
+	if s == "-0.0" {
+		s = "0.0"
+	}
+	return groupDigits(s)
+}
+
+// groupDigits inserts commas into the integer part of a plain decimal
+// string: "-12345.5" → "-12,345.5".
+func groupDigits(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if hasFrac {
+		b.WriteString("." + frac)
+	}
+	return b.String()
+}
