@@ -50,9 +50,9 @@ type customerData struct {
 }
 
 type overviewData struct {
-	Title, Who                    string
-	AsOf                          time.Time
-	Overview                      OverviewPage
+	Title, Who                      string
+	AsOf                            time.Time
+	Overview                        OverviewPage
 	SavedChartPhone, SavedChartWide template.HTML
 }
 

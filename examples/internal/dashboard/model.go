@@ -33,9 +33,9 @@ type CustomerPage struct {
 	// Months are settled months, oldest first; they drive the savings
 	// table and both charts.
 	Months   []MonthRow
-	History  []HistoryRow  // newest first
-	Expiries []ExpiryRow   // soonest first
-	Daily    []DailyUsage  // optional: when set, the usage chart is daily
+	History  []HistoryRow // newest first
+	Expiries []ExpiryRow  // soonest first
+	Daily    []DailyUsage // optional: when set, the usage chart is daily
 }
 
 // MonthRow is one settled month.
