@@ -98,7 +98,12 @@ func (c TimeSeries) WriteSVG(w io.Writer) error {
 	for _, t := range timeTicks(c.Times[0], c.Times[len(c.Times)-1], max(2, int((p.x1-p.x0)/64))) {
 		x := p.px(float64(t.at.Unix()))
 		s.line(x, p.y1, x, p.y1+4, `stroke="#9a9a9a" stroke-width="1"`)
-		s.text(x, p.y1+18, "middle", t.label, `fill="#555555"`)
+		// Keep the last label inside the canvas instead of clipping it.
+		anchor, lx := "middle", x
+		if half := float64(len([]rune(t.label))) * charWidth / 2; x+half > size.Width-2 {
+			anchor, lx = "end", size.Width-2
+		}
+		s.text(lx, p.y1+18, anchor, t.label, `fill="#555555"`)
 	}
 	for i, ser := range c.Series {
 		dash := ""
