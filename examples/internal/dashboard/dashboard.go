@@ -41,12 +41,12 @@ var (
 
 // customerData is what customer.html sees.
 type customerData struct {
-	Title, Who                        string
-	AsOf                              time.Time
-	Customer                          CustomerPage
-	TotalSavedKWh                     float64
-	UsageChartPhone, UsageChartWide   template.HTML
-	PointsChartPhone, PointsChartWide template.HTML
+	Title, Who                      string
+	AsOf                            time.Time
+	Customer                        CustomerPage
+	TotalSavedKWh                   float64
+	UsageChartPhone, UsageChartWide template.HTML
+	PointsChart                     template.HTML
 }
 
 type overviewData struct {
@@ -69,7 +69,7 @@ func RenderCustomer(w *bytes.Buffer, v CustomerPage) error {
 	if d.UsageChartPhone, d.UsageChartWide, err = usageCharts(v); err != nil {
 		return err
 	}
-	if d.PointsChartPhone, d.PointsChartWide, err = pointsCharts(v); err != nil {
+	if d.PointsChart, err = pointsChart(v); err != nil {
 		return err
 	}
 	return customerTmpl.ExecuteTemplate(w, "layout", d)
@@ -125,9 +125,11 @@ func usageCharts(v CustomerPage) (template.HTML, template.HTML, error) {
 	})
 }
 
-func pointsCharts(v CustomerPage) (template.HTML, template.HTML, error) {
+// pointsChart sits in a half-width column on desktop and full width on
+// a phone: one medium size reads well in both.
+func pointsChart(v CustomerPage) (template.HTML, error) {
 	if len(v.Months) == 0 {
-		return `<p class="empty">No points yet.</p>`, "", nil
+		return `<p class="empty">No points yet.</p>`, nil
 	}
 	labels := make([]string, len(v.Months))
 	vals := make([]float64, len(v.Months))
@@ -135,10 +137,16 @@ func pointsCharts(v CustomerPage) (template.HTML, template.HTML, error) {
 		// A chart is a picture: float64 is fine here, never for balances.
 		labels[i], vals[i] = m.Month.UTC().Format("Jan"), m.Points.InexactFloat64()
 	}
-	return both(func(s chart.Size) chart.Chart {
-		return chart.Bars{Title: "Points earned", Unit: "points", Labels: labels, Values: vals, Size: s}
-	})
+	svg, err := chart.SVG(chart.Bars{Title: "Points earned", Unit: "points", Labels: labels, Values: vals, Size: halfSize})
+	return template.HTML(svg), err //nolint:gosec // escaped by package chart
 }
+
+// Chart sizes: wideSize fills the desktop column at a comfortable text
+// size; halfSize suits half a desktop column or a phone.
+var (
+	wideSize = chart.Size{Width: 960, Height: 380}
+	halfSize = chart.Size{Width: 480, Height: 320}
+)
 
 // both renders a chart at phone and desktop sizes; CSS shows one. The
 // chart package escapes every text it writes, so its output is trusted
@@ -148,7 +156,7 @@ func both(mk func(chart.Size) chart.Chart) (phone, wide template.HTML, err error
 	if err != nil {
 		return "", "", err
 	}
-	w, err := chart.SVG(mk(chart.DefaultSize))
+	w, err := chart.SVG(mk(wideSize))
 	if err != nil {
 		return "", "", err
 	}

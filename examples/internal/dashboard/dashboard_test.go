@@ -108,8 +108,8 @@ func TestRenderCustomerContent(t *testing.T) {
 			t.Errorf("page contains unescaped %q", bad)
 		}
 	}
-	if n := strings.Count(page, "<svg"); n != 4 {
-		t.Errorf("%d svg charts, want 4 (usage and points, phone and wide)", n)
+	if n := strings.Count(page, "<svg"); n != 3 {
+		t.Errorf("%d svg charts, want 3 (usage phone and wide, points)", n)
 	}
 }
 

@@ -28,5 +28,5 @@ func ExampleRenderCustomer() {
 	}
 	html := b.String()
 	fmt.Println(strings.Contains(html, `data-testid="balance">1,500<`), strings.Count(html, "<svg"))
-	// Output: true 4
+	// Output: true 3
 }
