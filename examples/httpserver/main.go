@@ -53,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	demo := fs.Bool("demo", false, "serve the dashboard from built-in demo data")
 	grace := fs.Duration("shutdown-grace", platform.DefaultShutdownGrace, "how long in-flight requests may take to finish on shutdown")
+	rate := fs.Float64("rate-limit", platform.DefaultRateLimit.PerSecond, "sustained requests/s allowed per token (0 disables limiting, e.g. for load tests)")
+	burst := fs.Int("rate-burst", platform.DefaultRateLimit.Burst, "burst of requests allowed per token")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -72,7 +74,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintf(stderr, "httpserver: %v\n", err)
 		return 2
 	}
-	cfg := app.Config{Signer: signer, Logger: log}
+	cfg := app.Config{Signer: signer, Logger: log, RateLimit: platform.RateLimit{PerSecond: *rate, Burst: *burst, Disabled: *rate == 0}}
 	if *demo {
 		cfg.Dashboard = dashboard.Demo()
 	}

@@ -26,6 +26,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{"extra args", []string{"serve"}, nil, "unexpected arguments"},
 		{"key not hex", nil, map[string]string{"NEGAWATT_TOKEN_KEY": "zz"}, "not hex"},
 		{"key too short", nil, map[string]string{"NEGAWATT_TOKEN_KEY": "abcd"}, "2 bytes, want at least 32"},
+		{"negative rate", []string{"-rate-limit", "-1"}, nil, "want PerSecond > 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
