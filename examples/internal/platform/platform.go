@@ -207,7 +207,7 @@ func (p *Platform) handle(pattern string, access Access, h http.Handler) {
 }
 
 // authenticate reads the bearer token from the Authorization header or,
-// for the browser dashboard, the negawatt_token cookie.
+// for GET and HEAD only (the browser dashboard), the negawatt_token cookie.
 func (p *Platform) authenticate(r *http.Request) (Claims, error) {
 	tok := ""
 	if h := r.Header.Get("Authorization"); h != "" {
@@ -216,7 +216,11 @@ func (p *Platform) authenticate(r *http.Request) (Claims, error) {
 			return Claims{}, Errorf(http.StatusUnauthorized, CodeUnauthorized, "Authorization must be \"Bearer <token>\"")
 		}
 		tok = strings.TrimSpace(rest)
-	} else if c, err := r.Cookie(TokenCookie); err == nil {
+	} else if c, err := r.Cookie(TokenCookie); err == nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// The cookie is for page loads only. Browsers attach cookies to
+		// cross-site requests, so accepting it on a state-changing method
+		// would open the API to cross-site request forgery; writes need
+		// the Authorization header, which a foreign page cannot set.
 		tok = c.Value
 	}
 	if tok == "" {
@@ -231,7 +235,8 @@ func (p *Platform) authenticate(r *http.Request) (Claims, error) {
 }
 
 // TokenCookie is the cookie the dashboard reads a token from when there is
-// no Authorization header (browsers cannot add one to a page load).
+// no Authorization header (browsers cannot add one to a page load). It is
+// honoured on GET and HEAD only, so it can never authorize a write.
 const TokenCookie = "negawatt_token"
 
 func (p *Platform) serveReady(w http.ResponseWriter, r *http.Request) {

@@ -173,6 +173,9 @@ func TestWaysIn(t *testing.T) {
 	xml := request("POST", "/v1/customers/alice/usage", f.alice, "<usage/>")
 	xml.Header.Set("Content-Type", "application/xml")
 
+	cookieWrite := request("POST", "/v1/customers/alice/usage", "", `{"usage_kwh":1}`)
+	cookieWrite.AddCookie(&http.Cookie{Name: TokenCookie, Value: f.alice})
+
 	tests := []struct {
 		name     string
 		req      *http.Request
@@ -180,6 +183,7 @@ func TestWaysIn(t *testing.T) {
 		wantCode string
 	}{
 		{"no token", request("GET", "/v1/customers/alice/balance", "", ""), 401, CodeUnauthorized},
+		{"cookie token on a write (CSRF)", cookieWrite, 401, CodeUnauthorized},
 		{"basic auth", basic, 401, CodeUnauthorized},
 		{"garbage token", request("GET", "/v1/customers/alice/balance", "hello", ""), 401, CodeUnauthorized},
 		{"tampered token", request("GET", "/v1/customers/alice/balance", tampered, ""), 401, CodeUnauthorized},
