@@ -9,7 +9,9 @@
 // bytes). Without it a random key is made and an operator token is logged
 // so the service can be used at once. -demo serves the dashboard from
 // fixed demo data (customers demo-alice and demo-bob) and logs a token for
-// demo-alice; browsers send tokens in the negawatt_token cookie.
+// demo-alice; browsers send tokens in the negawatt_token cookie (honoured
+// on GET and HEAD only). With the key set, -mint SCOPE prints a token
+// (scope "operator" or "customer:<id>", lifetime -ttl) and exits.
 //
 // Package layout: the reusable pieces live under examples/internal
 // (platform: auth/middleware/server; openapi: the document and its test
@@ -39,7 +41,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
 // tokenTTL is how long the tokens logged at start-up stay valid.
@@ -47,7 +49,7 @@ const tokenTTL = 24 * time.Hour
 
 // run serves until ctx is done and returns the exit code: 0 after a clean
 // shutdown, 1 when serving failed, 2 for bad flags or configuration.
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("httpserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	grace := fs.Duration("shutdown-grace", platform.DefaultShutdownGrace, "how long in-flight requests may take to finish on shutdown")
 	rate := fs.Float64("rate-limit", platform.DefaultRateLimit.PerSecond, "sustained requests/s allowed per token (0 disables limiting, e.g. for load tests)")
 	burst := fs.Int("rate-burst", platform.DefaultRateLimit.Burst, "burst of requests allowed per token")
+	mint := fs.String("mint", "", "print a token for this scope (operator or customer:<id>) signed with NEGAWATT_TOKEN_KEY, and exit")
+	ttl := fs.Duration("ttl", tokenTTL, "lifetime of the token printed by -mint")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -73,6 +77,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		fmt.Fprintf(stderr, "httpserver: %v\n", err)
 		return 2
+	}
+	if *mint != "" {
+		return mintToken(signer, *mint, *ttl, generated, stdout, stderr)
 	}
 	cfg := app.Config{Signer: signer, Logger: log, RateLimit: platform.RateLimit{PerSecond: *rate, Burst: *burst, Disabled: *rate == 0}}
 	if *demo {
@@ -105,6 +112,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 1
 	}
 	log.Info("shut down cleanly")
+	return 0
+}
+
+// mintToken prints one token: how an operator hands a customer (or a
+// script) its credentials.
+func mintToken(signer *platform.Signer, scope string, ttl time.Duration, generated bool, stdout, stderr io.Writer) int {
+	if generated {
+		fmt.Fprintln(stderr, "httpserver: -mint needs NEGAWATT_TOKEN_KEY (a token signed with a random key is useless)")
+		return 2
+	}
+	sc, err := platform.ParseScope(scope)
+	if err != nil {
+		fmt.Fprintf(stderr, "httpserver: -mint: %v\n", err)
+		return 2
+	}
+	tok, err := signer.Mint(sc, ttl)
+	if err != nil {
+		fmt.Fprintf(stderr, "httpserver: -mint: %v\n", err)
+		return 2
+	}
+	fmt.Fprintln(stdout, tok)
 	return 0
 }
 

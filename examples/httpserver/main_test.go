@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +14,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/negawatt/negawatt/examples/internal/platform"
 )
 
 func TestRunRejectsBadConfig(t *testing.T) {
@@ -27,15 +31,37 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{"key not hex", nil, map[string]string{"NEGAWATT_TOKEN_KEY": "zz"}, "not hex"},
 		{"key too short", nil, map[string]string{"NEGAWATT_TOKEN_KEY": "abcd"}, "2 bytes, want at least 32"},
 		{"negative rate", []string{"-rate-limit", "-1"}, nil, "want PerSecond > 0"},
+		{"mint without key", []string{"-mint", "operator"}, nil, "-mint needs NEGAWATT_TOKEN_KEY"},
+		{"mint bad scope", []string{"-mint", "customer:a b"}, map[string]string{"NEGAWATT_TOKEN_KEY": strings.Repeat("ab", 32)}, "invalid scope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			code := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, &stderr)
+			code := run(context.Background(), tt.args, func(k string) string { return tt.env[k] }, io.Discard, &stderr)
 			if code != 2 || !strings.Contains(stderr.String(), tt.want) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr.String(), tt.want)
 			}
 		})
+	}
+}
+
+func TestMint(t *testing.T) {
+	key := strings.Repeat("ab", 32)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-mint", "customer:c-1", "-ttl", "1h"}, func(k string) string {
+		if k == "NEGAWATT_TOKEN_KEY" {
+			return key
+		}
+		return ""
+	}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	kb, _ := hex.DecodeString(key)
+	signer, _ := platform.NewSigner(kb)
+	claims, err := signer.Verify(strings.TrimSpace(stdout.String()))
+	if err != nil || claims.Scope.String() != "customer:c-1" || claims.ExpiresAt.Sub(claims.IssuedAt) != time.Hour {
+		t.Errorf("minted token: claims %+v err %v", claims, err)
 	}
 }
 
