@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,16 @@ var funcs = template.FuncMap{
 var (
 	customerTmpl = template.Must(template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")).ParseFS(templateFS, "templates/customer.html"))
 	overviewTmpl = template.Must(template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")).ParseFS(templateFS, "templates/overview.html"))
+	signinTmpl   = template.Must(template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")).ParseFS(templateFS, "templates/signin.html"))
 )
+
+// RenderSignIn writes the page anonymous visitors of / see.
+func RenderSignIn(w *bytes.Buffer) error {
+	return signinTmpl.ExecuteTemplate(w, "layout", struct {
+		Title, Who string
+		AsOf       time.Time
+	}{Title: "Welcome", Who: "Not signed in"})
+}
 
 // customerData is what customer.html sees.
 type customerData struct {
@@ -58,7 +68,13 @@ type overviewData struct {
 
 // RenderCustomer writes the customer page for v as HTML.
 func RenderCustomer(w *bytes.Buffer, v CustomerPage) error {
-	d := customerData{Title: v.CustomerID, Who: "Customer " + v.CustomerID, AsOf: v.AsOf, Customer: v}
+	return renderCustomer(w, v, "Customer "+v.CustomerID)
+}
+
+// renderCustomer names the viewer in the header (the customer, or the
+// operator looking at a customer).
+func renderCustomer(w *bytes.Buffer, v CustomerPage, who string) error {
+	d := customerData{Title: v.CustomerID, Who: who, AsOf: v.AsOf, Customer: v}
 	if v.DisplayName != "" {
 		d.Title = v.DisplayName
 	}
@@ -163,16 +179,33 @@ func both(mk func(chart.Size) chart.Chart) (phone, wide template.HTML, err error
 	return template.HTML(p), template.HTML(w), nil //nolint:gosec // escaped by package chart
 }
 
-// Register mounts the dashboard on p: GET / for the operator and
-// GET /customers/{id} for that customer or the operator.
+// Register mounts the dashboard on p:
+//
+//	GET /                the operator's overview; a signed-in customer is
+//	                     redirected (303) to their page; anonymous visitors
+//	                     get a short sign-in page
+//	GET /customers/{id}  that customer's page (the customer or the operator)
 func Register(p *platform.Platform, src Source) {
-	p.HandleFunc("GET /{$}", platform.Operator, func(w http.ResponseWriter, r *http.Request) {
+	p.HandleFunc("GET /{$}", platform.Optional, func(w http.ResponseWriter, r *http.Request) {
+		c, ok := platform.ClaimsFrom(r.Context())
+		if id, isCustomer := c.Scope.CustomerID(); ok && isCustomer {
+			http.Redirect(w, r, "/customers/"+url.PathEscape(id), http.StatusSeeOther)
+			return
+		}
+		var b bytes.Buffer
+		if !ok {
+			if err := RenderSignIn(&b); err != nil {
+				platform.WriteError(w, r, fmt.Errorf("dashboard: render sign-in: %w", err))
+				return
+			}
+			writeHTML(w, b.Bytes())
+			return
+		}
 		v, err := src.Overview(r.Context())
 		if err != nil {
 			platform.WriteError(w, r, err)
 			return
 		}
-		var b bytes.Buffer
 		if err := RenderOverview(&b, v); err != nil {
 			platform.WriteError(w, r, fmt.Errorf("dashboard: render overview: %w", err))
 			return
@@ -189,8 +222,12 @@ func Register(p *platform.Platform, src Source) {
 			platform.WriteError(w, r, err)
 			return
 		}
+		who := "Customer " + v.CustomerID
+		if c, _ := platform.ClaimsFrom(r.Context()); c.Scope.Role() == platform.RoleOperator {
+			who = "Operator"
+		}
 		var b bytes.Buffer
-		if err := RenderCustomer(&b, v); err != nil {
+		if err := renderCustomer(&b, v, who); err != nil {
 			platform.WriteError(w, r, fmt.Errorf("dashboard: render customer %s: %w", v.CustomerID, err))
 			return
 		}

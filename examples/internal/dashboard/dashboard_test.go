@@ -55,6 +55,7 @@ func TestRenderGolden(t *testing.T) {
 		"customer.html":       func(b *bytes.Buffer) error { return RenderCustomer(b, alice) },
 		"customer_empty.html": func(b *bytes.Buffer) error { return RenderCustomer(b, empty) },
 		"overview.html":       func(b *bytes.Buffer) error { return RenderOverview(b, ov) },
+		"signin.html":         RenderSignIn,
 	}
 	for name, render := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -165,7 +166,9 @@ func TestHandlers(t *testing.T) {
 		{"unknown customer", "/customers/nobody", op, false, 404},
 		{"injection id", "/customers/x'%20OR%201=1--", op, false, 400},
 		{"overview operator", "/", op, false, 200},
-		{"overview customer", "/", bob, true, 403},
+		{"home redirects a customer", "/", bob, true, 303},
+		{"home anonymous", "/", "", false, 200},
+		{"home tampered token", "/", bob + "x", true, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,6 +187,9 @@ func TestHandlers(t *testing.T) {
 			defer resp.Body.Close()
 			if resp.StatusCode != tt.want {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+			if tt.want == 303 && resp.Header.Get("Location") != "/customers/demo-bob" {
+				t.Errorf("Location = %q", resp.Header.Get("Location"))
 			}
 			if tt.want == 200 {
 				if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {

@@ -57,6 +57,7 @@ const (
 	accessProbe
 	accessOperator
 	accessCustomer
+	accessOptional
 )
 
 // Public routes need no token; they are rate limited per client IP.
@@ -64,6 +65,12 @@ var Public = Access{kind: accessPublic}
 
 // Operator routes need an operator token.
 var Operator = Access{kind: accessOperator}
+
+// Optional routes serve anonymous callers and token holders alike (e.g. a
+// landing page that redirects a signed-in customer to their own page). A
+// token that is present must be valid (401 otherwise); the handler reads
+// it with [ClaimsFrom].
+var Optional = Access{kind: accessOptional}
 
 // Customer routes take a customer id in the path wildcard named param
 // (e.g. "id" for "GET /v1/customers/{id}/balance") and need a token for
@@ -167,7 +174,11 @@ func (p *Platform) handle(pattern string, access Access, h http.Handler) {
 			info.route = route
 		}
 		key := "ip:" + clientIP(r)
-		if access.kind == accessOperator || access.kind == accessCustomer {
+		// An anonymous caller of an Optional route is limited per IP, like
+		// a Public one.
+		needAuth := access.kind == accessOperator || access.kind == accessCustomer ||
+			(access.kind == accessOptional && hasToken(r))
+		if needAuth {
 			claims, err := p.authenticate(r)
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="negawatt"`)
@@ -185,7 +196,7 @@ func (p *Platform) handle(pattern string, access Access, h http.Handler) {
 					WriteError(w, r, Errorf(http.StatusForbidden, CodeForbidden, "token may not act for this customer"))
 					return
 				}
-			} else if claims.Scope.Role() != RoleOperator {
+			} else if access.kind == accessOperator && claims.Scope.Role() != RoleOperator {
 				WriteError(w, r, Errorf(http.StatusForbidden, CodeForbidden, "operator token required"))
 				return
 			}
@@ -232,6 +243,16 @@ func (p *Platform) authenticate(r *http.Request) (Claims, error) {
 		return Claims{}, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "token is invalid or expired", Err: err}
 	}
 	return claims, nil
+}
+
+// hasToken reports whether the request carries credentials authenticate
+// would look at.
+func hasToken(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
+	_, err := r.Cookie(TokenCookie)
+	return err == nil && (r.Method == http.MethodGet || r.Method == http.MethodHead)
 }
 
 // TokenCookie is the cookie the dashboard reads a token from when there is

@@ -102,6 +102,10 @@ func newFixture(t *testing.T, mod func(*Config)) *fixture {
 		f.writes.Add(1)
 		WriteJSON(w, http.StatusAccepted, map[string]bool{"ok": true})
 	})
+	p.HandleFunc("GET /v1/whoami", Optional, func(w http.ResponseWriter, r *http.Request) {
+		c, ok := ClaimsFrom(r.Context())
+		WriteJSON(w, http.StatusOK, map[string]any{"scope": c.Scope.String(), "signed_in": ok})
+	})
 	p.HandleFunc("GET /v1/panic", Public, func(w http.ResponseWriter, r *http.Request) {
 		panic("boom")
 	})
@@ -208,6 +212,7 @@ func TestWaysIn(t *testing.T) {
 		{"xml body", xml, 415, CodeUnsupportedMedia},
 		{"unknown route", request("GET", "/v1/nope", f.op, ""), 404, CodeNotFound},
 		{"wrong method", request("DELETE", "/v1/customers/alice/balance", f.op, ""), 405, CodeMethodNotAllowed},
+		{"optional route, tampered token", request("GET", "/v1/whoami", tampered, ""), 401, CodeUnauthorized},
 		{"metrics without token", request("GET", "/metrics", "", ""), 401, CodeUnauthorized},
 		{"metrics with customer token", request("GET", "/metrics", f.alice, ""), 403, CodeForbidden},
 	}
@@ -251,6 +256,8 @@ func TestAllowedRequests(t *testing.T) {
 			r.Header.Set("Authorization", "bearer "+f.alice)
 			return r
 		}(), 200, `{"customer":"alice"}`},
+		{"optional, anonymous", request("GET", "/v1/whoami", "", ""), 200, `{"scope":"","signed_in":false}`},
+		{"optional, customer", request("GET", "/v1/whoami", f.alice, ""), 200, `{"scope":"customer:alice","signed_in":true}`},
 		{"customer writes own", request("POST", "/v1/customers/alice/usage", f.alice, `{"usage_kwh": 12.5}`), 201, `{"usage_kwh":12.5}`},
 		{"healthz", request("GET", "/healthz", "", ""), 200, `{"status":"ok"}`},
 		{"readyz", request("GET", "/readyz", "", ""), 200, `{"status":"ready"}`},
