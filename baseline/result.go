@@ -141,27 +141,44 @@ func (d *Design) modelFor(c *Candidate) *Model {
 			n++
 		}
 	}
-	m.Baseline = make([]BaselinePeriod, 0, n)
+	m.Baseline = make([]BaselinePeriod, n)
 	hasH, hasC := c.Type.HasHDD(), c.Type.HasCDD()
 	hbp, cbp := float64(c.HeatingBalancePointF), float64(c.CoolingBalancePointF)
+	var avg, tot metricSums
+	k := 0
 	for i := range d.f.rows {
 		r := &d.f.rows[i]
 		if !r.ok {
 			continue
 		}
 		var h, cd float64
-		if hasH {
-			h = d.f.hdd(r, hbp)
+		if r.c1-r.c0 == 1 {
+			t := d.f.temps[r.c0]
+			if hasH {
+				h = posPart(hbp - t)
+			}
+			if hasC {
+				cd = posPart(t - cbp)
+			}
+		} else {
+			if hasH {
+				h = d.f.hdd(r, hbp)
+			}
+			if hasC {
+				cd = d.f.cdd(r, cbp)
+			}
 		}
-		if hasC {
-			cd = d.f.cdd(r, cbp)
-		}
-		m.Baseline = append(m.Baseline, BaselinePeriod{Start: r.start, Days: r.days, UsagePerDay: r.y,
-			HDDPerDay: h, CDDPerDay: cd, Weight: d.weight(r), PredictedPerDay: m.Intercept + m.BetaHDD*h + m.BetaCDD*cd})
+		p := m.Intercept + m.BetaHDD*h + m.BetaCDD*cd
+		m.Baseline[k] = BaselinePeriod{Start: r.start, Days: r.days, UsagePerDay: r.y,
+			HDDPerDay: h, CDDPerDay: cd, Weight: d.weight(r), PredictedPerDay: p}
+		k++
+		avg.add(r.y, p)
+		// eemeter totals: base = intercept·days, heating = hdd·β·days.
+		tot.add(r.y*r.days, m.Intercept*r.days+h*m.BetaHDD*r.days+cd*m.BetaCDD*r.days)
 	}
-	m.AvgsMetrics = computeMetrics(m.Baseline, np, false, m)
-	m.TotalsMetrics = computeMetrics(m.Baseline, np, true, m)
-	m.N = len(m.Baseline)
+	m.AvgsMetrics = avg.metrics(np)
+	m.TotalsMetrics = tot.metrics(np)
+	m.N = n
 	return m
 }
 
