@@ -28,10 +28,10 @@ type Metrics struct {
 // are taken about the first pair (a shift that keeps them accurate for
 // large loads) and turned into eemeter's metrics at the end.
 type metricSums struct {
-	n                    int
-	o0, p0               float64 // shift
+	n                     int
+	o0, p0                float64 // shift
 	so, sp, soo, spp, sop float64
-	sr, srr, sar         float64
+	sr, srr, sar          float64
 	// lag-1 residual pairs (r[i], r[i-1]) for pandas Series.autocorr
 	a, b, aa, bb, ab, prev float64
 }
