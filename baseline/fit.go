@@ -296,6 +296,7 @@ func (st *fitStats) search(o *Options, s *searcher) {
 	// single-term forms
 	single := func(heat bool, xs []bpStats, minNZ int, minTotal, pmax float64) {
 		adjF := (n - 1) / (n - 2) * invSyy
+		scr := newScreen(st.n-2, pmax)
 		var tie Candidate
 		haveTie := false
 		for j, bp := range st.bps {
@@ -350,7 +351,7 @@ func (st *fitStats) search(o *Options, s *searcher) {
 			if beta < 0 {
 				r |= pick(heat, ReasonBetaHDDNegative, ReasonBetaCDDNegative)
 			}
-			if pmax < 1 && pValueTooHigh(beta*beta/v, c.DF, pmax) {
+			if pmax < 1 && scr.tooHigh(beta*beta/v) {
 				r |= pick(heat, ReasonBetaHDDPValueTooHigh, ReasonBetaCDDPValueTooHigh)
 			}
 			c.Status, c.Reason = Qualified, r
@@ -372,6 +373,7 @@ func (st *fitStats) search(o *Options, s *searcher) {
 	adjF := (n - 1) / (n - 3) * invSyy
 	invDF := 1 / (n - 3)
 	screen := o.BetaCDDMaxPValue < 1 || o.BetaHDDMaxPValue < 1
+	scrC, scrH := newScreen(df, o.BetaCDDMaxPValue), newScreen(df, o.BetaHDDMaxPValue)
 	for ci, cbp := range st.bps {
 		cs := &st.cool[ci]
 		var cr Reason
@@ -436,10 +438,10 @@ func (st *fitStats) search(o *Options, s *searcher) {
 				vh, vc = sigma2*scc*id, sigma2*shh*id
 			}
 			if screen {
-				if pValueTooHigh(bc*bc/vc, df, o.BetaCDDMaxPValue) {
+				if scrC.tooHigh(bc * bc / vc) {
 					r |= ReasonBetaCDDPValueTooHigh
 				}
-				if pValueTooHigh(bh*bh/vh, df, o.BetaHDDMaxPValue) {
+				if scrH.tooHigh(bh * bh / vh) {
 					r |= ReasonBetaHDDPValueTooHigh
 				}
 			}
