@@ -9,19 +9,16 @@ import (
 	"time"
 )
 
-const goldenDir = "../../../shared/reference/eemeter-golden"
+const goldenDir = "testdata/eemeter-golden"
 
-// goldenPath finds the eemeter golden files: a copy under testdata/ first,
-// then the shared reference folder.
+// goldenPath names an eemeter golden file (testdata/eemeter-golden/README.md).
 func goldenPath(t testing.TB, name string) string {
 	t.Helper()
-	for _, p := range []string{"testdata/eemeter-golden/" + name, goldenDir + "/" + name} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
+	p := goldenDir + "/" + name
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("golden file: %v", err)
 	}
-	t.Skipf("golden file %s not found", name)
-	return ""
+	return p
 }
 
 // readGoldenCSV reads a gzip CSV into header-indexed rows of strings.

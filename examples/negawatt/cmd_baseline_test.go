@@ -14,7 +14,7 @@ import (
 const (
 	sampleDir = "../../testdata/eemeter/"
 	tempFile  = sampleDir + "il-tempF.csv.gz"
-	goldenDir = "../../../../shared/reference/eemeter-golden/"
+	goldenDir = "../../baseline/testdata/eemeter-golden/"
 )
 
 var allSamples = []string{
@@ -50,7 +50,7 @@ func rel(a, b float64) float64 {
 func TestBaselineFitGolden(t *testing.T) {
 	b, err := os.ReadFile(goldenDir + "golden.json")
 	if err != nil {
-		t.Skip("golden.json not available:", err)
+		t.Fatal(err)
 	}
 	var g struct {
 		Samples map[string]struct {
