@@ -18,7 +18,7 @@ func TestDesignMatchesEemeter(t *testing.T) {
 		t.Run(tc.sample, func(t *testing.T) {
 			u, tp := loadSample(t, tc.sample)
 			if tc.o.Method == Daily {
-				u = DailyUsage(u)
+				u, _ = DailyUsage(u)
 			}
 			bu, err := BaselineWindow(u, sampleEnd, 365)
 			if err != nil {

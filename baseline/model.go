@@ -65,7 +65,10 @@ func (m *Model) Predict(periods *Usage, temp *Temperature) ([]PredictedPeriod, e
 	if periods == nil || periods.Len() == 0 || temp == nil || temp.Len() == 0 {
 		return nil, ErrNoData
 	}
-	g := newHourlyGrid(temp)
+	g, err := newHourlyGrid(temp)
+	if err != nil {
+		return nil, err
+	}
 	starts := make([]time.Time, periods.Len())
 	for i := range starts {
 		starts[i] = periods.At(i).Start

@@ -50,7 +50,10 @@ func FitBaseline(usage *Usage, temp *Temperature, end time.Time, maxDays int, o 
 		return nil, err
 	}
 	if o.Method == Daily {
-		usage = DailyUsage(usage)
+		var err error
+		if usage, err = DailyUsage(usage); err != nil {
+			return nil, err
+		}
 	}
 	bu, err := BaselineWindow(usage, end, maxDays)
 	if err != nil {

@@ -49,7 +49,7 @@ func takeSnapshots(t *testing.T) []snapshot {
 			m := res.Model
 			u, tp := loadSample(t, s)
 			if o.Method == Daily {
-				u = DailyUsage(u)
+				u, _ = DailyUsage(u)
 			}
 			rep, err := ReportingWindow(u, sampleRepStart, 365)
 			if err != nil {
