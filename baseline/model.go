@@ -32,8 +32,22 @@ type Model struct {
 	// AvgsMetrics compare usage per day; TotalsMetrics period totals
 	// (eemeter avgs_metrics / totals_metrics). Identical for daily data.
 	AvgsMetrics, TotalsMetrics Metrics
-	// Baseline holds the fitted rows (for error bands and diagnostics).
-	Baseline []BaselinePeriod
+
+	// design is the design matrix the model was fitted on (read-only);
+	// rows the baseline rows decoded from JSON. See Baseline.
+	design *Design
+	rows   []BaselinePeriod
+}
+
+// Baseline returns the complete baseline rows the model was fitted on,
+// with the model's degree days and predictions (for error bands and
+// diagnostics). It builds a new slice on each call; a model decoded from
+// JSON returns the rows it was stored with.
+func (m *Model) Baseline() []BaselinePeriod {
+	if m.design != nil {
+		return m.design.baselineRows(m)
+	}
+	return append([]BaselinePeriod(nil), m.rows...)
 }
 
 // PredictedPeriod is the model's prediction for one period.
@@ -202,7 +216,7 @@ func (m *Model) MarshalJSON() ([]byte, error) {
 	j := modelJSON{Schema: ModelSchema, Method: m.Method.String(), ModelType: m.Type,
 		Intercept: num(m.Intercept), RSquaredAdj: num(m.RSquaredAdj), N: m.N,
 		Candidates:  countsJSON{m.Candidates.Qualified, m.Candidates.Disqualified, m.Candidates.NotAttempted},
-		AvgsMetrics: m.AvgsMetrics.toJSON(), TotalsMetrics: m.TotalsMetrics.toJSON(), Baseline: m.Baseline}
+		AvgsMetrics: m.AvgsMetrics.toJSON(), TotalsMetrics: m.TotalsMetrics.toJSON(), Baseline: m.Baseline()}
 	if m.Type.HasHDD() {
 		h := m.HeatingBalancePointF
 		j.HeatingBalancePointF, j.BetaHDD = &h, num(m.BetaHDD)
@@ -237,7 +251,7 @@ func (m *Model) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("%w: missing intercept", ErrBadModel)
 	}
 	out := Model{Method: meth, Type: j.ModelType, Intercept: *j.Intercept, RSquaredAdj: val(j.RSquaredAdj), N: j.N,
-		AvgsMetrics: j.AvgsMetrics.metrics(), TotalsMetrics: j.TotalsMetrics.metrics(), Baseline: j.Baseline}
+		AvgsMetrics: j.AvgsMetrics.metrics(), TotalsMetrics: j.TotalsMetrics.metrics(), rows: j.Baseline}
 	out.Candidates.Qualified, out.Candidates.Disqualified, out.Candidates.NotAttempted =
 		j.Candidates.Qualified, j.Candidates.Disqualified, j.Candidates.NotAttempted
 	if j.ModelType.HasHDD() {
