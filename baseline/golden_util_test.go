@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -66,16 +67,25 @@ func relDiff(a, b float64) float64 {
 	return math.Abs(a-b) / math.Max(math.Abs(a), math.Abs(b))
 }
 
+// sampleCache keeps parsed samples: Usage and Temperature are immutable,
+// so tests can share them.
+var sampleCache sync.Map // file name → any (*Usage or *Temperature)
+
 func loadSample(t testing.TB, name string) (*Usage, *Temperature) {
 	t.Helper()
-	u, err := ReadUsageCSV(openGz(t, "../testdata/eemeter/"+name+".csv.gz"))
-	if err != nil {
-		t.Fatal(err)
+	load := func(file string, parse func(f string) (any, error)) any {
+		if v, ok := sampleCache.Load(file); ok {
+			return v
+		}
+		v, err := parse(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sampleCache.Store(file, v)
+		return v
 	}
-	tp, err := ReadTemperatureCSV(openGz(t, "../testdata/eemeter/il-tempF.csv.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := load(name, func(f string) (any, error) { return ReadUsageCSV(openGz(t, "../testdata/eemeter/"+f+".csv.gz")) }).(*Usage)
+	tp := load("il-tempF", func(f string) (any, error) { return ReadTemperatureCSV(openGz(t, "../testdata/eemeter/"+f+".csv.gz")) }).(*Temperature)
 	return u, tp
 }
 
