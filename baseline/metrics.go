@@ -22,7 +22,23 @@ type Metrics struct {
 	NMBE, NMAE float64
 	// AutocorrResid is the lag-1 autocorrelation of the residuals.
 	AutocorrResid float64
+	// ObservedVariance and PredictedVariance are population variances
+	// (ddof = 0).
+	ObservedVariance, PredictedVariance float64
+	// Fractional-savings-uncertainty terms (ASHRAE Guideline 14 as eemeter
+	// computes them at its default 90 % confidence): NPrime =
+	// N(1−ρ)/(1+ρ); DegreesOfFreedom = round(NPrime − NumParameters)
+	// (half to even, as Python); TStat the t quantile at 0.95 for it;
+	// CVRMSEAutoCorrCorrection = √((N−p)/(NPrime−p));
+	// ApproxFactorAutoCorrCorrection = √(1 + 2/NPrime); FSUBaseTerm =
+	// TStat·CVRMSEAdj·both corrections. NaN where eemeter has None.
+	NPrime, DegreesOfFreedom, TStat                                       float64
+	CVRMSEAutoCorrCorrection, ApproxFactorAutoCorrCorrection, FSUBaseTerm float64
 }
+
+// MetricsConfidenceLevel is the confidence level of the FSU terms in
+// [Metrics] (eemeter ModelMetrics' default).
+const MetricsConfidenceLevel = 0.90
 
 // metricSums accumulates observed/predicted pairs in one pass. The sums
 // are taken about the first pair (a shift that keeps them accurate for
@@ -93,12 +109,38 @@ func (s *metricSums) metrics(numParams int) Metrics {
 		cov := s.ab - s.a*s.b/k
 		m.AutocorrResid = cov / math.Sqrt((s.aa-s.a*s.a/k)*(s.bb-s.b*s.b/k))
 	}
+	m.ObservedVariance, m.PredictedVariance = soo/n, spp/n
+	m.fsuTerms()
 	return m
+}
+
+// fsuTerms follows eemeter ModelMetrics (metrics.py) for the fractional
+// savings uncertainty inputs.
+func (m *Metrics) fsuTerms() {
+	n, p := float64(m.N), float64(m.NumParameters)
+	m.NPrime = n * (1 - m.AutocorrResid) / (1 + m.AutocorrResid)
+	m.DegreesOfFreedom, m.TStat = math.NaN(), math.NaN()
+	m.CVRMSEAutoCorrCorrection, m.ApproxFactorAutoCorrCorrection, m.FSUBaseTerm = math.NaN(), math.NaN(), math.NaN()
+	if math.IsNaN(m.NPrime) || math.IsInf(m.NPrime, 0) {
+		return
+	}
+	m.DegreesOfFreedom = math.RoundToEven(m.NPrime - p)
+	if m.DegreesOfFreedom >= 1 && m.DegreesOfFreedom < 1e9 {
+		// cached: the two-sided 10 % critical value is the 0.95 quantile
+		m.TStat = math.Sqrt(criticalT2(int(m.DegreesOfFreedom), 1-MetricsConfidenceLevel))
+	}
+	if m.NPrime == 0 || m.NPrime-p == 0 || m.DegreesOfFreedom < 1 || n < p {
+		return
+	}
+	m.CVRMSEAutoCorrCorrection = math.Sqrt((n - p) / (m.NPrime - p))
+	m.ApproxFactorAutoCorrCorrection = math.Sqrt(1 + 2/m.NPrime)
+	m.FSUBaseTerm = m.TStat * m.CVRMSEAdj * m.CVRMSEAutoCorrCorrection * m.ApproxFactorAutoCorrCorrection
 }
 
 func nanAll(m *Metrics) {
 	for _, p := range []*float64{&m.ObservedMean, &m.PredictedMean, &m.RSquared, &m.RSquaredAdj, &m.RMSE, &m.RMSEAdj,
-		&m.CVRMSE, &m.CVRMSEAdj, &m.NMBE, &m.NMAE, &m.AutocorrResid} {
+		&m.CVRMSE, &m.CVRMSEAdj, &m.NMBE, &m.NMAE, &m.AutocorrResid, &m.ObservedVariance, &m.PredictedVariance,
+		&m.NPrime, &m.DegreesOfFreedom, &m.TStat, &m.CVRMSEAutoCorrCorrection, &m.ApproxFactorAutoCorrCorrection, &m.FSUBaseTerm} {
 		*p = math.NaN()
 	}
 }

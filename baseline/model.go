@@ -173,6 +173,14 @@ type metricsJSON struct {
 	NMBE          *float64 `json:"nmbe"`
 	NMAE          *float64 `json:"nmae"`
 	AutocorrResid *float64 `json:"autocorr_resid"`
+	ObsVariance   *float64 `json:"observed_variance"`
+	PredVariance  *float64 `json:"predicted_variance"`
+	NPrime        *float64 `json:"n_prime"`
+	DF            *float64 `json:"degrees_of_freedom"`
+	TStat         *float64 `json:"t_stat"`
+	CVRMSEACC     *float64 `json:"cvrmse_auto_corr_correction"`
+	ApproxACC     *float64 `json:"approx_factor_auto_corr_correction"`
+	FSUBaseTerm   *float64 `json:"fsu_base_term"`
 }
 
 func num(x float64) *float64 {
@@ -191,12 +199,16 @@ func val(p *float64) float64 {
 
 func (m Metrics) toJSON() metricsJSON {
 	return metricsJSON{m.N, m.NumParameters, num(m.ObservedMean), num(m.PredictedMean), num(m.RSquared), num(m.RSquaredAdj),
-		num(m.RMSE), num(m.RMSEAdj), num(m.CVRMSE), num(m.CVRMSEAdj), num(m.NMBE), num(m.NMAE), num(m.AutocorrResid)}
+		num(m.RMSE), num(m.RMSEAdj), num(m.CVRMSE), num(m.CVRMSEAdj), num(m.NMBE), num(m.NMAE), num(m.AutocorrResid),
+		num(m.ObservedVariance), num(m.PredictedVariance), num(m.NPrime), num(m.DegreesOfFreedom), num(m.TStat),
+		num(m.CVRMSEAutoCorrCorrection), num(m.ApproxFactorAutoCorrCorrection), num(m.FSUBaseTerm)}
 }
 
 func (j metricsJSON) metrics() Metrics {
 	return Metrics{j.N, j.NumParameters, val(j.ObservedMean), val(j.PredictedMean), val(j.RSquared), val(j.RSquaredAdj),
-		val(j.RMSE), val(j.RMSEAdj), val(j.CVRMSE), val(j.CVRMSEAdj), val(j.NMBE), val(j.NMAE), val(j.AutocorrResid)}
+		val(j.RMSE), val(j.RMSEAdj), val(j.CVRMSE), val(j.CVRMSEAdj), val(j.NMBE), val(j.NMAE), val(j.AutocorrResid),
+		val(j.ObsVariance), val(j.PredVariance), val(j.NPrime), val(j.DF), val(j.TStat),
+		val(j.CVRMSEACC), val(j.ApproxACC), val(j.FSUBaseTerm)}
 }
 
 // MarshalJSON writes the v1 schema:
@@ -212,7 +224,7 @@ func (j metricsJSON) metrics() Metrics {
 // A balance point or beta the model type lacks is null; NaN is null.
 // Floats are written in Go's shortest round-trip form, so a decoded model
 // predicts bit-identically.
-func (m *Model) MarshalJSON() ([]byte, error) {
+func (m Model) MarshalJSON() ([]byte, error) {
 	j := modelJSON{Schema: ModelSchema, Method: m.Method.String(), ModelType: m.Type,
 		Intercept: num(m.Intercept), RSquaredAdj: num(m.RSquaredAdj), N: m.N,
 		Candidates:  countsJSON{m.Candidates.Qualified, m.Candidates.Disqualified, m.Candidates.NotAttempted},
