@@ -48,12 +48,16 @@ func (d *Design) newStats(o *Options, st *fitStats) {
 	var w, wy float64
 	n := 0
 	minT, maxT := math.Inf(1), math.Inf(-1)
+	oneDay := true // every complete row is one day: the bucket route applies
 	for i := range rows {
 		r := &rows[i]
 		if !r.ok {
 			continue
 		}
 		n++
+		if r.c1-r.c0 != 1 || d.weight(r) != 1 {
+			oneDay = false
+		}
 		wi := d.weight(r)
 		w += wi
 		wy += wi * r.y
@@ -80,7 +84,7 @@ func (d *Design) newStats(o *Options, st *fitStats) {
 		}
 	}
 	st.syy = syy
-	if d.method == Daily && o.BalancePointStepF > 0 {
+	if d.method == Daily && oneDay {
 		d.dailyStats(o, st, minT, maxT)
 	} else {
 		d.periodStats(st)
