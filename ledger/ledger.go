@@ -58,7 +58,7 @@ type Holder interface {
 	Hold(ctx context.Context, req HoldRequest) (Hold, error)
 
 	// CommitHold transfers amount (0 < amount ≤ hold amount) from the hold's
-	// account to its To account in a transaction with key "hold/<id>/commit",
+	// account to its To account in a transaction with key "ledger/hold/<id>/commit",
 	// and releases the rest. Committing again with the same amount returns
 	// the same transaction; any other second resolution is ErrHoldResolved.
 	// After the deadline it fails with ErrHoldExpired.
@@ -79,7 +79,7 @@ type Expirer interface {
 	// SweepExpired releases open holds whose deadline is at or before now,
 	// then moves every lot remainder whose expiry is at or before now to its
 	// currency's expired account, one ordinary transaction per lot with the
-	// deterministic key "expire/<lot seq>.<posting>/<cumulative expired>"
+	// deterministic key "ledger/expire/<lot seq>.<posting>/<cumulative expired>"
 	// and EffectiveAt = the lot's expiry. Running it again, concurrently or
 	// after a crash, never expires a point twice.
 	SweepExpired(ctx context.Context, now time.Time) (SweepResult, error)

@@ -114,7 +114,7 @@ type Posting struct {
 // currency's scale, so 1.5 and 1.50 are equal), Metadata, EffectiveAt as
 // given (zero stays zero for the comparison) and Reverses.
 type Transaction struct {
-	Key      string            // idempotency key, caller-chosen, 1..256 bytes
+	Key      string            // idempotency key, caller-chosen, 1..256 bytes; "ledger/..." is reserved
 	Postings []Posting         // at least one
 	Metadata map[string]string // e.g. "rule", "customer", "fact", "program"; keys starting "ledger." are reserved
 

@@ -1,0 +1,5 @@
+package ledgertest
+
+import "testing"
+
+func testStateMachine(t *testing.T, open Opener) {}
