@@ -145,9 +145,9 @@ type acct struct {
 }
 
 type lotRef struct {
-	l     Lot
-	isNew bool
-	dirty bool
+	l      Lot
+	isNew  bool
+	dirty  bool
 	inBook bool
 }
 

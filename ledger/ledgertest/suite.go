@@ -231,7 +231,11 @@ func testIdempotency(t *testing.T, e *env) {
 		"amount":   award("a1", Alice, "11", time.Time{}),
 		"account":  award("a1", Bob, "10", time.Time{}),
 		"metadata": award("a1", Alice, "10", time.Time{}),
-		"expiry":   func() ledger.Transaction { x := tx; x.Postings = []ledger.Posting{{From: Issuance, To: Alice, Amount: D("10"), ExpiresAt: T0.Add(48 * time.Hour)}}; return x }(),
+		"expiry": func() ledger.Transaction {
+			x := tx
+			x.Postings = []ledger.Posting{{From: Issuance, To: Alice, Amount: D("10"), ExpiresAt: T0.Add(48 * time.Hour)}}
+			return x
+		}(),
 		"effective": func() ledger.Transaction {
 			x := tx
 			x.EffectiveAt = T0.Add(-time.Hour)
@@ -764,9 +768,9 @@ func testAwardedSum(t *testing.T, e *env) {
 	}
 	mk("j1", "r1", "10", jan)
 	mk("j2", "r1", "5", jan.Add(20*24*time.Hour))
-	mk("f1", "r1", "7", feb)          // outside [jan, feb)
-	mk("j3", "r2", "100", jan)        // other rule
-	mk("j4", "r1", "1", jan.Add(-1))  // before the window
+	mk("f1", "r1", "7", feb)         // outside [jan, feb)
+	mk("j3", "r2", "100", jan)       // other rule
+	mk("j4", "r1", "1", jan.Add(-1)) // before the window
 	e.post(ledger.Transaction{Key: "bob", Metadata: map[string]string{"rule": "r1"}, EffectiveAt: jan,
 		Postings: []ledger.Posting{{From: Issuance, To: Bob, Amount: D("50")}}})
 	q := ledger.AwardQuery{Account: Alice, TagKey: "rule", TagValue: "r1", From: jan, To: feb}
