@@ -58,9 +58,17 @@ const (
 	Carol    = "customer/carol"
 )
 
+// tb is what the suite needs of *testing.T and *rapid.T.
+type tb interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+}
+
 // env is one fresh ledger with its clock.
 type env struct {
-	t     testing.TB
+	t     tb
 	ctx   context.Context
 	l     ledger.Ledger
 	clock *Clock
