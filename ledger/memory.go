@@ -29,9 +29,8 @@ func NewMemoryStore() Store {
 		accounts:  map[string]*AccountState{},
 		txs:       map[string]*TxRecord{},
 		hist:      map[string][]*TxRecord{},
-		lots:      map[LotID]*Lot{},
-		open:      map[string]map[LotID]*Lot{},
-		expiring:  map[LotID]*Lot{},
+		lots:      map[LotID]*memLot{},
+		open:      map[string][]*memLot{},
 		holds:     map[string]*HoldRecord{},
 		openHolds: map[string]map[string]*HoldRecord{},
 	}
@@ -45,9 +44,12 @@ type memStore struct {
 	txs       map[string]*TxRecord   // by key
 	bySeq     []*TxRecord            // ascending Seq
 	hist      map[string][]*TxRecord // account → its transactions, ascending Seq
-	lots      map[LotID]*Lot
-	open      map[string]map[LotID]*Lot // account → lots with Remaining > 0
-	expiring  map[LotID]*Lot            // lots with Remaining > 0 and an expiry
+	lots      map[LotID]*memLot
+	// open lists each account's lots that had Remaining > 0 when added;
+	// exhausted ones are dropped lazily, by write transactions.
+	open map[string][]*memLot
+	// expiring lists lots with an expiry, pruned lazily like open.
+	expiring []*memLot
 	holds     map[string]*HoldRecord
 	openHolds map[string]map[string]*HoldRecord // account → open holds
 	seq       int64
@@ -78,6 +80,12 @@ func (s *memStore) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	return nil
+}
+
+// memLot is a stored lot and whether it is on the open and expiring lists.
+type memLot struct {
+	Lot
+	inOpen, inExpiring bool
 }
 
 type memTx struct {
@@ -152,8 +160,24 @@ func (t *memTx) Transactions(_ context.Context, keys []string) ([]TxRecord, erro
 func (t *memTx) OpenLots(_ context.Context, accounts []string) ([]Lot, error) {
 	var out []Lot
 	for _, a := range accounts {
-		for _, l := range t.s.open[a] {
-			out = append(out, *l)
+		ls := t.s.open[a]
+		for _, l := range ls {
+			if l.Remaining.Sign() > 0 {
+				out = append(out, l.Lot)
+			}
+		}
+		if t.write {
+			j := 0
+			for _, l := range ls {
+				if l.Remaining.Sign() > 0 {
+					ls[j] = l
+					j++
+				} else {
+					l.inOpen = false
+				}
+			}
+			clear(ls[j:])
+			t.s.open[a] = ls[:j]
 		}
 	}
 	return out, nil
@@ -163,7 +187,7 @@ func (t *memTx) Lots(_ context.Context, ids []LotID) ([]Lot, error) {
 	var out []Lot
 	for _, id := range ids {
 		if l := t.s.lots[id]; l != nil {
-			out = append(out, *l)
+			out = append(out, l.Lot)
 		}
 	}
 	return out, nil
@@ -190,9 +214,23 @@ func (t *memTx) OpenHolds(_ context.Context, account string) ([]HoldRecord, erro
 func (t *memTx) ExpiredLots(_ context.Context, at time.Time, limit int) ([]Lot, error) {
 	var out []Lot
 	for _, l := range t.s.expiring {
-		if !l.ExpiresAt.After(at) {
-			out = append(out, *l)
+		if l.Remaining.Sign() > 0 && !l.ExpiresAt.After(at) {
+			out = append(out, l.Lot)
 		}
+	}
+	if t.write {
+		ls := t.s.expiring
+		j := 0
+		for _, l := range ls {
+			if l.Remaining.Sign() > 0 {
+				ls[j] = l
+				j++
+			} else {
+				l.inExpiring = false
+			}
+		}
+		clear(ls[j:])
+		t.s.expiring = ls[:j]
 	}
 	slices.SortFunc(out, func(a, b Lot) int {
 		if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
@@ -304,26 +342,24 @@ func (t *memTx) Apply(_ context.Context, c *Changes) error {
 	return nil
 }
 
+// setLot stores l. A lot joins the open (and expiring) lists whenever it
+// has Remaining > 0 and is not on them; exhausted lots leave lazily.
 func (s *memStore) setLot(l Lot) {
 	p := s.lots[l.ID]
 	if p == nil {
-		p = new(Lot)
+		p = &memLot{}
 		s.lots[l.ID] = p
 	}
-	*p = l
+	p.Lot = l
 	if l.Remaining.Sign() > 0 {
-		m := s.open[l.Account]
-		if m == nil {
-			m = map[LotID]*Lot{}
-			s.open[l.Account] = m
+		if !p.inOpen {
+			p.inOpen = true
+			s.open[l.Account] = append(s.open[l.Account], p)
 		}
-		m[l.ID] = p
-		if !l.ExpiresAt.IsZero() {
-			s.expiring[l.ID] = p
+		if !p.inExpiring && !l.ExpiresAt.IsZero() {
+			p.inExpiring = true
+			s.expiring = append(s.expiring, p)
 		}
-	} else {
-		delete(s.open[l.Account], l.ID)
-		delete(s.expiring, l.ID)
 	}
 }
 
@@ -424,7 +460,7 @@ func (t *memTx) ScanLots(_ context.Context, after LotID, limit int) ([]Lot, erro
 	var out []Lot
 	for _, id := range ids {
 		if after.Less(id) {
-			out = append(out, *t.s.lots[id])
+			out = append(out, t.s.lots[id].Lot)
 			if len(out) == limit {
 				break
 			}

@@ -188,20 +188,19 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan) (*TxRecord,
 	}
 	k := tx.Key
 	for i, p := range tx.Postings {
-		from, err := w.account(k, fmt.Sprintf("Postings[%d].From", i), p.From)
-		if err != nil {
-			return nil, err
+		from, to := w.accts[p.From], w.accts[p.To]
+		if from == nil {
+			return nil, fmt.Errorf("ledger: key %q: Postings[%d].From: account %q: %w", k, i, p.From, ErrNotFound)
 		}
-		to, err := w.account(k, fmt.Sprintf("Postings[%d].To", i), p.To)
-		if err != nil {
-			return nil, err
+		if to == nil {
+			return nil, fmt.Errorf("ledger: key %q: Postings[%d].To: account %q: %w", k, i, p.To, ErrNotFound)
 		}
 		if from.st.Currency != to.st.Currency {
 			return nil, &FieldError{Key: k, Field: fmt.Sprintf("Postings[%d]", i), Err: ErrUnbalanced,
 				Reason: fmt.Sprintf("%q is in %s but %q is in %s", p.From, from.st.Currency, p.To, to.st.Currency)}
 		}
-		if err := checkScale(k, fmt.Sprintf("Postings[%d].Amount", i), p.Amount, from.cur); err != nil {
-			return nil, err
+		if !inScale(p.Amount, from.cur) {
+			return nil, checkScale(k, fmt.Sprintf("Postings[%d].Amount", i), p.Amount, from.cur)
 		}
 		if !p.ExpiresAt.IsZero() {
 			if !to.keeper {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -40,8 +41,12 @@ func normTime(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Microsecond)
 }
 
+func validID(id string) bool {
+	return id != "" && len(id) <= maxIDBytes && utf8.ValidString(id)
+}
+
 func checkID(key, field, id string) error {
-	if id == "" || len(id) > maxIDBytes || !utf8.ValidString(id) {
+	if !validID(id) {
 		return &FieldError{Key: key, Field: field, Reason: fmt.Sprintf("must be 1..%d bytes of UTF-8", maxIDBytes)}
 	}
 	return nil
@@ -64,11 +69,15 @@ func checkAmount(key, field string, d decimal.Decimal) error {
 // checkScale rejects amounts with more decimal places than the currency
 // allows; 1.500 is fine at scale 2, 1.505 is not.
 func checkScale(key, field string, d decimal.Decimal, cur Currency) error {
-	if d.Exponent() >= -cur.Scale || d.Equal(d.Truncate(cur.Scale)) {
+	if inScale(d, cur) {
 		return nil
 	}
 	return &FieldError{Key: key, Field: field, Err: ErrScale,
 		Reason: fmt.Sprintf("amount %s has more than %d decimal places (currency %s)", d, cur.Scale, cur.Code)}
+}
+
+func inScale(d decimal.Decimal, cur Currency) bool {
+	return d.Exponent() >= -cur.Scale || d.Equal(d.Truncate(cur.Scale))
 }
 
 func checkMeta(key string, m map[string]string, allowReserved bool) error {
@@ -129,21 +138,24 @@ func normalizeTx(tx Transaction, allowReserved bool) (Transaction, [32]byte, err
 	out := Transaction{Key: k, Metadata: copyMeta(tx.Metadata), EffectiveAt: normTime(tx.EffectiveAt), Reverses: tx.Reverses}
 	out.Postings = make([]Posting, len(tx.Postings))
 	for i, p := range tx.Postings {
-		f := func(s string) string { return fmt.Sprintf("Postings[%d].%s", i, s) }
-		if err := checkID(k, f("From"), p.From); err != nil {
-			return tx, h, err
+		// Checks first, field names only when reporting.
+		f := func(s string) string { return "Postings[" + strconv.Itoa(i) + "]." + s }
+		if !validID(p.From) {
+			return tx, h, checkID(k, f("From"), p.From)
 		}
-		if err := checkID(k, f("To"), p.To); err != nil {
-			return tx, h, err
+		if !validID(p.To) {
+			return tx, h, checkID(k, f("To"), p.To)
 		}
 		if p.From == p.To {
 			return tx, h, &FieldError{Key: k, Field: f("To"), Reason: "same account as From"}
 		}
-		if err := checkAmount(k, f("Amount"), p.Amount); err != nil {
-			return tx, h, err
+		if p.Amount.Sign() <= 0 {
+			return tx, h, checkAmount(k, f("Amount"), p.Amount)
 		}
-		if err := checkTime(k, f("ExpiresAt"), p.ExpiresAt); err != nil {
-			return tx, h, err
+		if !p.ExpiresAt.IsZero() {
+			if err := checkTime(k, f("ExpiresAt"), p.ExpiresAt); err != nil {
+				return tx, h, err
+			}
 		}
 		out.Postings[i] = Posting{From: p.From, To: p.To, Amount: p.Amount, ExpiresAt: normTime(p.ExpiresAt)}
 	}
@@ -173,7 +185,8 @@ func (c *canon) time(t time.Time) {
 func (c *canon) dec(d decimal.Decimal) { c.str(d.String()) }
 
 func (c *canon) meta(m map[string]string) {
-	keys := make([]string, 0, len(m))
+	var arr [8]string
+	keys := arr[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -186,7 +199,8 @@ func (c *canon) meta(m map[string]string) {
 }
 
 func hashTx(tx *Transaction) [32]byte {
-	c := canon{b: make([]byte, 0, 128)}
+	var buf [256]byte
+	c := canon{b: buf[:0]}
 	c.str("tx/v1")
 	c.str(tx.Key)
 	c.b = binary.AppendUvarint(c.b, uint64(len(tx.Postings)))
