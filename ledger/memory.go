@@ -40,16 +40,16 @@ type memStore struct {
 	mu     sync.RWMutex
 	closed bool
 
-	accounts  map[string]*AccountState
-	txs       map[string]*TxRecord   // by key
-	bySeq     []*TxRecord            // ascending Seq
-	hist      map[string][]*TxRecord // account → its transactions, ascending Seq
-	lots      map[LotID]*memLot
+	accounts map[string]*AccountState
+	txs      map[string]*TxRecord   // by key
+	bySeq    []*TxRecord            // ascending Seq
+	hist     map[string][]*TxRecord // account → its transactions, ascending Seq
+	lots     map[LotID]*memLot
 	// open lists each account's lots that had Remaining > 0 when added;
 	// exhausted ones are dropped lazily, by write transactions.
 	open map[string][]*memLot
 	// expiring lists lots with an expiry, pruned lazily like open.
-	expiring []*memLot
+	expiring  []*memLot
 	holds     map[string]*HoldRecord
 	openHolds map[string]map[string]*HoldRecord // account → open holds
 	seq       int64
