@@ -15,5 +15,5 @@ func TestMemoryConformance(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = l.Close() })
 		return l
-	})
+	}, ledgertest.WithChecks(100))
 }

@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -255,7 +257,25 @@ type machine struct {
 	win [2]time.Time
 }
 
-func testStateMachine(t *testing.T, open Opener) {
+// withRapidChecks sets rapid's -rapid.checks to n for the duration of the
+// returned restore func, unless the user set the flag on the command line.
+func withRapidChecks(n int) (restore func()) {
+	f := flag.Lookup("rapid.checks")
+	if f == nil || n <= 0 {
+		return func() {}
+	}
+	explicit := false
+	flag.Visit(func(v *flag.Flag) { explicit = explicit || v.Name == "rapid.checks" })
+	if explicit {
+		return func() {}
+	}
+	old := f.Value.String()
+	_ = f.Value.Set(strconv.Itoa(n))
+	return func() { _ = f.Value.Set(old) }
+}
+
+func testStateMachine(t *testing.T, open Opener, checks int) {
+	defer withRapidChecks(checks)()
 	probe := newEnv(t, open)
 	if !probe.clocked {
 		t.Skip("implementation ignores ledger.WithClock; the state machine needs to move time")

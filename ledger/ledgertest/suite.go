@@ -10,9 +10,23 @@ import (
 	"github.com/negawatt/negawatt/ledger"
 )
 
+// RunOption tunes Run.
+type RunOption func(*runConfig)
+
+type runConfig struct{ checks int }
+
+// WithChecks sets how many random operation sequences the state-machine
+// test runs (default 20, sized so SQLite and PostgreSQL finish in well
+// under a minute under -race). An explicit -rapid.checks flag wins.
+func WithChecks(n int) RunOption { return func(c *runConfig) { c.checks = n } }
+
 // Run runs the whole conformance suite against ledgers made by open. Each
 // subtest opens its own ledger.
-func Run(t *testing.T, open Opener) {
+func Run(t *testing.T, open Opener, opts ...RunOption) {
+	cfg := runConfig{checks: 20}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, e *env)
@@ -44,7 +58,7 @@ func Run(t *testing.T, open Opener) {
 			CheckInvariants(t, e.l)
 		})
 	}
-	t.Run("StateMachine", func(t *testing.T) { testStateMachine(t, open) })
+	t.Run("StateMachine", func(t *testing.T) { testStateMachine(t, open, cfg.checks) })
 }
 
 func holder(t *testing.T, e *env) ledger.Holder {
