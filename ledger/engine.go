@@ -49,10 +49,10 @@ func New(store Store, opts ...Option) (*Engine, error) {
 // Store returns the store the engine runs on (for export and tests).
 func (e *Engine) Store() Store { return e.store }
 
-// Close implements [Ledger]: it closes the store.
+// Close implements [Ledger]: it closes the store. Closing again is a no-op.
 func (e *Engine) Close() error {
 	if e.closed.Swap(true) {
-		return ErrClosed
+		return nil
 	}
 	return e.store.Close()
 }

@@ -38,7 +38,8 @@ type Ledger interface {
 	// Lookup returns the transaction with that key, or ErrNotFound.
 	Lookup(ctx context.Context, key string) (Transaction, error)
 
-	// Close releases resources. Later calls fail with ErrClosed.
+	// Close releases resources; later operations fail with ErrClosed.
+	// Closing twice is not an error.
 	Close() error
 }
 

@@ -77,10 +77,10 @@ type env struct {
 	clocked bool
 }
 
-func newEnv(t *testing.T, open Opener) *env {
+func newEnv(t *testing.T, open Opener, extra ...ledger.Option) *env {
 	t.Helper()
 	clock := NewClock(T0)
-	l := open(t, ledger.WithClock(clock.Now), ledger.WithCurrency(Credits))
+	l := open(t, append([]ledger.Option{ledger.WithClock(clock.Now), ledger.WithCurrency(Credits)}, extra...)...)
 	e := &env{t: t, ctx: context.Background(), l: l, clock: clock}
 	e.setup()
 	return e

@@ -3,6 +3,7 @@ package ledgertest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,6 +59,19 @@ func Run(t *testing.T, open Opener, opts ...RunOption) {
 			CheckInvariants(t, e.l)
 		})
 	}
+	t.Run("AutoCreate", func(t *testing.T) { testAutoCreate(t, open) })
+	t.Run("Close", func(t *testing.T) {
+		e := newEnv(t, open)
+		if err := e.l.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if _, err := e.l.Post(e.ctx, award("late", Alice, "1", time.Time{})); !errors.Is(err, ledger.ErrClosed) {
+			t.Errorf("Post after Close: %v, want ErrClosed", err)
+		}
+		if err := e.l.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	})
 	t.Run("StateMachine", func(t *testing.T) { testStateMachine(t, open, cfg.checks) })
 }
 
@@ -831,4 +845,32 @@ func testBalanceAsOf(t *testing.T, e *env) {
 			t.Errorf("Balance at %v (-want +got):\n%s", c.at, diff)
 		}
 	}
+}
+
+func testAutoCreate(t *testing.T, open Opener) {
+	rule := func(id string) (ledger.Account, bool) {
+		if strings.HasPrefix(id, "auto/") {
+			return ledger.Account{Kind: ledger.KindCustomer}, true
+		}
+		return ledger.Account{}, false
+	}
+	e := newEnv(t, open, ledger.WithAutoCreate(rule))
+	if _, err := e.l.Account(e.ctx, "auto/1"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("Account before first use: %v", err)
+	}
+	if _, err := e.l.Post(e.ctx, award("a", "auto/1", "5", time.Time{})); err != nil {
+		t.Skipf("implementation ignores ledger.WithAutoCreate (%v)", err)
+	}
+	a, err := e.l.Account(e.ctx, "auto/1")
+	if err != nil || a.Kind != ledger.KindCustomer || a.Flags != ledger.FlagNoNegative {
+		t.Errorf("auto-created account: %+v, %v", a, err)
+	}
+	e.wantBal("auto/1", avail("5"))
+	e.postErr(award("b", "other/1", "5", time.Time{}), ledger.ErrNotFound)
+	// An auto-created account in a failed batch is not created either.
+	e.postErr(ledger.Transaction{Key: "c", Postings: []ledger.Posting{{From: "auto/2", To: Redeemed, Amount: D("1")}}}, ledger.ErrInsufficientFunds)
+	if _, err := e.l.Account(e.ctx, "auto/2"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("account of a refused transaction exists: %v", err)
+	}
+	CheckInvariants(t, e.l)
 }
