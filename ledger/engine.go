@@ -134,6 +134,26 @@ type work struct {
 
 	seqNext, seqEnd int64
 	ch              Changes
+
+	newLots  []*lotRef // lots opened in this unit, in ID order (not in lots)
+	acctSlab []acct    // backing store for accts, one allocation per unit
+	lotSlab  []lotRef
+}
+
+func (w *work) newAcct(a acct) *acct {
+	if len(w.acctSlab) == cap(w.acctSlab) {
+		w.acctSlab = make([]acct, 0, max(16, 2*cap(w.acctSlab)))
+	}
+	w.acctSlab = append(w.acctSlab, a)
+	return &w.acctSlab[len(w.acctSlab)-1]
+}
+
+func (w *work) newLotRef(r lotRef) *lotRef {
+	if len(w.lotSlab) == cap(w.lotSlab) {
+		w.lotSlab = make([]lotRef, 0, max(16, 2*cap(w.lotSlab)))
+	}
+	w.lotSlab = append(w.lotSlab, r)
+	return &w.lotSlab[len(w.lotSlab)-1]
 }
 
 type acct struct {
@@ -196,12 +216,15 @@ func (w *work) lock(ids []string, create bool) error {
 	if err != nil {
 		return fmt.Errorf("ledger: lock accounts: %w", err)
 	}
+	if w.acctSlab == nil {
+		w.acctSlab = make([]acct, 0, len(ids))
+	}
 	for _, st := range got {
 		cur, ok := w.e.cfg.currencies[st.Currency]
 		if !ok {
 			return fmt.Errorf("ledger: account %q: currency %q: %w", st.ID, st.Currency, ErrUnknownCurrency)
 		}
-		w.accts[st.ID] = &acct{st: st, cur: cur, keeper: st.Flags&FlagNoNegative != 0}
+		w.accts[st.ID] = w.newAcct(acct{st: st, cur: cur, keeper: st.Flags&FlagNoNegative != 0})
 	}
 	if !create {
 		return nil
@@ -233,7 +256,7 @@ func (w *work) addAccount(a Account) error {
 	}
 	a.CreatedAt = w.now
 	st := AccountState{Account: a}
-	w.accts[a.ID] = &acct{st: st, cur: cur, isNew: true, keeper: a.Flags&FlagNoNegative != 0}
+	w.accts[a.ID] = w.newAcct(acct{st: st, cur: cur, isNew: true, keeper: a.Flags&FlagNoNegative != 0})
 	return nil
 }
 
@@ -299,7 +322,7 @@ func (w *work) loadBooks(ids []string) error {
 	for _, l := range lots {
 		r := w.lots[l.ID]
 		if r == nil {
-			r = &lotRef{l: l}
+			r = w.newLotRef(lotRef{l: l})
 			w.lots[l.ID] = r
 		}
 		if b := w.books[r.l.Account]; b != nil && !r.inBook && r.l.Remaining.Sign() > 0 {
@@ -344,7 +367,7 @@ func (w *work) loadLots(ids []LotID) error {
 	}
 	for _, l := range lots {
 		if w.lots[l.ID] == nil {
-			w.lots[l.ID] = &lotRef{l: l}
+			w.lots[l.ID] = w.newLotRef(lotRef{l: l})
 		}
 	}
 	return nil
@@ -393,7 +416,7 @@ func (w *work) flush() {
 	}
 	var lids []LotID
 	for id, r := range w.lots {
-		if r.isNew || r.dirty {
+		if r.dirty {
 			lids = append(lids, id)
 		}
 	}
@@ -407,11 +430,9 @@ func (w *work) flush() {
 		return 0
 	})
 	for _, id := range lids {
-		r := w.lots[id]
-		if r.isNew {
-			w.ch.NewLots = append(w.ch.NewLots, r.l)
-		} else {
-			w.ch.Lots = append(w.ch.Lots, r.l)
-		}
+		w.ch.Lots = append(w.ch.Lots, w.lots[id].l)
+	}
+	for _, r := range w.newLots {
+		w.ch.NewLots = append(w.ch.NewLots, r.l)
 	}
 }

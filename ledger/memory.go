@@ -53,6 +53,9 @@ type memStore struct {
 	holds     map[string]*HoldRecord
 	openHolds map[string]map[string]*HoldRecord // account → open holds
 	seq       int64
+
+	txSlab  []TxRecord // allocation slabs: stored records never move
+	lotSlab []memLot
 }
 
 func (s *memStore) Begin(ctx context.Context, write bool) (StoreTx, error) {
@@ -347,7 +350,11 @@ func (t *memTx) Apply(_ context.Context, c *Changes) error {
 func (s *memStore) setLot(l Lot) {
 	p := s.lots[l.ID]
 	if p == nil {
-		p = &memLot{}
+		if len(s.lotSlab) == 0 {
+			s.lotSlab = make([]memLot, 256)
+		}
+		p = &s.lotSlab[0]
+		s.lotSlab = s.lotSlab[1:]
 		s.lots[l.ID] = p
 	}
 	p.Lot = l
@@ -381,7 +388,6 @@ func (s *memStore) setHold(h HoldRecord) {
 
 func (s *memStore) apply(c *Changes) {
 	for _, a := range c.NewAccounts {
-		a := a
 		s.accounts[a.ID] = &a
 	}
 	for _, a := range c.Accounts {
@@ -390,11 +396,15 @@ func (s *memStore) apply(c *Changes) {
 		}
 	}
 	for i := range c.Transactions {
-		r := copyTx(&c.Transactions[i])
-		p := &r
-		s.txs[r.Key] = p
+		if len(s.txSlab) == 0 {
+			s.txSlab = make([]TxRecord, 256)
+		}
+		p := &s.txSlab[0]
+		s.txSlab = s.txSlab[1:]
+		*p = copyTx(&c.Transactions[i])
+		s.txs[p.Key] = p
 		s.bySeq = append(s.bySeq, p)
-		for j, po := range r.Postings {
+		for j, po := range p.Postings {
 			s.addHist(po.From, p, j, true)
 			s.addHist(po.To, p, j, false)
 		}

@@ -88,7 +88,10 @@ func (e *Engine) PostBatch(ctx context.Context, txs []Transaction) ([]Transactio
 		norm[i], hashes[i] = n, h
 	}
 	res := make([]Transaction, len(txs))
-	err := e.run(ctx, true, func(w *work) error { return w.postAll(norm, hashes, res) })
+	err := e.run(ctx, true, func(w *work) error {
+		w.ch.Transactions = make([]TxRecord, 0, len(txs))
+		return w.postAll(norm, hashes, res)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -252,12 +255,8 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan) (*TxRecord,
 const timeFmt = "2006-01-02T15:04:05.999999Z07:00"
 
 func (w *work) openLot(l Lot) {
-	r := &lotRef{l: l, isNew: true}
-	if w.lots == nil {
-		w.books = make(map[string]*lotBook)
-		w.lots = make(map[LotID]*lotRef)
-	}
-	w.lots[l.ID] = r
+	r := w.newLotRef(lotRef{l: l, isNew: true})
+	w.newLots = append(w.newLots, r)
 	if b := w.books[l.Account]; b != nil {
 		// New lots have the highest ID so far; most often they go last.
 		if n := len(b.lots); n == 0 || lotBefore(&b.lots[n-1].l, &r.l) {

@@ -135,7 +135,13 @@ func normalizeTx(tx Transaction, allowReserved bool) (Transaction, [32]byte, err
 	if err := checkTime(k, "EffectiveAt", tx.EffectiveAt); err != nil {
 		return tx, h, err
 	}
-	out := Transaction{Key: k, Metadata: copyMeta(tx.Metadata), EffectiveAt: normTime(tx.EffectiveAt), Reverses: tx.Reverses}
+	// Metadata is not copied: stores copy what they keep, and the returned
+	// transaction may share the caller's own map.
+	meta := tx.Metadata
+	if len(meta) == 0 {
+		meta = nil
+	}
+	out := Transaction{Key: k, Metadata: meta, EffectiveAt: normTime(tx.EffectiveAt), Reverses: tx.Reverses}
 	out.Postings = make([]Posting, len(tx.Postings))
 	for i, p := range tx.Postings {
 		// Checks first, field names only when reporting.
