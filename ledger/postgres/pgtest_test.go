@@ -71,8 +71,29 @@ func freshSchema(t testing.TB) string {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	// The schema name doubles as application_name, so a test can find its
+	// own backends in pg_stat_activity among those of parallel tests.
+	q.Set("application_name", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// migratedSchema returns the URL of a fresh schema migrated with a
+// short-lived pool, so a test that opens many ledgers (the rapid state
+// machine) holds no connection per ledger beyond the ledger's own.
+func migratedSchema(t testing.TB) string {
+	t.Helper()
+	u := freshSchema(t)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // testPool opens a pool on a fresh, migrated schema.
