@@ -214,6 +214,18 @@ func (t *memTx) OpenHolds(_ context.Context, account string) ([]HoldRecord, erro
 	return out, nil
 }
 
+// ResolvedHolds implements [ResolvedHoldLister] by a scan; the in-memory
+// store keeps no per-account index of resolved holds.
+func (t *memTx) ResolvedHolds(_ context.Context, account string, after time.Time) ([]HoldRecord, error) {
+	var out []HoldRecord
+	for _, h := range t.s.holds {
+		if h.Account == account && h.Status != HoldOpen && h.ResolvedAt.After(after) {
+			out = append(out, copyHold(h))
+		}
+	}
+	return out, nil
+}
+
 func (t *memTx) ExpiredLots(_ context.Context, at time.Time, limit int) ([]Lot, error) {
 	var out []Lot
 	for _, l := range t.s.expiring {

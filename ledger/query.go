@@ -35,10 +35,11 @@ func (e *Engine) Lookup(ctx context.Context, key string) (Transaction, error) {
 // state projected to asOf: holds whose deadline is at or before asOf are
 // released and lots expiring at or before asOf count as Expired, exactly
 // what a sweep at asOf would do. For an earlier asOf, the transactions
-// recorded after asOf are undone (their postings, and their effect on lots)
-// and holds created after asOf are ignored; a hold that was open at asOf but
-// has been resolved since is not counted in Held (the store keeps no
-// per-account index of resolved holds).
+// recorded after asOf are undone (their postings, and their effect on
+// lots), holds created after asOf are ignored and holds open at asOf but
+// resolved since are counted as held again. Looking back costs a walk over
+// the account's history since asOf (and, on a store without
+// [ResolvedHoldLister], over all holds).
 func (e *Engine) Balance(ctx context.Context, account string, asOf time.Time) (Balance, error) {
 	asOf = normTime(asOf)
 	var out Balance
@@ -129,6 +130,33 @@ func (e *Engine) Balance(ctx context.Context, account string, asOf time.Time) (B
 				return err
 			}
 			posted = p
+			// Holds open at asOf but resolved since: their points were
+			// reserved (out of the lots) and held at asOf.
+			rs, err := w.resolvedHolds(account, asOf)
+			if err != nil {
+				return err
+			}
+			var take []LotUse
+			for _, h := range rs {
+				if !h.CreatedAt.After(asOf) && h.Deadline.After(asOf) {
+					held = held.Add(h.Amount)
+					take = append(take, h.Reserved...)
+				}
+			}
+			if a.keeper {
+				ids := make([]LotID, 0, len(take))
+				for _, u := range take {
+					ids = append(ids, u.Lot)
+				}
+				if err := fetch(ids); err != nil {
+					return err
+				}
+				for _, u := range take {
+					if l := lots[u.Lot]; l != nil {
+						l.Remaining = l.Remaining.Sub(u.Amount)
+					}
+				}
+			}
 		}
 		if err := giveBack(due); err != nil {
 			return err
@@ -160,6 +188,34 @@ func (e *Engine) Balance(ctx context.Context, account string, asOf time.Time) (B
 		return nil
 	})
 	return out, err
+}
+
+// resolvedHolds lists the account's holds resolved after the instant, with
+// the store's index when it has one.
+func (w *work) resolvedHolds(account string, after time.Time) ([]HoldRecord, error) {
+	if rl, ok := w.stx.(ResolvedHoldLister); ok {
+		hs, err := rl.ResolvedHolds(w.ctx, account, after)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: resolved holds: %w", err)
+		}
+		return hs, nil
+	}
+	var out []HoldRecord
+	for cursor := ""; ; {
+		hs, err := w.stx.ScanHolds(w.ctx, cursor, 500)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: scan holds: %w", err)
+		}
+		for _, h := range hs {
+			if h.Account == account && h.Status != HoldOpen && h.ResolvedAt.After(after) {
+				out = append(out, h)
+			}
+			cursor = h.ID
+		}
+		if len(hs) < 500 {
+			return out, nil
+		}
+	}
 }
 
 // undoAfter walks the account's history newest first and undoes every

@@ -122,6 +122,17 @@ type StoreTx interface {
 	ScanHolds(ctx context.Context, after string, limit int) ([]HoldRecord, error)
 }
 
+// ResolvedHoldLister is an optional [StoreTx] capability. Balance at a past
+// instant needs the account's holds that were resolved after that instant;
+// a StoreTx without this method makes the engine page through ScanHolds
+// instead (correct, but it reads every hold).
+type ResolvedHoldLister interface {
+	// ResolvedHolds returns the holds of account whose Status is not
+	// HoldOpen and whose ResolvedAt is after the given instant, in any
+	// order. Index: (account, resolved_at).
+	ResolvedHolds(ctx context.Context, account string, after time.Time) ([]HoldRecord, error)
+}
+
 // AccountState is an account with its running totals, as stored.
 type AccountState struct {
 	Account

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener, opts ...RunOption) {
 		{"Lookup", testLookup},
 		{"AwardedSum", testAwardedSum},
 		{"BalanceAsOf", testBalanceAsOf},
+		{"BalanceAsOfHolds", testBalanceAsOfHolds},
 		{"ConcurrentRedeem", testConcurrentRedeem},
 		{"ConcurrentMixed", testConcurrentMixed},
 	}
@@ -873,4 +874,56 @@ func testAutoCreate(t *testing.T, open Opener) {
 		t.Errorf("account of a refused transaction exists: %v", err)
 	}
 	CheckInvariants(t, e.l)
+}
+
+// testBalanceAsOfHolds: a balance in the past counts the holds open then,
+// including ones committed, voided or expired since.
+func testBalanceAsOfHolds(t *testing.T, e *env) {
+	e.needClock(t)
+	h := holder(t, e)
+	ctx := e.ctx
+	hold := func(id, amt string, deadline time.Duration) {
+		t.Helper()
+		if _, err := h.Hold(ctx, ledger.HoldRequest{ID: id, Account: Alice, To: Redeemed, Amount: D(amt), Deadline: T0.Add(deadline)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.post(award("a", Alice, "10", time.Time{}))
+	e.clock.Advance(time.Hour)
+	hold("h1", "4", 10*time.Hour) // at 1h
+	e.clock.Advance(time.Hour)
+	hold("h2", "3", 3*time.Hour) // at 2h, lapses at 3h
+	e.clock.Advance(2 * time.Hour)
+	if _, err := h.CommitHold(ctx, "h1", D("1")); err != nil { // at 4h
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	hold("h3", "2", 20*time.Hour) // at 5h
+	e.clock.Advance(time.Hour)
+	check := func(when string) {
+		t.Helper()
+		for _, c := range []struct {
+			at   time.Duration
+			want bal
+		}{
+			{30 * time.Minute, avail("10")},
+			{90 * time.Minute, bal{"10.00", "6.00", "4.00", "0.00", "0.00"}},
+			{150 * time.Minute, bal{"10.00", "3.00", "7.00", "0.00", "0.00"}},
+			{3 * time.Hour, bal{"10.00", "6.00", "4.00", "0.00", "0.00"}},
+			{270 * time.Minute, avail("9")},
+			{330 * time.Minute, bal{"9.00", "7.00", "2.00", "0.00", "0.00"}},
+			{6 * time.Hour, bal{"9.00", "7.00", "2.00", "0.00", "0.00"}},
+		} {
+			if diff := cmp.Diff(c.want, toBal(e.balanceAt(Alice, T0.Add(c.at)))); diff != "" {
+				t.Errorf("%s: Balance at T0+%v (-want +got):\n%s", when, c.at, diff)
+			}
+		}
+	}
+	check("before the sweep")
+	if x, ok := e.l.(ledger.Expirer); ok {
+		if _, err := x.SweepExpired(ctx, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		check("after the sweep")
+	}
 }
