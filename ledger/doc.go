@@ -37,4 +37,22 @@
 // expire); committing posts a transaction for all or part of the hold and
 // gives the rest back to the lots it came from; voiding or expiry gives all
 // of it back.
+//
+// # Caps
+//
+// [AwardSummer.AwardedSum] sums the points credited to an account by
+// transactions tagged Metadata[key] == value whose EffectiveAt falls in a
+// window; the rewards engine tags awards with the rule ID ("rule") and sets
+// EffectiveAt to the start of the savings fact, so a cap "at most 500 points
+// per rule per quarter" is one query. Reversals carry their original's tags
+// and EffectiveAt, so a reversed award no longer counts.
+//
+// # Writing a storage adapter
+//
+// Implement [Store] and [StoreTx] (rows in, rows out; the doc of each method
+// says which index serves it), build the ledger with [New], and run
+// ledgertest.Run in your tests; call ledgertest.CheckInvariants after fault
+// injection. Optional StoreTx capabilities ([ResolvedHoldLister]) make some
+// queries cheaper. Transient races are reported by wrapping [ErrRetry]; the
+// engine re-runs the unit of work. Times are UTC with microsecond precision.
 package ledger

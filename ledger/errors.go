@@ -65,9 +65,10 @@ type FieldError struct {
 	Err    error  // sentinel; nil means ErrInvalidTransaction
 }
 
+// Error says which request and field are wrong, and why.
 func (e *FieldError) Error() string {
 	if e.Key != "" {
-		return fmt.Sprintf("ledger: %s %q: %s: %s", "key", e.Key, e.Field, e.Reason)
+		return fmt.Sprintf("ledger: key %q: %s: %s", e.Key, e.Field, e.Reason)
 	}
 	return fmt.Sprintf("ledger: %s: %s", e.Field, e.Reason)
 }
@@ -88,6 +89,7 @@ type BatchError struct {
 	Err   error
 }
 
+// Error names the failing transaction of the batch and the cause.
 func (e *BatchError) Error() string {
 	return fmt.Sprintf("ledger: batch transaction %d (key %q): %v", e.Index, e.Key, e.Err)
 }
