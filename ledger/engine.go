@@ -89,9 +89,12 @@ func (e *Engine) runOnce(ctx context.Context, write bool, fn func(w *work) error
 	if err != nil {
 		return fmt.Errorf("ledger: begin: %w", err)
 	}
+	committed := false
 	defer func() {
-		if rerr := stx.Rollback(); rerr != nil && err == nil {
-			err = fmt.Errorf("ledger: rollback: %w", rerr)
+		if !committed {
+			// The unit's own error is what the caller needs; a failing
+			// rollback (e.g. a dropped connection) adds nothing to it.
+			_ = stx.Rollback()
 		}
 	}()
 	w := &work{e: e, ctx: ctx, stx: stx, now: e.now()}
@@ -105,6 +108,7 @@ func (e *Engine) runOnce(ctx context.Context, write bool, fn func(w *work) error
 			return fmt.Errorf("ledger: store apply: %w", err)
 		}
 	}
+	committed = true // whatever Commit returns, do not roll back after it
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("ledger: commit: %w", err)
 	}

@@ -43,8 +43,8 @@ type Store interface {
 type StoreTx interface {
 	// Commit makes every Apply of this transaction durable atomically.
 	Commit() error
-	// Rollback discards it. Calling Rollback after Commit is a no-op that
-	// returns nil (the engine defers it).
+	// Rollback discards it. The engine calls exactly one of Commit and
+	// Rollback per transaction.
 	Rollback() error
 
 	// LockAccounts returns the stored state of the accounts with these IDs
