@@ -154,7 +154,7 @@ func (w *work) newAcct(a acct) *acct {
 
 func (w *work) newLotRef(r lotRef) *lotRef {
 	if len(w.lotSlab) == cap(w.lotSlab) {
-		w.lotSlab = make([]lotRef, 0, max(16, 2*cap(w.lotSlab)))
+		w.lotSlab = make([]lotRef, 0, max(4, 2*cap(w.lotSlab)))
 	}
 	w.lotSlab = append(w.lotSlab, r)
 	return &w.lotSlab[len(w.lotSlab)-1]

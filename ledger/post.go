@@ -107,6 +107,8 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 			ids = append(ids, p.From, p.To)
 		}
 	}
+	// At most one new lot per posting: size the slab once.
+	w.lotSlab = make([]lotRef, 0, len(ids)/2)
 	if err := w.lock(ids, true); err != nil {
 		return err
 	}
