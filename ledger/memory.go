@@ -414,8 +414,10 @@ func (s *memStore) apply(c *Changes) {
 		p := &s.txSlab[0]
 		s.txSlab = s.txSlab[1:]
 		*p = copyTx(&c.Transactions[i])
+		// Imported records bring their own Seq; never reserve below them.
+		s.seq = max(s.seq, p.Seq)
 		s.txs[p.Key] = p
-		s.bySeq = append(s.bySeq, p)
+		s.bySeq = appendBySeq(s.bySeq, p)
 		for j, po := range p.Postings {
 			s.addHist(po.From, p, j, true)
 			s.addHist(po.To, p, j, false)
@@ -451,7 +453,17 @@ func (s *memStore) addHist(account string, r *TxRecord, posting int, from bool) 
 	if !from && r.Postings[posting].From == account {
 		return
 	}
-	s.hist[account] = append(s.hist[account], r)
+	s.hist[account] = appendBySeq(s.hist[account], r)
+}
+
+// appendBySeq appends r keeping rs ordered by Seq. The engine's records
+// arrive in order; only imports may not.
+func appendBySeq(rs []*TxRecord, r *TxRecord) []*TxRecord {
+	i := len(rs)
+	for i > 0 && rs[i-1].Seq > r.Seq {
+		i--
+	}
+	return slices.Insert(rs, i, r)
 }
 
 func (t *memTx) ScanAccounts(_ context.Context, after string, limit int) ([]AccountState, error) {
