@@ -238,6 +238,15 @@ func testValidation(t *testing.T, e *env) {
 		t.Errorf("a rejected transaction was stored: %v", err)
 	}
 	e.wantBal(Alice, avail("0"))
+	// Each currency has its own scale: credits have none.
+	if _, err := e.l.CreateAccount(e.ctx, ledger.Account{ID: "credits/issuance", Kind: ledger.KindIssuance, Currency: Credits.Code}); err != nil {
+		t.Fatal(err)
+	}
+	e.postErr(ledger.Transaction{Key: "c1", Postings: []ledger.Posting{p("credits/issuance", "credits/alice", "1.5")}}, ledger.ErrScale)
+	e.post(ledger.Transaction{Key: "c2", Postings: []ledger.Posting{p("credits/issuance", "credits/alice", "2")}})
+	if b := e.balanceAt("credits/alice", time.Time{}); b.Currency != Credits.Code || !b.Available.Equal(D("2")) {
+		t.Errorf("credits balance: %+v", b)
+	}
 	// Trailing zeros within the scale are fine.
 	e.post(ledger.Transaction{Key: "ok", Postings: []ledger.Posting{p(Issuance, Alice, "1.500")}})
 	e.wantBal(Alice, avail("1.5"))
