@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -12,9 +11,15 @@ import (
 )
 
 // Apply implements [ledger.StoreTx]. Every kind of change is one set-based
-// statement over unnest()ed array parameters, whatever the number of rows,
-// and all statements go to the server as one pipelined pgx.Batch: a batch
-// of 100 transactions costs one round trip here. Plain INSERTs (never
+// statement over unnest()ed array parameters, whatever the number of rows.
+// They go to the server as one pipelined pgx.Batch (with BEGIN, if nothing
+// was sent yet): a batch of 100 transactions costs one round trip here.
+//
+// COMMIT is deliberately not pipelined behind them, although that would
+// save a round trip: once COMMIT is in the server's input it runs even if
+// the client gives up (context cancelled while a write waits on a lock),
+// and the caller would see an error for work that committed. Sent
+// separately, COMMIT is never sent for a cancelled unit of work. Plain INSERTs (never
 // upserts) make a duplicate key fail with 23505, reported as ErrRetry.
 // UPDATEs check their row counts, so a change to a row that does not exist
 // fails the unit of work instead of vanishing.
@@ -22,11 +27,9 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 	if !t.write {
 		return fmt.Errorf("postgres: apply in a read-only transaction")
 	}
-	var b pgx.Batch
-	var want []int64 // rows each queued statement must affect; -1: any
 	queue := func(rows int, sql string, args ...any) {
-		b.Queue(sql, args...)
-		want = append(want, int64(rows))
+		t.pending.Queue(sql, args...)
+		t.pendingRows = append(t.pendingRows, int64(rows))
 	}
 
 	// Sequence numbers stored beyond what this transaction reserved come
@@ -114,22 +117,12 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 				AS u(id, status, committed, commit_key, resolved_ns, reserved)
 			WHERE h.id = u.id`, ids, status, committed, commitKey, resolved, reserved)
 	}
-	if len(want) == 0 {
+	if len(t.pendingRows) == 0 {
 		return nil
 	}
-
-	br := t.tx.SendBatch(ctx, &b)
-	for i, w := range want {
-		ct, err := br.Exec()
-		if err != nil {
-			br.Close()
-			return wrap("apply", err)
-		}
-		if w >= 0 && ct.RowsAffected() != w {
-			br.Close()
-			return fmt.Errorf("postgres: apply: statement %d (%s) affected %d rows, want %d",
-				i, firstWord(ct), ct.RowsAffected(), w)
-		}
+	br, err := t.send(ctx)
+	if err != nil {
+		return wrap("apply", err)
 	}
 	return wrap("apply", br.Close())
 }

@@ -33,7 +33,10 @@ type Store struct {
 	closed  bool
 }
 
-var _ ledger.Store = (*Store)(nil)
+var (
+	_ ledger.Store              = (*Store)(nil)
+	_ ledger.ResolvedHoldLister = (*storeTx)(nil)
+)
 
 // NewStore returns a Store over pool, after checking that the schema in the
 // pool's search_path is exactly at [SchemaVersion] (ErrNotMigrated or
@@ -94,25 +97,37 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Begin implements [ledger.Store].
+// Begin implements [ledger.Store]. It only takes a connection from the
+// pool: BEGIN travels with the first statement (see storeTx), saving a
+// round trip per unit of work.
 func (s *Store) Begin(ctx context.Context, write bool) (ledger.StoreTx, error) {
-	opts := pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
-	if !write {
-		opts = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
-	}
-	tx, err := s.pool.BeginTx(ctx, opts)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, wrap("begin", err)
 	}
-	return &storeTx{ctx: ctx, tx: tx, write: write}, nil
+	begin := "BEGIN ISOLATION LEVEL READ COMMITTED"
+	if !write {
+		begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+	}
+	return &storeTx{ctx: ctx, conn: conn, begin: begin, write: write}, nil
 }
 
-// storeTx is one PostgreSQL transaction.
+// storeTx is one PostgreSQL transaction on a connection of its own. To keep
+// round trips few it pipelines: BEGIN is sent in one pgx.Batch with the
+// first statement, and all of Apply's statements go in one batch. A write
+// unit of work is five round trips (lock accounts, look up keys, reserve
+// sequence numbers, write, commit), whatever the number of transactions
+// in it.
 type storeTx struct {
 	ctx   context.Context // of Begin; Commit uses it, so a cancelled unit of work never commits
-	tx    pgx.Tx
+	conn  *pgxpool.Conn
+	begin string // BEGIN statement, until sent
 	write bool
 	done  bool
+	// pending holds Apply's statements until the next round trip, with
+	// the rows each must affect (-1: any).
+	pending     pgx.Batch
+	pendingRows []int64
 	// seqHi is the highest sequence number reserved by this transaction;
 	// Apply advances ledger_seq past any stored Seq above it (imports).
 	seqHi int64
@@ -139,13 +154,102 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
 
-// Commit implements [ledger.StoreTx].
+// send runs BEGIN (if not yet sent), the pending Apply statements and then
+// the given statements, in one round trip. It checks the results of BEGIN
+// and of the pending statements and returns the open batch results
+// positioned at the first of stmts; the caller reads those and closes br.
+func (t *storeTx) send(ctx context.Context, stmts ...func(*pgx.Batch)) (pgx.BatchResults, error) {
+	if t.done {
+		return nil, errors.New("postgres: transaction already finished")
+	}
+	var b pgx.Batch
+	began := t.begin != ""
+	if began {
+		b.Queue(t.begin)
+	}
+	b.QueuedQueries = append(b.QueuedQueries, t.pending.QueuedQueries...)
+	want := t.pendingRows
+	t.pending.QueuedQueries, t.pendingRows = nil, nil
+	for _, q := range stmts {
+		q(&b)
+	}
+	br := t.conn.SendBatch(ctx, &b)
+	if began {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
+		t.begin = ""
+	}
+	for i, w := range want {
+		ct, err := br.Exec()
+		if err != nil {
+			br.Close()
+			return nil, err
+		}
+		if w >= 0 && ct.RowsAffected() != w {
+			br.Close()
+			return nil, fmt.Errorf("write %d (%s) affected %d rows, want %d", i, firstWord(ct), ct.RowsAffected(), w)
+		}
+	}
+	return br, nil
+}
+
+// query runs one statement in the transaction and scans every row.
+func query[T any](t *storeTx, ctx context.Context, op string, scan func(pgx.Rows) (T, error), sql string, args ...any) ([]T, error) {
+	if t.begin == "" && len(t.pendingRows) == 0 && !t.done {
+		rows, err := t.conn.Query(ctx, sql, args...)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		out, err := collect(rows, scan)
+		return out, wrap(op, err)
+	}
+	br, err := t.send(ctx, func(b *pgx.Batch) { b.Queue(sql, args...) })
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, wrap(op, err)
+	}
+	out, err := collect(rows, scan)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return out, wrap(op, err)
+}
+
+// Commit implements [ledger.StoreTx]. On any failure the transaction is rolled back (or its
+// connection discarded), so nothing of it remains.
 func (t *storeTx) Commit() error {
 	if t.done {
 		return errors.New("postgres: commit: transaction already finished")
 	}
-	t.done = true
-	return wrap("commit", t.tx.Commit(t.ctx))
+	if t.begin != "" && len(t.pendingRows) == 0 {
+		// Nothing was sent: there is no transaction to commit.
+		t.finish()
+		return nil
+	}
+	br, err := t.send(t.ctx, func(b *pgx.Batch) { b.Queue("COMMIT") })
+	if err == nil {
+		var ct pgconn.CommandTag
+		ct, err = br.Exec()
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		// COMMIT of a transaction that failed earlier answers ROLLBACK.
+		if err == nil && ct.String() != "COMMIT" {
+			err = fmt.Errorf("transaction rolled back (%s)", ct.String())
+		}
+	}
+	if err != nil {
+		t.abort()
+		return wrap("commit", err)
+	}
+	t.finish()
+	return nil
 }
 
 // rollbackTimeout bounds a rollback; it runs even when the unit of work's
@@ -157,14 +261,26 @@ func (t *storeTx) Rollback() error {
 	if t.done {
 		return nil
 	}
-	t.done = true
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), rollbackTimeout)
-	defer cancel()
-	err := t.tx.Rollback(ctx)
-	if err != nil && errors.Is(err, pgx.ErrTxClosed) {
-		return nil
+	t.abort()
+	return nil
+}
+
+// abort rolls back whatever was sent and releases the connection; pgxpool
+// destroys a released connection that is broken or still in a transaction,
+// so a failed ROLLBACK cannot leak a transaction into the pool.
+func (t *storeTx) abort() {
+	if t.begin == "" && !t.conn.Conn().IsClosed() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), rollbackTimeout)
+		_, _ = t.conn.Exec(ctx, "ROLLBACK")
+		cancel()
 	}
-	return wrap("rollback", err)
+	t.finish()
+}
+
+func (t *storeTx) finish() {
+	t.done = true
+	t.pending.QueuedQueries, t.pendingRows = nil, nil
+	t.conn.Release()
 }
 
 const accountCols = `id, kind, flags, currency, created_ns, posted::text, held::text`
@@ -178,12 +294,7 @@ func (t *storeTx) LockAccounts(ctx context.Context, ids []string) ([]ledger.Acco
 	if t.write {
 		q += ` FOR UPDATE`
 	}
-	rows, err := t.tx.Query(ctx, q, ids)
-	if err != nil {
-		return nil, wrap("lock accounts", err)
-	}
-	out, err := collect(rows, scanAccount)
-	return out, wrap("lock accounts", err)
+	return query(t, ctx, "lock accounts", scanAccount, q, ids)
 }
 
 const txCols = `seq, key, hash, effective_ns, posted_ns, reverses, reversed_by, metadata, consumed,
@@ -194,12 +305,7 @@ func (t *storeTx) Transactions(ctx context.Context, keys []string) ([]ledger.TxR
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	rows, err := t.tx.Query(ctx, `SELECT `+txCols+` FROM transactions WHERE key = ANY($1)`, keys)
-	if err != nil {
-		return nil, wrap("transactions", err)
-	}
-	out, err := collect(rows, scanTx)
-	return out, wrap("transactions", err)
+	return query(t, ctx, "transactions", scanTx, `SELECT `+txCols+` FROM transactions WHERE key = ANY($1)`, keys)
 }
 
 const lotCols = `seq, posting, account, expires_ns, amount::text, remaining::text, expired::text`
@@ -209,13 +315,7 @@ func (t *storeTx) OpenLots(ctx context.Context, accounts []string) ([]ledger.Lot
 	if len(accounts) == 0 {
 		return nil, nil
 	}
-	rows, err := t.tx.Query(ctx,
-		`SELECT `+lotCols+` FROM lots WHERE account = ANY($1) AND remaining > 0`, accounts)
-	if err != nil {
-		return nil, wrap("open lots", err)
-	}
-	out, err := collect(rows, scanLot)
-	return out, wrap("open lots", err)
+	return query(t, ctx, "open lots", scanLot, `SELECT `+lotCols+` FROM lots WHERE account = ANY($1) AND remaining > 0`, accounts)
 }
 
 // Lots implements [ledger.StoreTx].
@@ -228,13 +328,8 @@ func (t *storeTx) Lots(ctx context.Context, ids []ledger.LotID) ([]ledger.Lot, e
 	for i, id := range ids {
 		seqs[i], posts[i] = id.Seq, id.Posting
 	}
-	rows, err := t.tx.Query(ctx, `SELECT `+lotCols+` FROM lots
+	return query(t, ctx, "lots", scanLot, `SELECT `+lotCols+` FROM lots
 		WHERE (seq, posting) IN (SELECT * FROM unnest($1::bigint[], $2::integer[]))`, seqs, posts)
-	if err != nil {
-		return nil, wrap("lots", err)
-	}
-	out, err := collect(rows, scanLot)
-	return out, wrap("lots", err)
 }
 
 const holdCols = `id, account, to_acct, amount::text, deadline_ns, metadata, status,
@@ -245,47 +340,35 @@ func (t *storeTx) Holds(ctx context.Context, ids []string) ([]ledger.HoldRecord,
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := t.tx.Query(ctx, `SELECT `+holdCols+` FROM holds WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, wrap("holds", err)
-	}
-	out, err := collect(rows, scanHold)
-	return out, wrap("holds", err)
+	return query(t, ctx, "holds", scanHold, `SELECT `+holdCols+` FROM holds WHERE id = ANY($1)`, ids)
 }
 
 // OpenHolds implements [ledger.StoreTx].
 func (t *storeTx) OpenHolds(ctx context.Context, account string) ([]ledger.HoldRecord, error) {
-	rows, err := t.tx.Query(ctx, `SELECT `+holdCols+` FROM holds WHERE account = $1 AND status = $2`,
+	return query(t, ctx, "open holds", scanHold, `SELECT `+holdCols+` FROM holds WHERE account = $1 AND status = $2`,
 		account, int16(ledger.HoldOpen))
-	if err != nil {
-		return nil, wrap("open holds", err)
-	}
-	out, err := collect(rows, scanHold)
-	return out, wrap("open holds", err)
+}
+
+// ResolvedHolds implements [ledger.ResolvedHoldLister] (index
+// holds_resolved, migration 0002).
+func (t *storeTx) ResolvedHolds(ctx context.Context, account string, after time.Time) ([]ledger.HoldRecord, error) {
+	return query(t, ctx, "resolved holds", scanHold, `SELECT `+holdCols+` FROM holds
+		WHERE account = $1 AND status <> $2 AND resolved_ns > $3`,
+		account, int16(ledger.HoldOpen), clampNS(after))
 }
 
 // ExpiredLots implements [ledger.StoreTx].
 func (t *storeTx) ExpiredLots(ctx context.Context, at time.Time, limit int) ([]ledger.Lot, error) {
-	rows, err := t.tx.Query(ctx, `SELECT `+lotCols+` FROM lots
+	return query(t, ctx, "expired lots", scanLot, `SELECT `+lotCols+` FROM lots
 		WHERE remaining > 0 AND expires_ns IS NOT NULL AND expires_ns <= $1
 		ORDER BY expires_ns, seq, posting LIMIT $2`, clampNS(at), limit)
-	if err != nil {
-		return nil, wrap("expired lots", err)
-	}
-	out, err := collect(rows, scanLot)
-	return out, wrap("expired lots", err)
 }
 
 // ExpiredHolds implements [ledger.StoreTx].
 func (t *storeTx) ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]ledger.HoldRecord, error) {
-	rows, err := t.tx.Query(ctx, `SELECT `+holdCols+` FROM holds
+	return query(t, ctx, "expired holds", scanHold, `SELECT `+holdCols+` FROM holds
 		WHERE status = $1 AND deadline_ns <= $2 ORDER BY deadline_ns, id LIMIT $3`,
 		int16(ledger.HoldOpen), clampNS(at), limit)
-	if err != nil {
-		return nil, wrap("expired holds", err)
-	}
-	out, err := collect(rows, scanHold)
-	return out, wrap("expired holds", err)
 }
 
 // History implements [ledger.StoreTx]. tx_accounts' primary key
@@ -300,12 +383,7 @@ func (t *storeTx) History(ctx context.Context, account string, cursor int64, des
 		q = `SELECT ` + prefixed("t.", txCols) + ` FROM tx_accounts a JOIN transactions t ON t.seq = a.seq
 		WHERE a.account = $1 AND a.seq < $2 ORDER BY a.seq DESC LIMIT $3`
 	}
-	rows, err := t.tx.Query(ctx, q, account, cursor, limit)
-	if err != nil {
-		return nil, wrap("history", err)
-	}
-	out, err := collect(rows, scanTx)
-	return out, wrap("history", err)
+	return query(t, ctx, "history", scanTx, q, account, cursor, limit)
 }
 
 const maxSeq = int64(^uint64(0) >> 1)
@@ -314,8 +392,11 @@ const maxSeq = int64(^uint64(0) >> 1)
 // transactions through tx_accounts and filters on the metadata tag and
 // effective time; each posting is counted once per side it is on.
 func (t *storeTx) SumTagged(ctx context.Context, account, key, value string, from, to time.Time) (credits, debits decimal.Decimal, err error) {
-	var cs, ds string
-	err = t.tx.QueryRow(ctx, `SELECT
+	type sums struct{ credits, debits string }
+	got, err := query(t, ctx, "sum tagged", func(rows pgx.Rows) (sums, error) {
+		var s sums
+		return s, rows.Scan(&s.credits, &s.debits)
+	}, `SELECT
 			coalesce(sum(p.amount) FILTER (WHERE p.to_acct = $1), 0)::text,
 			coalesce(sum(p.amount) FILTER (WHERE p.from_acct = $1), 0)::text
 		FROM tx_accounts a
@@ -323,15 +404,15 @@ func (t *storeTx) SumTagged(ctx context.Context, account, key, value string, fro
 		CROSS JOIN LATERAL unnest(t.from_accts, t.to_accts, t.amounts) AS p(from_acct, to_acct, amount)
 		WHERE a.account = $1 AND t.metadata ->> $2 = $3
 		  AND t.effective_ns >= $4 AND t.effective_ns < $5`,
-		account, key, value, clampNS(from), clampNS(to)).Scan(&cs, &ds)
+		account, key, value, clampNS(from), clampNS(to))
 	if err != nil {
-		return decimal.Decimal{}, decimal.Decimal{}, wrap("sum tagged", err)
+		return decimal.Decimal{}, decimal.Decimal{}, err
 	}
-	if credits, err = decimal.NewFromString(cs); err != nil {
-		return decimal.Decimal{}, decimal.Decimal{}, fmt.Errorf("postgres: sum tagged: %w", err)
+	if credits, err = parseDec("credit sum", got[0].credits); err != nil {
+		return decimal.Decimal{}, decimal.Decimal{}, err
 	}
-	if debits, err = decimal.NewFromString(ds); err != nil {
-		return decimal.Decimal{}, decimal.Decimal{}, fmt.Errorf("postgres: sum tagged: %w", err)
+	if debits, err = parseDec("debit sum", got[0].debits); err != nil {
+		return decimal.Decimal{}, decimal.Decimal{}, err
 	}
 	return credits, debits, nil
 }
@@ -342,10 +423,14 @@ func (t *storeTx) ReserveSeq(ctx context.Context, n int) (int64, error) {
 	if n < 1 {
 		return 0, fmt.Errorf("postgres: reserve seq: n = %d < 1", n)
 	}
-	var first int64
-	if err := t.tx.QueryRow(ctx, `SELECT ledger_reserve_seq($1)`, n).Scan(&first); err != nil {
-		return 0, wrap("reserve seq", err)
+	got, err := query(t, ctx, "reserve seq", func(rows pgx.Rows) (int64, error) {
+		var v int64
+		return v, rows.Scan(&v)
+	}, `SELECT ledger_reserve_seq($1)`, n)
+	if err != nil {
+		return 0, err
 	}
+	first := got[0]
 	if hi := first + int64(n) - 1; hi > t.seqHi {
 		t.seqHi = hi
 	}
@@ -354,41 +439,21 @@ func (t *storeTx) ReserveSeq(ctx context.Context, n int) (int64, error) {
 
 // ScanAccounts implements [ledger.StoreTx].
 func (t *storeTx) ScanAccounts(ctx context.Context, after string, limit int) ([]ledger.AccountState, error) {
-	rows, err := t.tx.Query(ctx, `SELECT `+accountCols+` FROM accounts WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, wrap("scan accounts", err)
-	}
-	out, err := collect(rows, scanAccount)
-	return out, wrap("scan accounts", err)
+	return query(t, ctx, "scan accounts", scanAccount, `SELECT `+accountCols+` FROM accounts WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
 }
 
 // ScanTransactions implements [ledger.StoreTx].
 func (t *storeTx) ScanTransactions(ctx context.Context, after int64, limit int) ([]ledger.TxRecord, error) {
-	rows, err := t.tx.Query(ctx, `SELECT `+txCols+` FROM transactions WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, wrap("scan transactions", err)
-	}
-	out, err := collect(rows, scanTx)
-	return out, wrap("scan transactions", err)
+	return query(t, ctx, "scan transactions", scanTx, `SELECT `+txCols+` FROM transactions WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 }
 
 // ScanLots implements [ledger.StoreTx].
 func (t *storeTx) ScanLots(ctx context.Context, after ledger.LotID, limit int) ([]ledger.Lot, error) {
-	rows, err := t.tx.Query(ctx, `SELECT `+lotCols+` FROM lots WHERE (seq, posting) > ($1, $2)
+	return query(t, ctx, "scan lots", scanLot, `SELECT `+lotCols+` FROM lots WHERE (seq, posting) > ($1, $2)
 		ORDER BY seq, posting LIMIT $3`, after.Seq, after.Posting, limit)
-	if err != nil {
-		return nil, wrap("scan lots", err)
-	}
-	out, err := collect(rows, scanLot)
-	return out, wrap("scan lots", err)
 }
 
 // ScanHolds implements [ledger.StoreTx].
 func (t *storeTx) ScanHolds(ctx context.Context, after string, limit int) ([]ledger.HoldRecord, error) {
-	rows, err := t.tx.Query(ctx, `SELECT `+holdCols+` FROM holds WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, wrap("scan holds", err)
-	}
-	out, err := collect(rows, scanHold)
-	return out, wrap("scan holds", err)
+	return query(t, ctx, "scan holds", scanHold, `SELECT `+holdCols+` FROM holds WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
 }
