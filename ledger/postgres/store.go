@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,7 +31,7 @@ import (
 type Store struct {
 	pool    *pgxpool.Pool
 	ownPool bool
-	closed  bool
+	closed  atomic.Bool
 }
 
 var (
@@ -86,11 +87,11 @@ func OpenPool(ctx context.Context, pool *pgxpool.Pool, opts ...ledger.Option) (*
 }
 
 // Close implements [ledger.Store]. It closes the pool if Open created it.
+// Closing twice is a no-op.
 func (s *Store) Close() error {
-	if s.closed {
-		return ledger.ErrClosed
+	if s.closed.Swap(true) {
+		return nil
 	}
-	s.closed = true
 	if s.ownPool {
 		s.pool.Close()
 	}
