@@ -106,7 +106,7 @@ func WithLedgerOptions(opts ...ledger.Option) Option {
 
 // dsn builds the connection string for path. Every connection runs in WAL
 // mode (readers never block the writer and vice versa,
-// https://www.sqlite.org/wal.html) with foreign keys enforced; write
+// https://www.sqlite.org/wal.html); write
 // connections begin with BEGIN IMMEDIATE so a writer takes the write lock
 // before its first read and cannot hit a lock upgrade deadlock.
 func dsn(path string, c config, write bool) string {
@@ -114,7 +114,6 @@ func dsn(path string, c config, write bool) string {
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(c.busyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+c.sync.String()+")")
-	q.Add("_pragma", "foreign_keys(1)")
 	if write {
 		q.Set("_txlock", "immediate")
 	} else {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,7 +58,13 @@ func OpenStore(ctx context.Context, path string, opts ...Option) (*Store, error)
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	for _, q := range preparedSQL {
+	queries := preparedSQL
+	for _, b := range bulkShapes {
+		for _, n := range bulkSizes {
+			queries = append(queries, b.sql(n))
+		}
+	}
+	for _, q := range queries {
 		st, err := w.PrepareContext(ctx, q)
 		if err != nil {
 			s.Close()
@@ -107,6 +114,7 @@ func (s *Store) Close() error {
 		for _, st := range s.stmts {
 			st.Close()
 		}
+
 		errR := s.r.Close()
 		errW := s.w.Close()
 		s.closeErr = errors.Join(errW, errR)
@@ -129,7 +137,7 @@ func (s *Store) Begin(ctx context.Context, write bool) (ledger.StoreTx, error) {
 		}
 		return nil, mapErr(ctx, "begin", err)
 	}
-	return &storeTx{s: s, tx: tx, write: write}, nil
+	return &storeTx{s: s, tx: tx, write: write, ctx: ctx}, nil
 }
 
 type storeTx struct {
@@ -137,9 +145,11 @@ type storeTx struct {
 	tx    *sql.Tx
 	write bool
 	done  bool
+	ctx   context.Context // of Begin: database/sql rolls back when it ends
 
 	stmts   map[string]*sql.Stmt // tx-bound views of s.stmts
 	nextSeq int64                // reserved in this tx, published on Commit
+	args    []any                // reused by Apply
 }
 
 func (t *storeTx) Commit() error {
@@ -148,7 +158,9 @@ func (t *storeTx) Commit() error {
 	}
 	t.done = true
 	if err := t.tx.Commit(); err != nil {
-		return mapErr(context.Background(), "commit", err)
+		// A context that ended mid-transaction made database/sql roll back;
+		// report the cancellation, not the resulting ErrTxDone.
+		return mapErr(t.ctx, "commit", err)
 	}
 	if t.nextSeq != 0 {
 		t.s.seqMu.Lock()
@@ -196,6 +208,57 @@ func (t *storeTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// bulkSizes are the row counts of the multi-row statements Apply uses: a
+// batch of 100 rows goes out as 64+16+16+4, four statements instead of 100.
+// Per-statement overhead (database/sql, bind, VDBE setup) dominates small
+// inserts, so this is most of what makes batches fast.
+var bulkSizes = [...]int{64, 16, 4, 1}
+
+// bulkShape is one multi-row statement: head, then n tuples, then tail.
+type bulkShape struct{ head, tuple, tail string }
+
+func (b bulkShape) sql(n int) string {
+	return b.head + strings.Repeat(b.tuple+", ", n-1) + b.tuple + b.tail
+}
+
+var (
+	bulkInsAccounts = bulkShape{`INSERT INTO accounts (` + accountCols + `) VALUES `, tup7, ""}
+	bulkUpdAccounts = bulkShape{`UPDATE accounts SET posted = v.column2, held = v.column3 FROM (VALUES `, tup3,
+		`) AS v WHERE accounts.id = v.column1`}
+	bulkInsTxs      = bulkShape{`INSERT INTO transactions (` + txCols + `) VALUES `, tup9, ""}
+	bulkInsPostings = bulkShape{`INSERT INTO postings (seq, idx, from_account, to_account, amount, expires_at) VALUES `, tup6, ""}
+	bulkInsEntries  = bulkShape{`INSERT INTO entries (account, seq) VALUES `, tup2, ""}
+	bulkReversed    = bulkShape{`UPDATE transactions SET reversed_by = v.column2 FROM (VALUES `, tup2,
+		`) AS v WHERE transactions.key = v.column1`}
+	bulkInsLots = bulkShape{`INSERT INTO lots (` + lotCols + `, open) VALUES `, tup8, ""}
+	bulkUpdLots = bulkShape{`UPDATE lots SET remaining = v.column3, expired = v.column4, open = v.column5 FROM (VALUES `,
+		tup5, `) AS v WHERE lots.seq = v.column1 AND lots.posting = v.column2`}
+	bulkInsHolds = bulkShape{`INSERT INTO holds (` + holdCols + `) VALUES `, tup13, ""}
+)
+
+var bulkShapes = []bulkShape{bulkInsAccounts, bulkUpdAccounts, bulkInsTxs, bulkInsPostings, bulkInsEntries,
+	bulkReversed, bulkInsLots, bulkUpdLots, bulkInsHolds}
+
+// execBulk runs shape over args, which holds
+// len(args)/width rows of width values each.
+func (t *storeTx) execBulk(ctx context.Context, op string, shape bulkShape, width int, args []any) error {
+	for rows := len(args) / width; rows > 0; {
+		for _, n := range bulkSizes {
+			for rows >= n {
+				st, err := t.stmt(ctx, shape.sql(n))
+				if err != nil {
+					return err
+				}
+				if _, err := st.ExecContext(ctx, args[:n*width]...); err != nil {
+					return mapErr(ctx, op, err)
+				}
+				args, rows = args[n*width:], rows-n
+			}
+		}
+	}
+	return nil
+}
+
 func (t *storeTx) exec(ctx context.Context, op, q string, args ...any) error {
 	st, err := t.stmt(ctx, q)
 	if err != nil {
@@ -233,8 +296,6 @@ const accountCols = `id, kind, flags, currency, created_at, posted, held`
 const (
 	qLockAccounts = `SELECT ` + accountCols + ` FROM accounts WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`
 	qScanAccounts = `SELECT ` + accountCols + ` FROM accounts WHERE id > ? ORDER BY id LIMIT ?`
-	qInsAccount   = `INSERT INTO accounts (` + accountCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	qUpdAccount   = `UPDATE accounts SET posted = ?, held = ? WHERE id = ?`
 )
 
 func scanAccounts(ctx context.Context, op string, rows *sql.Rows) ([]ledger.AccountState, error) {
@@ -304,12 +365,7 @@ const (
 		WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq, idx`
 	qPostingsRange = `SELECT seq, idx, from_account, to_account, amount, expires_at FROM postings
 		WHERE seq >= ? AND seq <= ? ORDER BY seq, idx`
-	qInsTx      = `INSERT INTO transactions (` + txCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qInsPosting = `INSERT INTO postings (seq, idx, from_account, to_account, amount, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)`
-	qInsEntry   = `INSERT OR IGNORE INTO entries (account, seq) VALUES (?, ?)`
-	qSetReverse = `UPDATE transactions SET reversed_by = ? WHERE key = ?`
-	qMaxSeq     = `SELECT coalesce(max(seq), 0) FROM transactions`
+	qMaxSeq = `SELECT coalesce(max(seq), 0) FROM transactions`
 )
 
 // scanTxs reads transaction rows (without postings) into records.
@@ -505,8 +561,6 @@ const (
 		ORDER BY expires_at, seq, posting LIMIT ?`
 	qScanLots = `SELECT ` + lotCols + ` FROM lots
 		WHERE (seq, posting) > (?, ?) ORDER BY seq, posting LIMIT ?`
-	qInsLot = `INSERT INTO lots (` + lotCols + `, open) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	qUpdLot = `UPDATE lots SET remaining = ?, expired = ?, open = ? WHERE seq = ? AND posting = ?`
 )
 
 func scanLots(ctx context.Context, op string, rows *sql.Rows) ([]ledger.Lot, error) {
@@ -601,7 +655,6 @@ const (
 	qExpiredHolds = `SELECT ` + holdCols + ` FROM holds WHERE status = 1 AND deadline <= ?
 		ORDER BY deadline, id LIMIT ?`
 	qScanHolds = `SELECT ` + holdCols + ` FROM holds WHERE id > ? ORDER BY id LIMIT ?`
-	qInsHold   = `INSERT INTO holds (` + holdCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qUpdHold   = `UPDATE holds SET status = ?, committed = ?, commit_key = ?, resolved_at = ?, reserved = ?
 		WHERE id = ?`
 )
@@ -742,58 +795,159 @@ func (t *storeTx) SumTagged(ctx context.Context, account, key, value string, fro
 
 // ---- Apply ----
 
-// Apply writes c with prepared statements on the writer connection. It is
-// one storage transaction, so a failure at any row leaves nothing behind
-// once the engine rolls back.
+const (
+	tup2  = "(?, ?)"
+	tup3  = "(?, ?, ?)"
+	tup5  = "(?, ?, ?, ?, ?)"
+	tup6  = "(?, ?, ?, ?, ?, ?)"
+	tup7  = "(?, ?, ?, ?, ?, ?, ?)"
+	tup8  = "(?, ?, ?, ?, ?, ?, ?, ?)"
+	tup9  = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	tup13 = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+// Apply writes c with multi-row statements on the writer connection (see
+// bulkSizes). It is one storage transaction with the reads before it, so a
+// failure at any row leaves nothing behind once the engine rolls back.
 func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 	if err := t.requireWrite("Apply"); err != nil {
 		return err
 	}
-	for _, a := range c.NewAccounts {
-		if err := checkTime("account CreatedAt", a.CreatedAt); err != nil {
+	args := t.args[:0]
+	defer func() { t.args = args[:0] }()
+
+	if len(c.NewAccounts) > 0 {
+		for _, a := range c.NewAccounts {
+			if err := checkTime("account CreatedAt", a.CreatedAt); err != nil {
+				return err
+			}
+			args = append(args, a.ID, a.Kind, a.Flags, a.Currency, formatTime(a.CreatedAt), a.Posted.String(), a.Held.String())
+		}
+		if err := t.execBulk(ctx, "insert accounts", bulkInsAccounts, 7, args); err != nil {
 			return err
 		}
-		if err := t.exec(ctx, "insert account "+a.ID, qInsAccount, a.ID, a.Kind, a.Flags, a.Currency,
-			formatTime(a.CreatedAt), a.Posted.String(), a.Held.String()); err != nil {
-			return err
-		}
+		args = args[:0]
 	}
-	for _, a := range c.Accounts {
-		if err := t.exec(ctx, "update account "+a.ID, qUpdAccount, a.Posted.String(), a.Held.String(), a.ID); err != nil {
+	if len(c.Accounts) > 0 {
+		for _, a := range c.Accounts {
+			args = append(args, a.ID, a.Posted.String(), a.Held.String())
+		}
+		if err := t.execBulk(ctx, "update accounts", bulkUpdAccounts, 3, args); err != nil {
 			return err
 		}
+		args = args[:0]
 	}
-	var seen []string // accounts of one transaction, for entries
-	for i := range c.Transactions {
-		r := &c.Transactions[i]
-		if err := t.insertTx(ctx, r, &seen); err != nil {
+	if len(c.Transactions) > 0 {
+		for i := range c.Transactions {
+			r := &c.Transactions[i]
+			if err := checkTime("transaction EffectiveAt", r.EffectiveAt); err != nil {
+				return err
+			}
+			if err := checkTime("transaction PostedAt", r.PostedAt); err != nil {
+				return err
+			}
+			meta, err := encodeMeta(r.Metadata)
+			if err != nil {
+				return err
+			}
+			cons, err := encodeUses(r.Consumed)
+			if err != nil {
+				return err
+			}
+			args = append(args, r.Seq, r.Key, r.Hash[:], formatTime(r.EffectiveAt), formatTime(r.PostedAt),
+				nullString(r.Reverses), nullString(r.ReversedBy), meta, cons)
+		}
+		if err := t.execBulk(ctx, "insert transactions", bulkInsTxs, 9, args); err != nil {
 			return err
 		}
+		args = args[:0]
+		for i := range c.Transactions {
+			r := &c.Transactions[i]
+			for j, p := range r.Postings {
+				if err := checkTime("posting ExpiresAt", p.ExpiresAt); err != nil {
+					return err
+				}
+				args = append(args, r.Seq, j, p.From, p.To, p.Amount.String(), nullTime(p.ExpiresAt))
+			}
+		}
+		if err := t.execBulk(ctx, "insert postings", bulkInsPostings, 6, args); err != nil {
+			return err
+		}
+		args = args[:0]
+		for i := range c.Transactions {
+			r := &c.Transactions[i]
+			start := len(args)
+			for _, p := range r.Postings {
+				for _, acc := range [2]string{p.From, p.To} {
+					if !hasAccount(args[start:], acc) {
+						args = append(args, acc, r.Seq)
+					}
+				}
+			}
+		}
+		if err := t.execBulk(ctx, "insert entries", bulkInsEntries, 2, args); err != nil {
+			return err
+		}
+		args = args[:0]
 	}
-	for _, rv := range c.Reversed {
-		if err := t.exec(ctx, "mark reversed "+rv.Key, qSetReverse, rv.By, rv.Key); err != nil {
+	if len(c.Reversed) > 0 {
+		for _, rv := range c.Reversed {
+			args = append(args, rv.Key, rv.By)
+		}
+		if err := t.execBulk(ctx, "mark reversed", bulkReversed, 2, args); err != nil {
 			return err
 		}
+		args = args[:0]
 	}
-	for _, l := range c.NewLots {
-		if err := checkTime("lot ExpiresAt", l.ExpiresAt); err != nil {
+	if len(c.NewLots) > 0 {
+		for _, l := range c.NewLots {
+			if err := checkTime("lot ExpiresAt", l.ExpiresAt); err != nil {
+				return err
+			}
+			args = append(args, l.ID.Seq, l.ID.Posting, l.Account, nullTime(l.ExpiresAt),
+				l.Amount.String(), l.Remaining.String(), l.Expired.String(), l.Remaining.IsPositive())
+		}
+		if err := t.execBulk(ctx, "insert lots", bulkInsLots, 8, args); err != nil {
 			return err
 		}
-		if err := t.exec(ctx, "insert lot", qInsLot, l.ID.Seq, l.ID.Posting, l.Account, nullTime(l.ExpiresAt),
-			l.Amount.String(), l.Remaining.String(), l.Expired.String(), l.Remaining.IsPositive()); err != nil {
-			return err
-		}
+		args = args[:0]
 	}
-	for _, l := range c.Lots {
-		if err := t.exec(ctx, "update lot", qUpdLot, l.Remaining.String(), l.Expired.String(),
-			l.Remaining.IsPositive(), l.ID.Seq, l.ID.Posting); err != nil {
+	if len(c.Lots) > 0 {
+		for _, l := range c.Lots {
+			args = append(args, l.ID.Seq, l.ID.Posting, l.Remaining.String(), l.Expired.String(), l.Remaining.IsPositive())
+		}
+		if err := t.execBulk(ctx, "update lots", bulkUpdLots, 5, args); err != nil {
 			return err
 		}
+		args = args[:0]
 	}
-	for _, h := range c.NewHolds {
-		if err := t.insertHold(ctx, &h); err != nil {
+	if len(c.NewHolds) > 0 {
+		for i := range c.NewHolds {
+			h := &c.NewHolds[i]
+			for _, f := range []struct {
+				name string
+				t    time.Time
+			}{{"Deadline", h.Deadline}, {"CreatedAt", h.CreatedAt}, {"ResolvedAt", h.ResolvedAt}} {
+				if err := checkTime("hold "+f.name, f.t); err != nil {
+					return err
+				}
+			}
+			meta, err := encodeMeta(h.Metadata)
+			if err != nil {
+				return err
+			}
+			res, err := encodeUses(h.Reserved)
+			if err != nil {
+				return err
+			}
+			args = append(args, h.ID, h.Account, h.To, h.Amount.String(), formatTime(h.Deadline),
+				meta, h.Status, h.Committed.String(), nullString(h.CommitKey), formatTime(h.CreatedAt),
+				nullTime(h.ResolvedAt), h.Hash[:], res)
+		}
+		if err := t.execBulk(ctx, "insert holds", bulkInsHolds, 13, args); err != nil {
 			return err
 		}
+		args = args[:0]
 	}
 	for _, h := range c.Holds {
 		if err := checkTime("hold ResolvedAt", h.ResolvedAt); err != nil {
@@ -811,75 +965,14 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 	return nil
 }
 
-func (t *storeTx) insertTx(ctx context.Context, r *ledger.TxRecord, seen *[]string) error {
-	for _, f := range []struct {
-		name string
-		t    time.Time
-	}{{"EffectiveAt", r.EffectiveAt}, {"PostedAt", r.PostedAt}} {
-		if err := checkTime("transaction "+f.name, f.t); err != nil {
-			return err
+// hasAccount reports whether the (account, seq) pairs in args name acc.
+func hasAccount(args []any, acc string) bool {
+	for i := 0; i < len(args); i += 2 {
+		if args[i].(string) == acc {
+			return true
 		}
 	}
-	meta, err := encodeMeta(r.Metadata)
-	if err != nil {
-		return err
-	}
-	cons, err := encodeUses(r.Consumed)
-	if err != nil {
-		return err
-	}
-	if err := t.exec(ctx, "insert transaction "+r.Key, qInsTx, r.Seq, r.Key, r.Hash[:], formatTime(r.EffectiveAt),
-		formatTime(r.PostedAt), nullString(r.Reverses), nullString(r.ReversedBy), meta, cons); err != nil {
-		return err
-	}
-	*seen = (*seen)[:0]
-	for i, p := range r.Postings {
-		if err := checkTime("posting ExpiresAt", p.ExpiresAt); err != nil {
-			return err
-		}
-		if err := t.exec(ctx, "insert posting", qInsPosting, r.Seq, i, p.From, p.To, p.Amount.String(),
-			nullTime(p.ExpiresAt)); err != nil {
-			return err
-		}
-		for _, acc := range [2]string{p.From, p.To} {
-			dup := false
-			for _, s := range *seen {
-				if s == acc {
-					dup = true
-					break
-				}
-			}
-			if !dup {
-				*seen = append(*seen, acc)
-				if err := t.exec(ctx, "insert entry", qInsEntry, acc, r.Seq); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-func (t *storeTx) insertHold(ctx context.Context, h *ledger.HoldRecord) error {
-	for _, f := range []struct {
-		name string
-		t    time.Time
-	}{{"Deadline", h.Deadline}, {"CreatedAt", h.CreatedAt}, {"ResolvedAt", h.ResolvedAt}} {
-		if err := checkTime("hold "+f.name, f.t); err != nil {
-			return err
-		}
-	}
-	meta, err := encodeMeta(h.Metadata)
-	if err != nil {
-		return err
-	}
-	res, err := encodeUses(h.Reserved)
-	if err != nil {
-		return err
-	}
-	return t.exec(ctx, "insert hold "+h.ID, qInsHold, h.ID, h.Account, h.To, h.Amount.String(), formatTime(h.Deadline),
-		meta, h.Status, h.Committed.String(), nullString(h.CommitKey), formatTime(h.CreatedAt),
-		nullTime(h.ResolvedAt), h.Hash[:], res)
+	return false
 }
 
 func nullString(s string) any {
@@ -891,9 +984,9 @@ func nullString(s string) any {
 
 // preparedSQL are prepared once on the writer connection at Open.
 var preparedSQL = []string{
-	qLockAccounts, qInsAccount, qUpdAccount,
-	qTxByKeys, qPostingsBySeqs, qPostingsRange, qInsTx, qInsPosting, qInsEntry, qSetReverse, qMaxSeq,
-	qOpenLots, qLotsByID, qExpiredLots, qInsLot, qUpdLot,
-	qHoldsByID, qOpenHolds, qExpiredHolds, qInsHold, qUpdHold,
+	qLockAccounts,
+	qTxByKeys, qPostingsBySeqs, qPostingsRange, qMaxSeq,
+	qOpenLots, qLotsByID, qExpiredLots,
+	qHoldsByID, qOpenHolds, qExpiredHolds, qUpdHold,
 	qSumTagged,
 }
