@@ -171,7 +171,8 @@ func (e *Engine) Balance(ctx context.Context, account string, asOf time.Time) (B
 				out.Expired = out.Expired.Add(l.Remaining)
 			} else {
 				out.PendingExpiry = out.PendingExpiry.Add(l.Remaining)
-				byAt[l.ExpiresAt] = byAt[l.ExpiresAt].Add(l.Remaining)
+				at := l.ExpiresAt.UTC() // group equal instants whatever zone a store returns
+				byAt[at] = byAt[at].Add(l.Remaining)
 			}
 		}
 		out.Available = posted.Sub(held).Sub(out.Expired)
