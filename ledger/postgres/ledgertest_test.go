@@ -12,6 +12,9 @@ import (
 // its own freshly migrated schema.
 func TestConformance(t *testing.T) {
 	serverURL(t) // skip (or fail under CI) before the suite starts
+	// Overlap the (sequential) suite with this package's other tests; each
+	// ledger has its own schema, so they cannot see each other.
+	t.Parallel()
 	ledgertest.Run(t, func(t *testing.T, opts ...ledger.Option) ledger.Ledger {
 		url := migratedSchema(t)
 		l, err := Open(context.Background(), url, opts...)
