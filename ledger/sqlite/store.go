@@ -25,7 +25,8 @@ type Store struct {
 	w, r *sql.DB
 	path string
 
-	stmts map[string]*sql.Stmt // prepared on w, by SQL text
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared on w, by SQL text
 
 	// seqMu guards nextSeq, the lowest sequence number not yet handed out
 	// by this process (0: not loaded). Only the writer touches it, but the
@@ -57,20 +58,6 @@ func OpenStore(ctx context.Context, path string, opts ...Option) (*Store, error)
 	if err := migrate(ctx, w, time.Now()); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	queries := preparedSQL
-	for _, b := range bulkShapes {
-		for _, n := range bulkSizes {
-			queries = append(queries, b.sql(n))
-		}
-	}
-	for _, q := range queries {
-		st, err := w.PrepareContext(ctx, q)
-		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("sqlite: open %s: prepare %q: %w", path, q, err)
-		}
-		s.stmts[q] = st
 	}
 	return s, nil
 }
@@ -111,9 +98,12 @@ func (s *Store) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_, _ = s.w.ExecContext(ctx, "PRAGMA optimize")
+		s.stmtMu.Lock()
 		for _, st := range s.stmts {
 			st.Close()
 		}
+		s.stmts = nil
+		s.stmtMu.Unlock()
 
 		errR := s.r.Close()
 		errW := s.w.Close()
@@ -147,7 +137,8 @@ type storeTx struct {
 	done  bool
 	ctx   context.Context // of Begin: database/sql rolls back when it ends
 
-	stmts   map[string]*sql.Stmt // tx-bound views of s.stmts
+	stmts   map[string]*sql.Stmt // tx-bound views of s.stmts, or prepared in the tx
+	prepare []string             // SQL to prepare on the writer once this tx ends
 	nextSeq int64                // reserved in this tx, published on Commit
 	args    []any                // reused by Apply
 }
@@ -157,6 +148,7 @@ func (t *storeTx) Commit() error {
 		return nil
 	}
 	t.done = true
+	defer t.end()
 	if err := t.tx.Commit(); err != nil {
 		// A context that ended mid-transaction made database/sql roll back;
 		// report the cancellation, not the resulting ErrTxDone.
@@ -177,6 +169,7 @@ func (t *storeTx) Rollback() error {
 		return nil
 	}
 	t.done = true
+	defer t.end()
 	err := t.tx.Rollback()
 	if errors.Is(err, sql.ErrTxDone) {
 		// database/sql already rolled back after a context cancellation.
@@ -185,20 +178,33 @@ func (t *storeTx) Rollback() error {
 	return mapErr(context.Background(), "rollback", err)
 }
 
-// stmt returns the writer's prepared statement for q bound to this
-// transaction; on the read pool it prepares q in the transaction.
+// stmt returns a statement for q bound to this transaction. The writer's
+// statements are prepared once per Store and reused: a statement not yet
+// prepared is prepared inside this transaction (the writer's only
+// connection is busy with it) and then, after the transaction ends, on the
+// writer for every later transaction. Read transactions prepare in the
+// transaction.
 func (t *storeTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := t.stmts[q]; ok {
 		return st, nil
 	}
+	var ps *sql.Stmt
+	if t.write {
+		t.s.stmtMu.Lock()
+		ps = t.s.stmts[q]
+		t.s.stmtMu.Unlock()
+	}
 	var st *sql.Stmt
-	var err error
-	if ps, ok := t.s.stmts[q]; ok && t.write {
+	if ps != nil {
 		st = t.tx.StmtContext(ctx, ps)
 	} else {
+		var err error
 		st, err = t.tx.PrepareContext(ctx, q)
 		if err != nil {
 			return nil, mapErr(ctx, "prepare", err)
+		}
+		if t.write {
+			t.prepare = append(t.prepare, q)
 		}
 	}
 	if t.stmts == nil {
@@ -206,6 +212,25 @@ func (t *storeTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	}
 	t.stmts[q] = st
 	return st, nil
+}
+
+// end runs after Commit or Rollback: it prepares on the writer the
+// statements this transaction had to prepare for itself.
+func (t *storeTx) end() {
+	for _, q := range t.prepare {
+		ps, err := t.s.w.PrepareContext(context.Background(), q)
+		if err != nil {
+			continue // closed store, or a statement for a schema rolled back: prepare next time
+		}
+		t.s.stmtMu.Lock()
+		if t.s.stmts == nil || t.s.stmts[q] != nil {
+			ps.Close()
+		} else {
+			t.s.stmts[q] = ps
+		}
+		t.s.stmtMu.Unlock()
+	}
+	t.prepare = nil
 }
 
 // bulkSizes are the row counts of the multi-row statements Apply uses: a
@@ -235,9 +260,6 @@ var (
 		tup5, `) AS v WHERE lots.seq = v.column1 AND lots.posting = v.column2`}
 	bulkInsHolds = bulkShape{`INSERT INTO holds (` + holdCols + `) VALUES `, tup13, ""}
 )
-
-var bulkShapes = []bulkShape{bulkInsAccounts, bulkUpdAccounts, bulkInsTxs, bulkInsPostings, bulkInsEntries,
-	bulkReversed, bulkInsLots, bulkUpdLots, bulkInsHolds}
 
 // execBulk runs shape over args, which holds
 // len(args)/width rows of width values each.
@@ -980,13 +1002,4 @@ func nullString(s string) any {
 		return nil
 	}
 	return s
-}
-
-// preparedSQL are prepared once on the writer connection at Open.
-var preparedSQL = []string{
-	qLockAccounts,
-	qTxByKeys, qPostingsBySeqs, qPostingsRange, qMaxSeq,
-	qOpenLots, qLotsByID, qExpiredLots,
-	qHoldsByID, qOpenHolds, qExpiredHolds, qUpdHold,
-	qSumTagged,
 }
