@@ -125,8 +125,8 @@ type storeTx struct {
 	begin string // BEGIN statement, until sent
 	write bool
 	done  bool
-	// pending holds Apply's statements until the next round trip, with
-	// the rows each must affect (-1: any).
+	// pending holds Apply's statements while Apply builds them (it sends
+	// them before returning), with the rows each must affect (-1: any).
 	pending     pgx.Batch
 	pendingRows []int64
 	// seqHi is the highest sequence number reserved by this transaction;
