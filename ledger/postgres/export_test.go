@@ -189,6 +189,15 @@ func TestExportImportRoundTrip(t *testing.T) {
 				if tx.Seq != orig.Seq {
 					t.Errorf("re-posted imported key got Seq %d, want the original %d", tx.Seq, orig.Seq)
 				}
+				// New transactions are numbered after everything imported.
+				last, _ := src.Lookup(ctx, "batch/9")
+				fresh, err := dst.Post(ctx, ledger.Transaction{Key: "after-import", Postings: []ledger.Posting{{From: "program/issuance", To: "customer/c", Amount: decimal.RequireFromString("1")}}})
+				if err != nil {
+					t.Fatalf("posting after import: %v", err)
+				}
+				if fresh.Seq <= last.Seq {
+					t.Errorf("first Seq after import = %d, want > %d (the last imported)", fresh.Seq, last.Seq)
+				}
 			})
 		}
 	}
