@@ -423,3 +423,40 @@ func TestHotAccountManyProcesses(t *testing.T) {
 	checkAvailable(t, l, "hot", "0")
 	ledgertest.CheckInvariants(t, l)
 }
+
+// TestIdleConnectionsKilled: the server closes every idle connection of
+// the ledger's pool (a restart, a failover, an idle timeout); the next
+// units of work fail before BEGIN on the dead connections and are retried
+// on fresh ones, so callers see no error.
+func TestIdleConnectionsKilled(t *testing.T) {
+	t.Parallel()
+	pool, url := testPool(t)
+	l := openLedger(t, url)
+	ctx := context.Background()
+	customer(t, l, "alice")
+	// Warm several pooled connections.
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			if _, err := l.Post(ctx, ledger.Transaction{Key: fmt.Sprintf("warm/%d", g),
+				Postings: []ledger.Posting{{From: issuance, To: "alice", Amount: decimal.New(1, 0)}}}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	var killed int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = current_setting('application_name') AND pid <> pg_backend_pid()
+		  AND state = 'idle'`).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("terminated %d idle connections", killed)
+	for i := range 4 {
+		if _, err := l.Post(ctx, ledger.Transaction{Key: fmt.Sprintf("after/%d", i),
+			Postings: []ledger.Posting{{From: issuance, To: "alice", Amount: decimal.New(1, 0)}}}); err != nil {
+			t.Fatalf("Post %d after the server closed idle connections: %v", i, err)
+		}
+	}
+	checkAvailable(t, l, "alice", "8")
+}

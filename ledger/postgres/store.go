@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -155,6 +156,18 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
 
+// connectionLost reports whether err means the connection itself failed: a
+// network error, or the server ending the session (SQLSTATE class 08,
+// connection exception, or 57, operator intervention, e.g. 57P01 sent by
+// pg_terminate_backend or a shutdown).
+func connectionLost(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return true
+	}
+	return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57")
+}
+
 // send runs BEGIN (if not yet sent), the pending Apply statements and then
 // the given statements, in one round trip. It checks the results of BEGIN
 // and of the pending statements and returns the open batch results
@@ -187,6 +200,13 @@ func (t *storeTx) send(ctx context.Context, stmts ...func(*pgx.Batch)) (pgx.Batc
 		for range 2 { // BEGIN, SET LOCAL
 			if _, err := br.Exec(); err != nil {
 				br.Close()
+				if connectionLost(err) && t.ctx.Err() == nil {
+					// The connection failed before the transaction began
+					// (typically a pooled connection the server closed
+					// while idle): nothing can have been written, so the
+					// engine may safely start over on a fresh connection.
+					return nil, fmt.Errorf("connection lost before BEGIN: %w: %w", ledger.ErrRetry, err)
+				}
 				return nil, err
 			}
 		}
