@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -440,4 +441,90 @@ func ExampleEngine_Export() {
 	// exported 2 accounts, 1 transactions, 6 lines
 	// restored balance: 12.50
 	// ledger: import line 4: transaction "award/1": hash chain mismatch (the record was altered, or a record before it is missing or altered)
+}
+
+// benchExportFile builds a ledger of 10,000 awards over 100 customers
+// (each opening a lot) and returns its export.
+func benchExportFile(b *testing.B) (ledger.Ledger, []byte) {
+	b.Helper()
+	ctx := context.Background()
+	src, err := ledger.NewMemory()
+	if err != nil {
+		b.Fatal(err)
+	}
+	src.CreateAccount(ctx, ledger.Account{ID: "program/issuance", Kind: ledger.KindIssuance})
+	for c := range 100 {
+		src.CreateAccount(ctx, ledger.Account{ID: fmt.Sprintf("customer/%03d", c), Kind: ledger.KindCustomer})
+	}
+	batch := make([]ledger.Transaction, 100)
+	for n := 0; n < 10000; n += len(batch) {
+		for i := range batch {
+			batch[i] = ledger.Transaction{Key: fmt.Sprintf("award/%d", n+i), Metadata: map[string]string{"rule": "r1"},
+				Postings: []ledger.Posting{{From: "program/issuance", To: fmt.Sprintf("customer/%03d", (n+i)%100), Amount: d("1.25")}}}
+		}
+		if _, err := src.PostBatch(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := src.Export(ctx, &buf); err != nil {
+		b.Fatal(err)
+	}
+	return src, buf.Bytes()
+}
+
+// BenchmarkExport: b.N exports of a 10,000-transaction in-memory ledger.
+func BenchmarkExport(b *testing.B) {
+	src, file := benchExportFile(b)
+	b.SetBytes(int64(len(file)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := src.(ledger.Exporter).Export(context.Background(), io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "tx/s")
+}
+
+// BenchmarkImport: b.N imports of that file into a fresh ledger of each
+// adapter (verification and one storage transaction included).
+func BenchmarkImport(b *testing.B) {
+	_, file := benchExportFile(b)
+	for _, dst := range exportAdapters {
+		b.Run(dst.name, func(b *testing.B) {
+			b.SetBytes(int64(len(file)))
+			b.ReportAllocs()
+			var elapsed time.Duration
+			for range b.N {
+				b.StopTimer()
+				to := openForBench(b, dst.name)
+				b.StartTimer()
+				start := time.Now()
+				if _, err := to.(ledger.Importer).Import(context.Background(), bytes.NewReader(file)); err != nil {
+					b.Fatal(err)
+				}
+				elapsed += time.Since(start)
+				b.StopTimer()
+				to.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(10000*b.N)/elapsed.Seconds(), "tx/s")
+		})
+	}
+}
+
+func openForBench(b *testing.B, name string) ledger.Ledger {
+	if name == "memory" {
+		l, err := ledger.NewMemory()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return l
+	}
+	l, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "l.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
 }
