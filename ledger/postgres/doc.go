@@ -33,14 +33,19 @@
 // keys are a UNIQUE column next to the SHA-256 of the request's canonical
 // content. Serialization failures, deadlocks and duplicate-key races are
 // reported to the engine as [ledger.ErrRetry], which re-runs the unit of
-// work. Commits are as durable as the server's synchronous_commit setting
+// work; so is a pooled connection found dead before BEGIN (server restart,
+// failover, idle timeout), since nothing can have been written on it. Commits are as durable as the server's synchronous_commit setting
 // (on by default); a connection lost or a context cancelled before COMMIT
 // leaves nothing behind, and re-posting the same keys completes the work
 // exactly once.
 //
-// A batch's writes are set-based statements over array parameters, sent as
-// one pipelined pgx.Batch, so a batch of 100 transactions costs a handful
-// of round trips and one WAL flush.
+// A unit of work costs five round trips and one WAL flush whatever the
+// number of transactions in it: BEGIN rides with the first statement, and
+// all writes are set-based statements over array parameters sent as one
+// pipelined pgx.Batch. COMMIT is sent on its own so a cancelled context
+// never commits. Inside its transactions the Store sets plan_cache_mode to
+// force_custom_plan, so lookups by key stay index scans as tables grow.
+// See BENCHMARKS.md for throughput.
 //
 // Instants are stored as int64 nanoseconds since the Unix epoch, so they
 // come back exactly as given (PostgreSQL's timestamptz keeps microseconds);
