@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/negawatt/negawatt/ledger"
@@ -34,6 +35,7 @@ type Store struct {
 	seqMu   sync.Mutex
 	nextSeq int64
 
+	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -95,6 +97,7 @@ func (s *Store) Path() string { return s.path }
 // recommends for long-lived databases.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.closed.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_, _ = s.w.ExecContext(ctx, "PRAGMA optimize")
@@ -120,9 +123,12 @@ func (s *Store) Begin(ctx context.Context, write bool) (ledger.StoreTx, error) {
 	if write {
 		db = s.w
 	}
+	if s.closed.Load() {
+		return nil, fmt.Errorf("sqlite: begin: %w", ledger.ErrClosed)
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		if errors.Is(err, sql.ErrConnDone) || err.Error() == "sql: database is closed" {
+		if s.closed.Load() {
 			return nil, fmt.Errorf("sqlite: begin: %w", ledger.ErrClosed)
 		}
 		return nil, mapErr(ctx, "begin", err)
