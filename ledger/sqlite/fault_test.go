@@ -277,3 +277,46 @@ func TestCancelMidBatchLeavesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestTwoOpenersShareFile opens the same file twice (separate connection
+// sets, as two processes would) and posts from both concurrently: SQLite's
+// file lock serialises the writers, nothing is lost or applied twice.
+func TestTwoOpenersShareFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	a, err := faultSetup(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const perLedger = 40
+	errs := make(chan error, 2*perLedger)
+	done := make(chan struct{})
+	for li, l := range []*ledger.Engine{a, b} {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range perLedger {
+				// Both ledgers post the same keys: each applies once.
+				_, err := l.Post(ctx, ledger.Transaction{Key: fmt.Sprintf("shared/%d", i),
+					Postings: []ledger.Posting{{From: "issuance", To: "cust/0", Amount: decimal.New(1, 0)}}})
+				if err != nil {
+					errs <- fmt.Errorf("ledger %d post %d: %w", li, i, err)
+				}
+			}
+		}()
+	}
+	<-done
+	<-done
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	wantBalance(t, a, "cust/0", decimal.New(perLedger, 0))
+	wantBalance(t, b, "issuance", decimal.New(-perLedger, 0))
+	ledgertest.CheckInvariants(t, b)
+}
