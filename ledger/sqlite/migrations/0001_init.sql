@@ -31,7 +31,7 @@ CREATE TABLE transactions (
 );
 
 CREATE TABLE postings (
-	seq          INTEGER NOT NULL REFERENCES transactions (seq),
+	seq          INTEGER NOT NULL, -- transactions.seq
 	idx          INTEGER NOT NULL,
 	from_account TEXT    NOT NULL,
 	to_account   TEXT    NOT NULL,
