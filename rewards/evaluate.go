@@ -1,0 +1,379 @@
+package rewards
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/shopspring/decimal"
+)
+
+// Status says what became of one rule for one fact.
+type Status int
+
+// Statuses of an Outcome.
+const (
+	// StatusPaid: an award was paid (possibly trimmed by a cap or budget).
+	StatusPaid Status = iota + 1
+	// StatusConditionFalse: the rule's when was false.
+	StatusConditionFalse
+	// StatusOutsideValidity: savings.start is outside the rule's
+	// valid_from/valid_to.
+	StatusOutsideValidity
+	// StatusOutsideEffective: savings.start is outside the set's
+	// effective_from/effective_to.
+	StatusOutsideEffective
+	// StatusGroupLost: another matching rule of the group has a larger
+	// priority (or the same priority, earlier in the file).
+	StatusGroupLost
+	// StatusCapReached: a cap left nothing.
+	StatusCapReached
+	// StatusBudgetReached: a budget left nothing.
+	StatusBudgetReached
+	// StatusSettled: the fact was settled before with the same points.
+	StatusSettled
+	// StatusNegativeAdjustment: a restated fact would pay less than was
+	// paid, and the rule does not allow negative points.
+	StatusNegativeAdjustment
+	// StatusZero: the rule's points rounded to zero.
+	StatusZero
+	// StatusError: the rule failed for this fact (Outcome.Err).
+	StatusError
+)
+
+var statusNames = map[Status]string{
+	StatusPaid: "paid", StatusConditionFalse: "condition false", StatusOutsideValidity: "outside validity window",
+	StatusOutsideEffective: "outside effective window", StatusGroupLost: "group lost to another rule",
+	StatusCapReached: "cap reached", StatusBudgetReached: "budget reached", StatusSettled: "already settled",
+	StatusNegativeAdjustment: "negative adjustment not allowed", StatusZero: "zero points", StatusError: "error",
+}
+
+// String says why, in words.
+func (s Status) String() string {
+	if n, ok := statusNames[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// MarshalText writes String().
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Award is points to credit to a customer: data, applied to a ledger by
+// the caller with Key as the transaction's idempotency key.
+type Award struct {
+	Customer string
+	Program  string
+	Version  int
+	Rule     string
+	// Fact is savings.id.
+	Fact string
+	// Points is the amount, rounded with the set's rounding; negative only
+	// for allow_negative rules.
+	Points decimal.Decimal
+	// Key is the idempotency key: AwardKey(program, rule, customer, fact)
+	// for the first award, AdjustmentKey(...) for adjustments.
+	Key string
+	// Adjusts is the original award's key when this award adjusts it for
+	// a restated fact; "" otherwise.
+	Adjusts string
+	// EffectiveAt is savings.start.
+	EffectiveAt time.Time
+	Explanation Explanation
+}
+
+// Outcome is what became of one rule for one fact.
+type Outcome struct {
+	Customer string
+	Rule     string
+	Fact     string
+	Status   Status
+	// Award is set when Status is StatusPaid.
+	Award *Award
+	// Err is set when Status is StatusError; it is an *AwardError.
+	Err         error
+	Explanation Explanation
+}
+
+// Explanation says how an outcome came about.
+type Explanation struct {
+	// Inputs lists each input the rule's expressions read, with its value.
+	Inputs []Input
+	// RawPoints is the points expression's value; RoundedPoints the same
+	// rounded once with the set's rounding (the entitlement).
+	RawPoints, RoundedPoints decimal.Decimal
+	// PaidBefore is what earlier settlements of this fact paid.
+	PaidBefore decimal.Decimal
+	// Trims lists the caps and budgets that cut the award.
+	Trims []Trim
+	// Reason says why in words; Winner names the rule that won the group
+	// when Status is StatusGroupLost.
+	Reason string
+	Winner string
+	// evaluated is false when the points expression was never run.
+	evaluated bool
+}
+
+// Input is one referenced input and its value.
+type Input struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// MarshalJSON writes inputs as an object in name order and omits points
+// that were never computed.
+func (e Explanation) MarshalJSON() ([]byte, error) {
+	type out struct {
+		Inputs     orderedInputs    `json:"inputs"`
+		Raw        *decimal.Decimal `json:"raw_points,omitempty"`
+		Rounded    *decimal.Decimal `json:"rounded_points,omitempty"`
+		PaidBefore *decimal.Decimal `json:"paid_before,omitempty"`
+		Trims      []Trim           `json:"trimmed_by,omitempty"`
+		Reason     string           `json:"reason"`
+		Winner     string           `json:"winner,omitempty"`
+	}
+	o := out{Inputs: e.Inputs, Trims: e.Trims, Reason: e.Reason, Winner: e.Winner}
+	if e.evaluated {
+		o.Raw, o.Rounded = &e.RawPoints, &e.RoundedPoints
+	}
+	if !e.PaidBefore.IsZero() {
+		o.PaidBefore = &e.PaidBefore
+	}
+	return json.Marshal(o)
+}
+
+type orderedInputs []Input
+
+func (in orderedInputs) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, x := range in {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, _ := json.Marshal(x.Name)
+		v, _ := json.Marshal(x.Value)
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}'), nil
+}
+
+func keyOf4(a, b, c, d string) string {
+	h := sha256.New()
+	for _, s := range []string{a, b, c, d} {
+		var n [8]byte
+		l := len(s)
+		for i := range n {
+			n[i] = byte(l >> (8 * i))
+		}
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	var sum [sha256.Size]byte
+	return "nw1-" + hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
+
+// run executes one compiled expression with the memory budget; a panic in
+// the VM or a function becomes an error (expr already recovers; this is
+// the last line of defence).
+func (p *Program) run(prog *vm.Program, env *Env) (v any, err error) {
+	m := vmPool.Get().(*vm.VM)
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("rule panicked: %v", r)
+			m = new(vm.VM) // do not reuse a VM in an unknown state
+		}
+		vmPool.Put(m)
+	}()
+	m.MemoryBudget = p.lim.MemoryBudget
+	return m.Run(prog, env)
+}
+
+// Evaluate settles facts in order against t and returns every outcome, one
+// per (fact, rule) in draw order. It fails only when t fails; rule errors
+// are outcomes with StatusError, and the other awards still pay.
+func (p *Program) Evaluate(t Tally, facts []Fact) ([]Outcome, error) {
+	var out []Outcome
+	for i := range facts {
+		var err error
+		out, err = p.AppendEvaluate(out, t, &facts[i])
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// Awards returns the paid awards of outcomes.
+func Awards(outcomes []Outcome) []Award {
+	var out []Award
+	for _, o := range outcomes {
+		if o.Award != nil {
+			out = append(out, *o.Award)
+		}
+	}
+	return out
+}
+
+// AppendEvaluate settles one fact and appends its outcomes to dst.
+//
+// Semantics: savings.start places the fact in the set's effective window,
+// each rule's validity window and cap periods. Matching rules of a group
+// pay only the one with the largest priority (ties: earlier in the file),
+// even if caps then trim it to zero. Rules draw on caps and budgets in
+// priority order, then file order.
+func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, error) {
+	rs := p.set
+	at := f.Savings.Start
+	start := len(dst)
+	for _, r := range p.rules {
+		dst = append(dst, Outcome{Customer: f.Customer.ID, Rule: r.ID, Fact: f.Savings.ID})
+	}
+	outs := dst[start:]
+	if (!rs.EffectiveFrom.IsZero() && at.Before(rs.EffectiveFrom)) || (!rs.EffectiveTo.IsZero() && !at.Before(rs.EffectiveTo)) {
+		for i := range outs {
+			outs[i].Status = StatusOutsideEffective
+			outs[i].Explanation.Reason = StatusOutsideEffective.String()
+		}
+		return dst, nil
+	}
+	env := new(Env)
+	p.env(f, env)
+	var groupWinner map[string]string
+	for i, r := range p.rules {
+		o := &outs[i]
+		o.Explanation.Inputs = r.explainInputs(env)
+		if (!r.ValidFrom.IsZero() && at.Before(r.ValidFrom)) || (!r.ValidTo.IsZero() && !at.Before(r.ValidTo)) {
+			o.Status = StatusOutsideValidity
+			continue
+		}
+		if r.when != nil {
+			v, err := p.run(r.when, env)
+			if err != nil {
+				p.fail(o, r, "when", err)
+				continue
+			}
+			if b, _ := v.(bool); !b {
+				o.Status = StatusConditionFalse
+				continue
+			}
+		}
+		if r.Group != "" {
+			// Rules are in draw order, so the first match of a group has
+			// the largest priority and, among equals, comes first in the file.
+			if w, ok := groupWinner[r.Group]; ok {
+				o.Status, o.Explanation.Winner = StatusGroupLost, w
+				continue
+			}
+			if groupWinner == nil {
+				groupWinner = map[string]string{}
+			}
+			groupWinner[r.Group] = r.ID
+		}
+		if err := p.pay(o, r, env, f, t); err != nil {
+			return dst, err
+		}
+	}
+	for i := range outs {
+		if outs[i].Explanation.Reason == "" {
+			outs[i].Explanation.Reason = outs[i].Status.String()
+		}
+	}
+	return dst, nil
+}
+
+func (p *Program) fail(o *Outcome, r *compiledRule, field string, err error) {
+	o.Status = StatusError
+	o.Err = &AwardError{Customer: o.Customer, Rule: r.ID, Fact: o.Fact, Field: field, Err: err}
+	o.Explanation.Reason = o.Err.Error()
+}
+
+func (p *Program) pay(o *Outcome, r *compiledRule, env *Env, f *Fact, t Tally) error {
+	v, err := p.run(r.points, env)
+	if err != nil {
+		p.fail(o, r, "points", err)
+		return nil
+	}
+	raw, ok := v.(decimal.Decimal)
+	if !ok {
+		p.fail(o, r, "points", fmt.Errorf("points is %T, not a number", v))
+		return nil
+	}
+	rounded := p.set.Rounding.Round(raw)
+	o.Explanation.RawPoints, o.Explanation.RoundedPoints, o.Explanation.evaluated = raw, rounded, true
+	if rounded.IsNegative() && !r.AllowNegative {
+		p.fail(o, r, "points", fmt.Errorf("%w: %s", ErrNegativePoints, rounded))
+		return nil
+	}
+	c := &Claim{
+		Key:     AwardKey(p.set.Program, r.ID, f.Customer.ID, f.Savings.ID),
+		Program: p.set.Program, Rule: r.ID, Customer: f.Customer.ID, Fact: f.Savings.ID,
+		At: f.Savings.Start, Points: rounded, AllowNegative: r.AllowNegative,
+		Places: p.set.Rounding.Places, Limits: p.limits(r, f),
+	}
+	g, err := t.Reserve(c)
+	if err != nil {
+		return fmt.Errorf("rewards: reserving %s for customer %q, fact %q: %w", r.ID, c.Customer, c.Fact, err)
+	}
+	o.Explanation.PaidBefore, o.Explanation.Trims = g.Prior.Paid, g.Trims
+	o.Status = g.Status
+	if g.Status == StatusSettled && !g.Prior.Exists && rounded.IsZero() {
+		o.Status = StatusZero
+	}
+	if g.Status != StatusPaid {
+		return nil
+	}
+	o.Award = &Award{
+		Customer: c.Customer, Program: c.Program, Version: p.set.Version, Rule: r.ID, Fact: c.Fact,
+		Points: g.Points, Key: g.Key, Adjusts: g.Adjusts, EffectiveAt: c.At,
+	}
+	o.Explanation.Reason = StatusPaid.String()
+	if len(g.Trims) > 0 {
+		o.Explanation.Reason = "paid, trimmed by " + g.Trims[len(g.Trims)-1].Name
+	}
+	if g.Adjusts != "" {
+		o.Explanation.Reason += " (adjustment of a restated fact)"
+	}
+	o.Award.Explanation = o.Explanation
+	return nil
+}
+
+// limits lists the rule's caps, the set's caps, the rule's budget and the
+// set's budget for the fact.
+func (p *Program) limits(r *compiledRule, f *Fact) []Limit {
+	rs := p.set
+	n := len(r.Caps) + len(rs.Caps) + 2
+	out := make([]Limit, 0, n)
+	at := f.Savings.Start
+	for _, c := range r.Caps {
+		from, to := c.Per.Window(at)
+		out = append(out, Limit{Kind: LimitCap, Program: rs.Program, Rule: r.ID, Customer: f.Customer.ID, Per: c.Per, From: from, To: to, Max: c.Max})
+	}
+	for _, c := range rs.Caps {
+		from, to := c.Per.Window(at)
+		out = append(out, Limit{Kind: LimitCap, Program: rs.Program, Customer: f.Customer.ID, Per: c.Per, From: from, To: to, Max: c.Max})
+	}
+	if r.HasBudget {
+		out = append(out, Limit{Kind: LimitBudget, Program: rs.Program, Rule: r.ID, Per: PerLifetime, Max: r.Budget})
+	}
+	if rs.HasBudget {
+		out = append(out, Limit{Kind: LimitBudget, Program: rs.Program, Per: PerLifetime, Max: rs.Budget})
+	}
+	return out
+}
+
+func (r *compiledRule) explainInputs(env *Env) []Input {
+	if len(r.inputs) == 0 {
+		return nil
+	}
+	out := make([]Input, len(r.inputs))
+	for i, in := range r.inputs {
+		out[i] = Input{Name: in.name, Value: in.value(env)}
+	}
+	return out
+}
