@@ -29,7 +29,6 @@ type compiledRule struct {
 	when   *vm.Program
 	points *vm.Program
 	inputs []input // referenced names, sorted
-	caps   []Cap
 }
 
 // RuleSet returns the rule set the program was compiled from. Treat it as
@@ -45,11 +44,22 @@ func (p *Program) Version() int { return p.set.Version }
 // Load parses and compiles a YAML or JSON rule file.
 func Load(file string, src []byte, opts ...Option) (*Program, error) {
 	c := newConfig(opts)
-	rs, err := parse(file, src, c)
-	if err != nil {
-		return nil, err
+	rs, errs := parse(file, src, c)
+	if len(errs) == 0 {
+		return compile(rs, c)
 	}
-	return compile(rs, c)
+	for _, e := range errs {
+		if errors.Is(e, ErrLimit) {
+			return nil, errs.sorted()
+		}
+	}
+	if _, err := compile(rs, c); err != nil {
+		var cerrs RuleErrors
+		if errors.As(err, &cerrs) {
+			errs = append(errs, cerrs...)
+		}
+	}
+	return nil, errs.sorted()
 }
 
 // Compile type-checks and compiles every expression of rs. All problems
@@ -78,7 +88,11 @@ func compile(rs *RuleSet, c config) (*Program, error) {
 			if field == "points" {
 				src = r.Points
 			}
-			if field == "when" && strings.TrimSpace(src) == "" {
+			if strings.TrimSpace(src) == "" {
+				if field == "points" && len(rs.src) == 0 {
+					errs = append(errs, &RuleError{File: rs.File, Position: r.pos, Rule: r.ID, Field: field, Message: "must not be empty"})
+				}
+				// From a file, a missing points key was reported by the parser.
 				continue
 			}
 			if len(src) > c.limits.MaxExprBytes {
@@ -345,6 +359,12 @@ func caret(line string, col int) string {
 	line = strings.ReplaceAll(line, "\t", " ")
 	if n := utf8.RuneCountInString(line); col > n+1 {
 		col = n + 1
+	}
+	if rs := []rune(line); len(rs) > 120 {
+		// Show a window around the column of a very long line.
+		from := max(0, col-60)
+		to := min(len(rs), from+120)
+		line, col = "…"+string(rs[from:to])+"…", col-from+1
 	}
 	return "    | " + line + "\n    | " + strings.Repeat(" ", max(col-1, 0)) + "^"
 }

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/expr-lang/expr/file"
 	"sync"
 	"time"
 
@@ -287,7 +289,28 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 	return dst, nil
 }
 
+// exprRuntimeError is a runtime error inside an expression, at a line and
+// column of the expression text.
+type exprRuntimeError struct {
+	line, col int
+	err       error
+}
+
+func (e *exprRuntimeError) Error() string {
+	return fmt.Sprintf("%v (at %d:%d of the expression)", e.err, e.line, e.col)
+}
+
+func (e *exprRuntimeError) Unwrap() error { return e.err }
+
 func (p *Program) fail(o *Outcome, r *compiledRule, field string, err error) {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		cause := fe.Unwrap()
+		if cause == nil {
+			cause = errors.New(fe.Message)
+		}
+		err = &exprRuntimeError{line: fe.Line, col: fe.Column + 1, err: cause}
+	}
 	o.Status = StatusError
 	o.Err = &AwardError{Customer: o.Customer, Rule: r.ID, Fact: o.Fact, Field: field, Err: err}
 	o.Explanation.Reason = o.Err.Error()

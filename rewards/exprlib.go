@@ -19,8 +19,6 @@ const divPlaces = 20
 var (
 	decType  = reflect.TypeOf(decimal.Decimal{})
 	zeroDec  = decimal.Decimal{}
-	oneDec   = decimal.NewFromInt(1)
-	tenDec   = decimal.NewFromInt(10)
 	builtins = []string{"len", "all", "any", "none", "one", "filter", "map", "count", "find",
 		"findIndex", "lower", "upper", "trim", "trimPrefix", "trimSuffix", "hasPrefix", "hasSuffix",
 		"keys", "values", "first", "last", "get"}

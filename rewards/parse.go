@@ -28,17 +28,21 @@ type exprSpan struct {
 // [Compile] and [Load]).
 func Parse(file string, src []byte, opts ...Option) (*RuleSet, error) {
 	c := newConfig(opts)
-	return parse(file, src, c)
+	rs, errs := parse(file, src, c)
+	if len(errs) > 0 {
+		return nil, errs.sorted()
+	}
+	return rs, nil
 }
 
-func parse(file string, src []byte, c config) (*RuleSet, error) {
+// parse returns what could be decoded along with every problem, so that
+// Load can still compile the expressions of a file with structural errors
+// and report everything at once.
+func parse(file string, src []byte, c config) (*RuleSet, RuleErrors) {
 	d := &decoder{file: file, src: src, lim: c.limits, anchors: map[string]ast.Node{}}
 	rs := d.decodeFile()
-	if len(d.errs) > 0 {
-		return nil, d.errs.sorted()
-	}
 	rs.src = src
-	return rs, nil
+	return rs, d.errs
 }
 
 func (es RuleErrors) sorted() RuleErrors {
@@ -87,6 +91,10 @@ func (d *decoder) limitAt(p Position, format string, args ...any) {
 func (d *decoder) prescan() bool {
 	if !utf8.Valid(d.src) {
 		d.errAt(Position{1, 1}, "", "file is not valid UTF-8")
+		return false
+	}
+	if p, ok := quickDepth(d.src, d.lim.MaxDepth); !ok {
+		d.limitAt(p, "nesting deeper than %d levels", d.lim.MaxDepth)
 		return false
 	}
 	toks := lexer.Tokenize(string(d.src))
@@ -551,7 +559,7 @@ func (d *decoder) rules(rs *RuleSet, n ast.Node) {
 	}
 	ids := map[string]bool{}
 	for _, it := range items {
-		d.rule = ""
+		d.rule = peekID(it)
 		r := Rule{pos: posOf(it), exprSpan: map[string]exprSpan{}}
 		pairs, ok := d.mapping(it, "", 2, ruleKeys...)
 		if !ok {
@@ -612,8 +620,10 @@ func (d *decoder) rules(rs *RuleSet, n ast.Node) {
 				r.AllowNegative, _ = d.boolean(p.val, p.key, 3)
 			}
 		}
-		if _, has := keyOf(pairs, "points"); !has {
+		if pt, has := keyOf(pairs, "points"); !has {
 			d.errAt(r.pos, "points", "missing required key \"points\"")
+		} else if strings.TrimSpace(r.Points) == "" {
+			d.errAt(posOf(pt.val), "points", "must not be empty")
 		}
 		if !r.ValidFrom.IsZero() && !r.ValidTo.IsZero() && !r.ValidFrom.Before(r.ValidTo) {
 			vp, _ := keyOf(pairs, "valid_to")
@@ -622,4 +632,78 @@ func (d *decoder) rules(rs *RuleSet, n ast.Node) {
 		rs.Rules = append(rs.Rules, r)
 	}
 	d.rule = ""
+}
+
+// peekID returns the id of a rule item without decoding it, so problems
+// reported while decoding the rule's other keys can name it.
+func peekID(n ast.Node) string {
+	m, ok := n.(*ast.MappingNode)
+	if !ok {
+		return ""
+	}
+	for _, p := range m.Values {
+		if p.Key.GetToken().Value == "id" {
+			if s, ok := p.Value.(*ast.StringNode); ok {
+				return s.Value
+			}
+		}
+	}
+	return ""
+}
+
+// quickDepth is a linear byte scan run before the YAML lexer (which is
+// slow on pathological input): it bounds flow nesting ([ and { outside
+// quotes and comments) and "- - - ..." block entries on one line. It may
+// over-count only on input no rule file needs.
+func quickDepth(src []byte, maxDepth int) (Position, bool) {
+	line, col, depth := 1, 0, 0
+	var quote byte
+	comment, lineStart, dashes := false, true, 0
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		col++
+		if c == '\n' {
+			line, col, comment, lineStart, dashes = line+1, 0, false, true, 0
+			if quote == '\'' {
+				continue
+			}
+			continue
+		}
+		switch {
+		case comment:
+		case quote != 0:
+			if c == '\\' && quote == '"' {
+				i++
+				col++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '#' && (i == 0 || src[i-1] == ' ' || src[i-1] == '\t' || src[i-1] == '\n'):
+			comment = true
+		case c == '"' || c == '\'':
+			if i == 0 || strings.IndexByte(" \t[{,:-\n", src[i-1]) >= 0 {
+				quote = c
+			}
+		case c == '[' || c == '{':
+			depth++
+			if depth > maxDepth {
+				return Position{line, col}, false
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+		if lineStart && !comment && quote == 0 {
+			switch {
+			case c == '-' && i+1 < len(src) && (src[i+1] == ' ' || src[i+1] == '\n'):
+				dashes++
+				if dashes > maxDepth {
+					return Position{line, col}, false
+				}
+			case c == ' ' || c == '\t':
+			default:
+				lineStart = false
+			}
+		}
+	}
+	return Position{}, true
 }
