@@ -493,9 +493,9 @@ func TestDiff(t *testing.T) {
 	live := loadFile(t, "../testdata/rules/tiers.yaml")
 	cand := loadFile(t, "../testdata/rules/diff/tiers-v4.yaml")
 	facts := []Fact{
-		periodFact("c1", "gold", "2024-07", "2024-07-01T00:00:00Z", 10),   // 150+150 -> 150+100+10
-		periodFact("c2", "silver", "2024-07", "2024-07-01T00:00:00Z", 1),  // 12 -> 13
-		periodFact("c3", "bronze", "2024-07", "2024-07-01T00:00:00Z", 0),  // nothing -> nothing
+		periodFact("c1", "gold", "2024-07", "2024-07-01T00:00:00Z", 10),  // 150+150 -> 150+100+10
+		periodFact("c2", "silver", "2024-07", "2024-07-01T00:00:00Z", 1), // 12 -> 13
+		periodFact("c3", "bronze", "2024-07", "2024-07-01T00:00:00Z", 0), // nothing -> nothing
 	}
 	rep, err := Diff(live, cand, facts)
 	if err != nil {
