@@ -72,7 +72,7 @@ func Compile(rs *RuleSet, opts ...Option) (*Program, error) {
 
 func compile(rs *RuleSet, c config) (*Program, error) {
 	lib := &library{lim: c.limits, tables: rs.Multipliers}
-	base := append(lib.options(), expr.Env(&Env{}), expr.MaxNodes(c.limits.MaxNodes))
+	base := append(lib.options(), expr.Env(Env{}), expr.MaxNodes(c.limits.MaxNodes))
 	p := &Program{set: rs, lim: c.limits}
 	var errs RuleErrors
 	if len(rs.Rules) > c.limits.MaxRules {

@@ -103,8 +103,6 @@ type Outcome struct {
 
 // Explanation says how an outcome came about.
 type Explanation struct {
-	// Inputs lists each input the rule's expressions read, with its value.
-	Inputs []Input
 	// RawPoints is the points expression's value; RoundedPoints the same
 	// rounded once with the set's rounding (the entitlement).
 	RawPoints, RoundedPoints decimal.Decimal
@@ -118,6 +116,24 @@ type Explanation struct {
 	Winner string
 	// evaluated is false when the points expression was never run.
 	evaluated bool
+	// env and refs render Inputs on demand: most explanations are never
+	// read, and formatting every input of every rule would dominate the
+	// cost of evaluating a fact.
+	env  *Env
+	refs []input
+}
+
+// Inputs lists each input the rule's expressions read, with its value,
+// sorted by name.
+func (e Explanation) Inputs() []Input {
+	if e.env == nil || len(e.refs) == 0 {
+		return nil
+	}
+	out := make([]Input, len(e.refs))
+	for i, in := range e.refs {
+		out[i] = Input{Name: in.name, Value: in.value(e.env)}
+	}
+	return out
 }
 
 // Input is one referenced input and its value.
@@ -138,7 +154,7 @@ func (e Explanation) MarshalJSON() ([]byte, error) {
 		Reason     string           `json:"reason"`
 		Winner     string           `json:"winner,omitempty"`
 	}
-	o := out{Inputs: e.Inputs, Trims: e.Trims, Reason: e.Reason, Winner: e.Winner}
+	o := out{Inputs: e.Inputs(), Trims: e.Trims, Reason: e.Reason, Winner: e.Winner}
 	if e.evaluated {
 		o.Raw, o.Rounded = &e.RawPoints, &e.RoundedPoints
 	}
@@ -249,7 +265,7 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 	var groupWinner map[string]string
 	for i, r := range p.rules {
 		o := &outs[i]
-		o.Explanation.Inputs = r.explainInputs(env)
+		o.Explanation.env, o.Explanation.refs = env, r.inputs
 		if (!r.ValidFrom.IsZero() && at.Before(r.ValidFrom)) || (!r.ValidTo.IsZero() && !at.Before(r.ValidTo)) {
 			o.Status = StatusOutsideValidity
 			continue
@@ -390,13 +406,3 @@ func (p *Program) limits(r *compiledRule, f *Fact) []Limit {
 	return out
 }
 
-func (r *compiledRule) explainInputs(env *Env) []Input {
-	if len(r.inputs) == 0 {
-		return nil
-	}
-	out := make([]Input, len(r.inputs))
-	for i, in := range r.inputs {
-		out[i] = Input{Name: in.name, Value: in.value(env)}
-	}
-	return out
-}

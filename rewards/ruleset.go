@@ -176,6 +176,9 @@ type Rounding struct {
 
 // Round rounds d with explicit decimal methods (no package globals).
 func (r Rounding) Round(d decimal.Decimal) decimal.Decimal {
+	if d.Exponent() >= -r.Places {
+		return d // already on the grid: every mode leaves it unchanged
+	}
 	switch r.Mode {
 	case HalfUp:
 		return d.Round(r.Places) // shopspring: half away from zero
