@@ -405,4 +405,3 @@ func (p *Program) limits(r *compiledRule, f *Fact) []Limit {
 	}
 	return out
 }
-
