@@ -373,7 +373,7 @@ func (p *Program) pay(o *Outcome, r *compiledRule, env *Env, f *Fact, t Tally) e
 	}
 	o.Explanation.Reason = StatusPaid.String()
 	if len(g.Trims) > 0 {
-		o.Explanation.Reason = "paid, trimmed by " + g.Trims[len(g.Trims)-1].Name
+		o.Explanation.Reason = "paid, trimmed by " + g.Trims[len(g.Trims)-1].Limit.String()
 	}
 	if g.Adjusts != "" {
 		o.Explanation.Reason += " (adjustment of a restated fact)"

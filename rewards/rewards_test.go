@@ -48,7 +48,7 @@ func TestTiersHandChecked(t *testing.T) {
 			aug = o.Award
 		}
 	}
-	if aug == nil || len(aug.Explanation.Trims) != 1 || aug.Explanation.Trims[0].Name != "cap 400/month (set)" ||
+	if aug == nil || len(aug.Explanation.Trims) != 1 || aug.Explanation.Trims[0].Limit.String() != "cap 400/month (set)" ||
 		!aug.Explanation.Trims[0].Remaining.Equal(decimal.NewFromInt(100)) {
 		t.Errorf("August bonus explanation: %+v", aug)
 	}

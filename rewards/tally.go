@@ -1,6 +1,7 @@
 package rewards
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -87,11 +88,17 @@ type Prior struct {
 
 // Trim records a limit that cut an award.
 type Trim struct {
-	Limit Limit `json:"-"`
-	// Name is Limit.String().
-	Name string `json:"limit"`
+	Limit Limit
 	// Remaining is what the limit had left before this award.
-	Remaining decimal.Decimal `json:"remaining"`
+	Remaining decimal.Decimal
+}
+
+// MarshalJSON writes {"limit": Limit.String(), "remaining": "..."}.
+func (t Trim) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Limit     string          `json:"limit"`
+		Remaining decimal.Decimal `json:"remaining"`
+	}{t.Limit.String(), t.Remaining})
 }
 
 // Grant is a Tally's decision on a Claim.
@@ -173,12 +180,15 @@ func Decide(c *Claim, prior Prior, used []decimal.Decimal) Grant {
 	}
 	grant := want
 	for i, l := range c.Limits {
-		left := l.Max.Sub(used[i]).RoundDown(c.Places)
+		left := l.Max.Sub(used[i])
+		if left.Exponent() < -c.Places {
+			left = left.RoundDown(c.Places)
+		}
 		if left.IsNegative() {
 			left = zeroDec
 		}
 		if left.LessThan(grant) {
-			g.Trims = append(g.Trims, Trim{Limit: l, Name: l.String(), Remaining: left})
+			g.Trims = append(g.Trims, Trim{Limit: l, Remaining: left})
 			grant = left
 		}
 	}
@@ -199,7 +209,18 @@ func Decide(c *Claim, prior Prior, used []decimal.Decimal) Grant {
 type MemoryTally struct {
 	mu     sync.Mutex
 	priors map[string]Prior
-	sums   map[string]decimal.Decimal
+	sums   map[sumKey]decimal.Decimal
+}
+
+// sumKey is Limit.Key as a comparable struct: no allocation per lookup.
+type sumKey struct {
+	kind                    LimitKind
+	program, rule, customer string
+	from                    int64
+}
+
+func keyOfLimit(l *Limit) sumKey {
+	return sumKey{l.Kind, l.Program, l.Rule, l.Customer, l.From.Unix()}
 }
 
 // Reserve implements Tally.
@@ -210,12 +231,10 @@ func (m *MemoryTally) Reserve(c *Claim) (Grant, error) {
 	defer m.mu.Unlock()
 	if m.priors == nil {
 		m.priors = map[string]Prior{}
-		m.sums = map[string]decimal.Decimal{}
+		m.sums = map[sumKey]decimal.Decimal{}
 	}
-	keys := make([]string, len(c.Limits))
-	for i, l := range c.Limits {
-		keys[i] = l.Key()
-		used = append(used, m.sums[keys[i]])
+	for i := range c.Limits {
+		used = append(used, m.sums[keyOfLimit(&c.Limits[i])])
 	}
 	prior := m.priors[c.Key]
 	g := Decide(c, prior, used)
@@ -226,7 +245,7 @@ func (m *MemoryTally) Reserve(c *Claim) (Grant, error) {
 	if !g.Points.IsZero() {
 		next.Awards++
 		for i := range c.Limits {
-			m.sums[keys[i]] = used[i].Add(g.Points)
+			m.sums[keyOfLimit(&c.Limits[i])] = used[i].Add(g.Points)
 		}
 	}
 	m.priors[c.Key] = next
@@ -237,7 +256,7 @@ func (m *MemoryTally) Reserve(c *Claim) (Grant, error) {
 func (m *MemoryTally) Used(l Limit) decimal.Decimal {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.sums[l.Key()]
+	return m.sums[keyOfLimit(&l)]
 }
 
 // Paid returns the points paid so far for an award key.
