@@ -80,6 +80,9 @@ func compile(rs *RuleSet, c config) (*Program, error) {
 			Message: fmt.Sprintf("more than %d rules", c.limits.MaxRules), Err: ErrLimit})
 		return nil, errs
 	}
+	if len(rs.src) == 0 {
+		errs = append(errs, validateGo(rs)...)
+	}
 	for i, r := range rs.Rules {
 		cr := &compiledRule{Rule: r, index: i}
 		inputs := map[string]input{}
@@ -377,4 +380,56 @@ func multiplierTables(m map[string]map[string]decimal.Decimal) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// validateGo checks a RuleSet built in Go for what Parse checks in files.
+func validateGo(rs *RuleSet) RuleErrors {
+	var errs RuleErrors
+	add := func(rule, field, format string, args ...any) {
+		errs = append(errs, &RuleError{File: rs.File, Position: Position{1, 1}, Rule: rule, Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if strings.TrimSpace(rs.Program) == "" {
+		add("", "program", "must not be empty")
+	}
+	if rs.Rounding.Places < -18 || rs.Rounding.Places > 18 {
+		add("", "rounding.places", "must be between -18 and 18, got %d", rs.Rounding.Places)
+	}
+	if _, err := ParseRoundingMode(rs.Rounding.Mode.String()); err != nil {
+		add("", "rounding.mode", "%v", err)
+	}
+	checkCaps := func(rule string, caps []Cap) {
+		for i, c := range caps {
+			if _, ok := periodNames[c.Per]; !ok {
+				add(rule, fmt.Sprintf("caps[%d].per", i), "unknown period %v", c.Per)
+			}
+			if c.Max.IsNegative() {
+				add(rule, fmt.Sprintf("caps[%d].max", i), "must not be negative, got %s", c.Max)
+			}
+		}
+	}
+	checkCaps("", rs.Caps)
+	if rs.Budget.IsNegative() {
+		add("", "budget", "must not be negative, got %s", rs.Budget)
+	}
+	ids := map[string]bool{}
+	for _, r := range rs.Rules {
+		switch {
+		case strings.TrimSpace(r.ID) == "":
+			add("", "id", "must not be empty")
+		case ids[r.ID]:
+			add(r.ID, "id", "duplicate rule id %q", r.ID)
+		}
+		ids[r.ID] = true
+		checkCaps(r.ID, r.Caps)
+		if r.Budget.IsNegative() {
+			add(r.ID, "budget", "must not be negative, got %s", r.Budget)
+		}
+		if !r.ValidFrom.IsZero() && !r.ValidTo.IsZero() && !r.ValidFrom.Before(r.ValidTo) {
+			add(r.ID, "valid_to", "must be after valid_from")
+		}
+	}
+	if !rs.EffectiveFrom.IsZero() && !rs.EffectiveTo.IsZero() && !rs.EffectiveFrom.Before(rs.EffectiveTo) {
+		add("", "effective_to", "must be after effective_from")
+	}
+	return errs
 }

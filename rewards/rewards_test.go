@@ -124,6 +124,8 @@ func TestAwardErrors(t *testing.T) {
 		{"let x = 10000000000; let y = x*x*x*x*x; y*y*y*y*y*y*y*y", ErrOverflow},
 		{`len(customer.id + "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" + "b") > 0 ? 1 : 0`, ErrOverflow},
 		{"len(map(1..1000000000, #)) * 1", nil}, // memory budget
+		{"len(map(1..1e9, # * 2)) * 1", nil},
+		{"sum(map(1..100000, 1..100000), len(#)) * 1", nil},
 		{"round(1, 99)", nil},
 		{"clamp(1, 3, 2)", nil},
 	} {
@@ -268,6 +270,43 @@ func TestLimitsConfigurable(t *testing.T) {
 				t.Errorf("err %v, want ErrLimit", err)
 			}
 		})
+	}
+}
+
+// A RuleSet built in Go is validated by Compile as a file is by Parse.
+func TestCompileValidatesGoRuleSet(t *testing.T) {
+	d := decimal.NewFromInt
+	rs := &RuleSet{Program: "", Rounding: Rounding{Places: 30, Mode: RoundingMode(9)},
+		Caps: []Cap{{Per: Period(0), Max: d(1)}},
+		Rules: []Rule{{ID: "a", Points: "1"}, {ID: "a", Points: "2"}, {ID: "", Points: ""},
+			{ID: "b", Points: "1", Caps: []Cap{{Per: PerDay, Max: d(-1)}}}}}
+	_, err := Compile(rs)
+	var errs RuleErrors
+	if !errors.As(err, &errs) {
+		t.Fatalf("err = %v", err)
+	}
+	var msgs []string
+	for _, e := range errs {
+		msgs = append(msgs, e.Rule+" "+e.Field+": "+e.Message)
+	}
+	want := []string{
+		" program: must not be empty",
+		" rounding.places: must be between -18 and 18",
+		" rounding.mode: unknown rounding mode",
+		" caps[0].per: unknown period",
+		"a id: duplicate rule id",
+		" id: must not be empty",
+		" points: must not be empty",
+		"b caps[0].max: must not be negative",
+	}
+	for _, w := range want {
+		found := false
+		for _, m := range msgs {
+			found = found || strings.HasPrefix(m, w)
+		}
+		if !found {
+			t.Errorf("missing %q in:\n%s", w, strings.Join(msgs, "\n"))
+		}
 	}
 }
 
