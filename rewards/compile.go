@@ -80,7 +80,7 @@ func compile(rs *RuleSet, c config) (*Program, error) {
 			Message: fmt.Sprintf("more than %d rules", c.limits.MaxRules), Err: ErrLimit})
 		return nil, errs
 	}
-	if len(rs.src) == 0 {
+	if !rs.fromFile {
 		errs = append(errs, validateGo(rs)...)
 	}
 	for i, r := range rs.Rules {
@@ -92,7 +92,7 @@ func compile(rs *RuleSet, c config) (*Program, error) {
 				src = r.Points
 			}
 			if strings.TrimSpace(src) == "" {
-				if field == "points" && len(rs.src) == 0 {
+				if field == "points" && !rs.fromFile {
 					errs = append(errs, &RuleError{File: rs.File, Position: r.pos, Rule: r.ID, Field: field, Message: "must not be empty"})
 				}
 				// From a file, a missing points key was reported by the parser.
@@ -261,7 +261,7 @@ func (rs *RuleSet) exprError(r Rule, field, src string, err error) *RuleError {
 	}
 	re := &RuleError{File: rs.File, Rule: r.ID, Field: field, Message: msg, Err: err}
 	span, ok := r.exprSpan[field]
-	if !ok || len(rs.src) == 0 {
+	if !ok || !rs.fromFile {
 		// A rule set built in Go: positions are inside the expression.
 		line, col := 1, 1
 		for i, ch := range []rune(src) {

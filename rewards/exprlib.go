@@ -21,7 +21,7 @@ var (
 	zeroDec  = decimal.Decimal{}
 	builtins = []string{"len", "all", "any", "none", "one", "filter", "map", "count", "find",
 		"findIndex", "lower", "upper", "trim", "trimPrefix", "trimSuffix", "hasPrefix", "hasSuffix",
-		"keys", "values", "first", "last", "get"}
+		"keys", "values", "first", "last", "get", "duration"}
 )
 
 // toDec converts an operand that type checking allowed (decimal or int).

@@ -41,7 +41,7 @@ func Parse(file string, src []byte, opts ...Option) (*RuleSet, error) {
 func parse(file string, src []byte, c config) (*RuleSet, RuleErrors) {
 	d := &decoder{file: file, src: src, lim: c.limits, anchors: map[string]ast.Node{}}
 	rs := d.decodeFile()
-	rs.src = src
+	rs.src, rs.fromFile = src, true
 	return rs, d.errs
 }
 

@@ -35,8 +35,9 @@ type RuleSet struct {
 	// Rules in file order.
 	Rules []Rule
 
-	pos map[string]Position // key path -> position of the value
-	src []byte              // the file, for error positions inside expressions
+	pos      map[string]Position // key path -> position of the value
+	src      []byte              // the file, for error positions inside expressions
+	fromFile bool                // parsed by Parse (structure already checked)
 }
 
 // Rule is one reward rule.
