@@ -2,6 +2,7 @@ package rewards
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -180,18 +181,18 @@ func (in orderedInputs) MarshalJSON() ([]byte, error) {
 }
 
 func keyOf4(a, b, c, d string) string {
-	h := sha256.New()
-	for _, s := range []string{a, b, c, d} {
-		var n [8]byte
-		l := len(s)
-		for i := range n {
-			n[i] = byte(l >> (8 * i))
-		}
-		h.Write(n[:])
-		h.Write([]byte(s))
+	// Length-prefixed fields, so no two tuples share an encoding.
+	var stack [256]byte
+	buf := stack[:0]
+	for _, s := range [4]string{a, b, c, d} {
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(len(s)))
+		buf = append(buf, s...)
 	}
-	var sum [sha256.Size]byte
-	return "nw1-" + hex.EncodeToString(h.Sum(sum[:0])[:16])
+	sum := sha256.Sum256(buf)
+	var out [4 + 32]byte
+	copy(out[:], "nw1-")
+	hex.Encode(out[4:], sum[:16])
+	return string(out[:])
 }
 
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}

@@ -35,6 +35,20 @@ func toDec(v any) decimal.Decimal {
 	panic(fmt.Sprintf("rewards: unexpected operand %T", v))
 }
 
+// cmpDec compares without rescaling (which allocates) in the common cases
+// of a comparison with zero or of equal exponents.
+func cmpDec(a, b decimal.Decimal) int {
+	switch {
+	case b.IsZero():
+		return a.Sign()
+	case a.IsZero():
+		return -b.Sign()
+	case a.Sign() != b.Sign():
+		return a.Sign() - b.Sign()
+	}
+	return a.Cmp(b)
+}
+
 // library holds the functions of one compiled rule set: the decimal
 // operators, the rule functions and multiplier tables.
 type library struct {
@@ -72,7 +86,7 @@ func (l *library) options() []expr.Option {
 		}
 	}
 	cmpop := func(f func(c int) bool) func(p ...any) (any, error) {
-		return func(p ...any) (any, error) { return f(toDec(p[0]).Cmp(toDec(p[1]))), nil }
+		return func(p ...any) (any, error) { return f(cmpDec(toDec(p[0]), toDec(p[1]))), nil }
 	}
 	opts := []expr.Option{
 		expr.DisableAllBuiltins(),
