@@ -263,7 +263,8 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 	}
 	env := new(Env)
 	p.env(f, env)
-	var groupWinner map[string]string
+	var groupWinner [][2]string // group, winning rule: few groups, no map
+	var c Claim                 // reused by every rule of the fact
 	for i, r := range p.rules {
 		o := &outs[i]
 		o.Explanation.env, o.Explanation.refs = env, r.inputs
@@ -285,16 +286,13 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 		if r.Group != "" {
 			// Rules are in draw order, so the first match of a group has
 			// the largest priority and, among equals, comes first in the file.
-			if w, ok := groupWinner[r.Group]; ok {
+			if w := winnerOf(groupWinner, r.Group); w != "" {
 				o.Status, o.Explanation.Winner = StatusGroupLost, w
 				continue
 			}
-			if groupWinner == nil {
-				groupWinner = map[string]string{}
-			}
-			groupWinner[r.Group] = r.ID
+			groupWinner = append(groupWinner, [2]string{r.Group, r.ID})
 		}
-		if err := p.pay(o, r, env, f, t); err != nil {
+		if err := p.pay(o, r, env, f, t, &c); err != nil {
 			return dst, err
 		}
 	}
@@ -319,6 +317,15 @@ func (e *exprRuntimeError) Error() string {
 
 func (e *exprRuntimeError) Unwrap() error { return e.err }
 
+func winnerOf(w [][2]string, group string) string {
+	for _, g := range w {
+		if g[0] == group {
+			return g[1]
+		}
+	}
+	return ""
+}
+
 func (p *Program) fail(o *Outcome, r *compiledRule, field string, err error) {
 	var fe *file.Error
 	if errors.As(err, &fe) {
@@ -333,7 +340,7 @@ func (p *Program) fail(o *Outcome, r *compiledRule, field string, err error) {
 	o.Explanation.Reason = o.Err.Error()
 }
 
-func (p *Program) pay(o *Outcome, r *compiledRule, env *Env, f *Fact, t Tally) error {
+func (p *Program) pay(o *Outcome, r *compiledRule, env *Env, f *Fact, t Tally, c *Claim) error {
 	v, err := p.run(r.points, env)
 	if err != nil {
 		p.fail(o, r, "points", err)
@@ -350,11 +357,11 @@ func (p *Program) pay(o *Outcome, r *compiledRule, env *Env, f *Fact, t Tally) e
 		p.fail(o, r, "points", fmt.Errorf("%w: %s", ErrNegativePoints, rounded))
 		return nil
 	}
-	c := &Claim{
+	*c = Claim{
 		Key:     AwardKey(p.set.Program, r.ID, f.Customer.ID, f.Savings.ID),
 		Program: p.set.Program, Rule: r.ID, Customer: f.Customer.ID, Fact: f.Savings.ID,
 		At: f.Savings.Start, Points: rounded, AllowNegative: r.AllowNegative,
-		Places: p.set.Rounding.Places, Limits: p.limits(r, f),
+		Places: p.set.Rounding.Places, Limits: p.limits(c.Limits[:0], r, f),
 	}
 	g, err := t.Reserve(c)
 	if err != nil {
@@ -385,10 +392,8 @@ func (p *Program) pay(o *Outcome, r *compiledRule, env *Env, f *Fact, t Tally) e
 
 // limits lists the rule's caps, the set's caps, the rule's budget and the
 // set's budget for the fact.
-func (p *Program) limits(r *compiledRule, f *Fact) []Limit {
+func (p *Program) limits(out []Limit, r *compiledRule, f *Fact) []Limit {
 	rs := p.set
-	n := len(r.Caps) + len(rs.Caps) + 2
-	out := make([]Limit, 0, n)
 	at := f.Savings.Start
 	for _, c := range r.Caps {
 		from, to := c.Per.Window(at)

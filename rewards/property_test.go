@@ -129,7 +129,7 @@ func TestPropLimitsHold(t *testing.T) {
 					r = cr
 				}
 			}
-			for _, l := range p.limits(r, fi[o.Customer+"/"+o.Fact]) {
+			for _, l := range p.limits(nil, r, fi[o.Customer+"/"+o.Fact]) {
 				sums[l.Key()] = l
 				pts, _ := o.Award.Points.Float64()
 				paid[l.Key()] += pts

@@ -132,6 +132,9 @@ type Grant struct {
 // customer whose EffectiveAt is savings.start (a zero From/To is the whole
 // history); call Decide; post the grant's transaction with Grant.Key as its
 // idempotency key; commit. MemoryTally is the in-process equivalent.
+//
+// Reserve must not keep c or c.Limits after it returns: the engine reuses
+// them for the next rule.
 type Tally interface {
 	Reserve(c *Claim) (Grant, error)
 }
