@@ -61,6 +61,7 @@ func BenchmarkEvaluate10(b *testing.B) {
 	f := benchFact(1)
 	outs := make([]Outcome, 0, 16)
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		var err error
 		outs, err = p.AppendEvaluate(outs[:0], grantAll{}, &f)
@@ -68,6 +69,7 @@ func BenchmarkEvaluate10(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 	if len(Awards(outs)) != 3 {
 		b.Fatalf("%d awards", len(Awards(outs)))
 	}
@@ -162,11 +164,13 @@ func BenchmarkExprFloatBaseline(b *testing.B) {
 	}
 	env := map[string]any{"kwh": 110.5, "kind": "period"}
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		if _, err := expr.Run(prog, env); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkDecimalPoints is one compiled rule expression of ours (decimal
