@@ -197,20 +197,46 @@ func keyOf4(a, b, c, d string) string {
 
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
 
-// run executes one compiled expression with the memory budget; a panic in
-// the VM or a function becomes an error (expr already recovers; this is
-// the last line of defence).
-func (p *Program) run(prog *vm.Program, env *Env) (v any, err error) {
+// run executes one compiled expression on a pooled VM.
+func (p *Program) run(prog *vm.Program, env *Env) (any, error) {
 	m := vmPool.Get().(*vm.VM)
+	v, err, ok := p.runOn(m, prog, env)
+	if ok {
+		vmPool.Put(m)
+	}
+	return v, err
+}
+
+// runOn executes one compiled expression on m with the memory budget. A
+// panic in the VM or a function becomes an error (expr already recovers;
+// this is the last line of defence); ok is false then, and m must not be
+// reused.
+func (p *Program) runOn(m *vm.VM, prog *vm.Program, env *Env) (v any, err error, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			v, err = nil, fmt.Errorf("rule panicked: %v", r)
-			m = new(vm.VM) // do not reuse a VM in an unknown state
+			v, err, ok = nil, fmt.Errorf("rule panicked: %v", r), false
 		}
-		vmPool.Put(m)
 	}()
 	m.MemoryBudget = p.lim.MemoryBudget
-	return m.Run(prog, env)
+	v, err = m.Run(prog, env)
+	return v, err, true
+}
+
+// evalState is what one fact's evaluation reuses across its rules.
+type evalState struct {
+	vm    *vm.VM
+	claim Claim
+}
+
+func (p *Program) exec(st *evalState, prog *vm.Program, env *Env) (any, error) {
+	if st.vm == nil {
+		st.vm = vmPool.Get().(*vm.VM)
+	}
+	v, err, ok := p.runOn(st.vm, prog, env)
+	if !ok {
+		st.vm = nil
+	}
+	return v, err
 }
 
 // Evaluate settles facts in order against t and returns every outcome, one
@@ -264,7 +290,12 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 	env := new(Env)
 	p.env(f, env)
 	var groupWinner [][2]string // group, winning rule: few groups, no map
-	var c Claim                 // reused by every rule of the fact
+	var st evalState
+	defer func() {
+		if st.vm != nil {
+			vmPool.Put(st.vm)
+		}
+	}()
 	for i, r := range p.rules {
 		o := &outs[i]
 		o.Explanation.env, o.Explanation.refs = env, r.inputs
@@ -273,7 +304,7 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 			continue
 		}
 		if r.when != nil {
-			v, err := p.run(r.when, env)
+			v, err := p.exec(&st, r.when, env)
 			if err != nil {
 				p.fail(o, r, "when", err)
 				continue
@@ -292,7 +323,7 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 			}
 			groupWinner = append(groupWinner, [2]string{r.Group, r.ID})
 		}
-		if err := p.pay(o, r, env, f, t, &c); err != nil {
+		if err := p.pay(o, r, env, f, t, &st); err != nil {
 			return dst, err
 		}
 	}
@@ -340,8 +371,8 @@ func (p *Program) fail(o *Outcome, r *compiledRule, field string, err error) {
 	o.Explanation.Reason = o.Err.Error()
 }
 
-func (p *Program) pay(o *Outcome, r *compiledRule, env *Env, f *Fact, t Tally, c *Claim) error {
-	v, err := p.run(r.points, env)
+func (p *Program) pay(o *Outcome, r *compiledRule, env *Env, f *Fact, t Tally, st *evalState) error {
+	v, err := p.exec(st, r.points, env)
 	if err != nil {
 		p.fail(o, r, "points", err)
 		return nil
@@ -357,6 +388,7 @@ func (p *Program) pay(o *Outcome, r *compiledRule, env *Env, f *Fact, t Tally, c
 		p.fail(o, r, "points", fmt.Errorf("%w: %s", ErrNegativePoints, rounded))
 		return nil
 	}
+	c := &st.claim
 	*c = Claim{
 		Key:     AwardKey(p.set.Program, r.ID, f.Customer.ID, f.Savings.ID),
 		Program: p.set.Program, Rule: r.ID, Customer: f.Customer.ID, Fact: f.Savings.ID,
