@@ -23,7 +23,16 @@ type exprSpan struct {
 }
 
 // Parse reads a YAML or JSON rule file (JSON is a subset of YAML). file is
-// the name used in error messages. Every problem is reported, as a
+// the name used in error messages.
+//
+// Set keys: program, version (integer), effective_from, effective_to (RFC
+// 3339; effective_from <= savings.start < effective_to), currency,
+// rounding {places, mode: half-even|half-up|floor|ceil|down}, budget,
+// caps [{per: day|week|month|year|lifetime, max}], multipliers (named
+// tables with an optional default key) and rules. Rule keys: id,
+// description, when, points, priority, group, valid_from, valid_to, caps,
+// budget, allow_negative. Unknown keys, YAML tags and merge keys are
+// errors. Every problem is reported, as a
 // [RuleErrors] sorted by position; Parse does not compile expressions (see
 // [Compile] and [Load]).
 func Parse(file string, src []byte, opts ...Option) (*RuleSet, error) {

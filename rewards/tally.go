@@ -18,6 +18,17 @@ const (
 	LimitBudget
 )
 
+// String returns "cap" or "budget".
+func (k LimitKind) String() string {
+	switch k {
+	case LimitCap:
+		return "cap"
+	case LimitBudget:
+		return "budget"
+	}
+	return fmt.Sprintf("LimitKind(%d)", int(k))
+}
+
 // Limit is one cap or budget an award draws on: the points already awarded
 // in Scope within [From, To) plus the new award must not exceed Max.
 type Limit struct {
