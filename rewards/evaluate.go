@@ -299,29 +299,15 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 	for i, r := range p.rules {
 		o := &outs[i]
 		o.Explanation.env, o.Explanation.refs = env, r.inputs
-		if (!r.ValidFrom.IsZero() && at.Before(r.ValidFrom)) || (!r.ValidTo.IsZero() && !at.Before(r.ValidTo)) {
-			o.Status = StatusOutsideValidity
+		if !p.matches(o, r, env, at, &st, &groupWinner) {
+			// A restated fact the rule no longer applies to is entitled to
+			// zero: an allow_negative rule takes back what it paid.
+			if r.AllowNegative && o.Status != StatusError {
+				if err := p.withdraw(o, r, f, t, &st); err != nil {
+					return dst, err
+				}
+			}
 			continue
-		}
-		if r.when != nil {
-			v, err := p.exec(&st, r.when, env)
-			if err != nil {
-				p.fail(o, r, "when", err)
-				continue
-			}
-			if b, _ := v.(bool); !b {
-				o.Status = StatusConditionFalse
-				continue
-			}
-		}
-		if r.Group != "" {
-			// Rules are in draw order, so the first match of a group has
-			// the largest priority and, among equals, comes first in the file.
-			if w := winnerOf(groupWinner, r.Group); w != "" {
-				o.Status, o.Explanation.Winner = StatusGroupLost, w
-				continue
-			}
-			groupWinner = append(groupWinner, [2]string{r.Group, r.ID})
 		}
 		if err := p.pay(o, r, env, f, t, &st); err != nil {
 			return dst, err
@@ -347,6 +333,63 @@ func (e *exprRuntimeError) Error() string {
 }
 
 func (e *exprRuntimeError) Unwrap() error { return e.err }
+
+// matches reports whether r applies to the fact, setting o's status when
+// it does not.
+func (p *Program) matches(o *Outcome, r *compiledRule, env *Env, at time.Time, st *evalState, groupWinner *[][2]string) bool {
+	if (!r.ValidFrom.IsZero() && at.Before(r.ValidFrom)) || (!r.ValidTo.IsZero() && !at.Before(r.ValidTo)) {
+		o.Status = StatusOutsideValidity
+		return false
+	}
+	if r.when != nil {
+		v, err := p.exec(st, r.when, env)
+		if err != nil {
+			p.fail(o, r, "when", err)
+			return false
+		}
+		if b, _ := v.(bool); !b {
+			o.Status = StatusConditionFalse
+			return false
+		}
+	}
+	if r.Group != "" {
+		// Rules are in draw order, so the first match of a group has the
+		// largest priority and, among equals, comes first in the file.
+		if w := winnerOf(*groupWinner, r.Group); w != "" {
+			o.Status, o.Explanation.Winner = StatusGroupLost, w
+			return false
+		}
+		*groupWinner = append(*groupWinner, [2]string{r.Group, r.ID})
+	}
+	return true
+}
+
+// withdraw claims zero points for a rule that does not apply to the fact;
+// the tally pays a negative adjustment only if the rule paid this fact
+// before.
+func (p *Program) withdraw(o *Outcome, r *compiledRule, f *Fact, t Tally, st *evalState) error {
+	c := &st.claim
+	*c = Claim{
+		Key:     AwardKey(p.set.Program, r.ID, f.Customer.ID, f.Savings.ID),
+		Program: p.set.Program, Rule: r.ID, Customer: f.Customer.ID, Fact: f.Savings.ID,
+		At: f.Savings.Start, AllowNegative: true, Places: p.set.Rounding.Places,
+	}
+	g, err := t.Reserve(c)
+	if err != nil {
+		return fmt.Errorf("rewards: reserving %s for customer %q, fact %q: %w", r.ID, c.Customer, c.Fact, err)
+	}
+	if g.Status != StatusPaid {
+		return nil
+	}
+	o.Explanation.PaidBefore = g.Prior.Paid
+	o.Explanation.Reason = "paid (adjustment: the rule no longer applies to the restated fact: " + o.Status.String() + ")"
+	o.Status = StatusPaid
+	o.Award = &Award{
+		Customer: c.Customer, Program: c.Program, Version: p.set.Version, Rule: r.ID, Fact: c.Fact,
+		Points: g.Points, Key: g.Key, Adjusts: g.Adjusts, EffectiveAt: c.At, Explanation: o.Explanation,
+	}
+	return nil
+}
 
 func winnerOf(w [][2]string, group string) string {
 	for _, g := range w {

@@ -252,7 +252,9 @@ func (m *MemoryTally) Reserve(c *Claim) (Grant, error) {
 	}
 	prior := m.priors[c.Key]
 	g := Decide(c, prior, used)
-	if g.Status == StatusSettled && prior.Exists {
+	if g.Status == StatusSettled && (prior.Exists || c.Points.IsZero()) {
+		// Nothing changed; a first claim of zero needs no record either
+		// (it is what a key without a record means).
 		return g, nil
 	}
 	next := Prior{Exists: true, Claimed: c.Points, Paid: prior.Paid.Add(g.Points), Awards: prior.Awards}
