@@ -554,3 +554,32 @@ func TestDiff(t *testing.T) {
 		t.Errorf("total %+v", rep.Total)
 	}
 }
+
+// Hostile files fail with ErrLimit (or a syntax error) instead of making
+// the parser work for long.
+func TestHostileFiles(t *testing.T) {
+	for name, src := range map[string]string{
+		"flow nesting":   strings.Repeat("[", 1<<20-1),
+		"block nesting":  strings.Repeat("- ", 1<<19-1),
+		"map nesting":    strings.Repeat("{a: ", 1<<18),
+		"too big":        strings.Repeat("#", 1<<20+1),
+		"billion laughs": "a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n",
+		"nested in rule": "program: p\nversion: 1\nrules:\n  - id: a\n    points: 1\n    caps: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load("h.yaml", []byte(src))
+			if !errors.Is(err, ErrLimit) {
+				t.Errorf("err = %.200v, want ErrLimit", err)
+			}
+		})
+	}
+	// Aliases within the bound are expanded, but the node budget still
+	// applies to what they expand to.
+	aliased := "program: p\nversion: 1\ncaps: &c [{per: day, max: 1}, {per: week, max: 2}]\nrules:\n  - {id: a, points: 1, caps: *c}\n  - {id: b, points: 1, caps: *c}\n"
+	if _, err := Load("h.yaml", []byte(aliased)); err != nil {
+		t.Fatalf("default limits: %v", err)
+	}
+	if _, err := Load("h.yaml", []byte(aliased), WithLimits(Limits{MaxYAMLNodes: 20})); !errors.Is(err, ErrLimit) {
+		t.Errorf("node budget: err = %v, want ErrLimit", err)
+	}
+}
