@@ -146,7 +146,7 @@ func compileExpr(src, field string, base []expr.Option, inputs map[string]input,
 	}()
 	lits := &literals{src: []rune(src)}
 	opts := append([]expr.Option{}, base...)
-	opts = append(opts, expr.Patch(lits), expr.Patch(&unaryMinus{}))
+	opts = append(opts, expr.Patch(lits), expr.Patch(&decimalOps{}))
 	if field == "when" {
 		opts = append(opts, expr.AsBool())
 	}

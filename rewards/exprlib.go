@@ -121,18 +121,6 @@ func (l *library) options() []expr.Option {
 			}
 			return a + b, nil
 		}, new(func(string, string) string)),
-		expr.Operator("+", "decimal_add", "string_concat"),
-		expr.Operator("-", "decimal_sub"),
-		expr.Operator("*", "decimal_mul"),
-		expr.Operator("/", "decimal_div"),
-		expr.Operator("%", "decimal_mod"),
-		expr.Operator("<", "decimal_lt"),
-		expr.Operator("<=", "decimal_le"),
-		expr.Operator(">", "decimal_gt"),
-		expr.Operator(">=", "decimal_ge"),
-		expr.Operator("==", "decimal_eq"),
-		expr.Operator("!=", "decimal_ne"),
-
 		expr.Function("min", func(p ...any) (any, error) {
 			m := p[0].(decimal.Decimal)
 			for _, v := range p[1:] {
@@ -287,20 +275,61 @@ func backToInt(n ast.Node) ast.Node {
 	return in
 }
 
-// unaryMinus rewrites -x on decimals into decimal_neg(x); it needs types,
-// so it runs with expr's repeated (operator) patch phase.
-type unaryMinus struct{ applied bool }
+// decimalOps rewrites the arithmetic and comparison operators on decimals
+// (and decimal-int mixes) into calls of the decimal_* functions, -x on a
+// decimal into decimal_neg(x), and string + string into string_concat.
+// It is one patcher for all operators: expr re-checks the whole tree before
+// each patcher of its repeated phase, so one visitor instead of a dozen
+// expr.Operator patchers makes compiling several times cheaper.
+type decimalOps struct{ applied bool }
 
-func (u *unaryMinus) Visit(node *ast.Node) {
-	n, ok := (*node).(*ast.UnaryNode)
-	if !ok || n.Operator != "-" || n.Node.Type() != decType {
+var (
+	opFuncs = map[string]string{"+": "decimal_add", "-": "decimal_sub", "*": "decimal_mul", "/": "decimal_div",
+		"%": "decimal_mod", "<": "decimal_lt", "<=": "decimal_le", ">": "decimal_gt", ">=": "decimal_ge",
+		"==": "decimal_eq", "!=": "decimal_ne"}
+	boolType   = reflect.TypeOf(true)
+	stringType = reflect.TypeOf("")
+)
+
+func isNum(t reflect.Type) bool { return t == decType || (t != nil && t.Kind() == reflect.Int) }
+
+func (v *decimalOps) Visit(node *ast.Node) {
+	var call *ast.CallNode
+	switch n := (*node).(type) {
+	case *ast.BinaryNode:
+		fn, ok := opFuncs[n.Operator]
+		if !ok {
+			return
+		}
+		l, r := n.Left.Type(), n.Right.Type()
+		switch {
+		case isNum(l) && isNum(r) && (l == decType || r == decType):
+			call = &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: []ast.Node{n.Left, n.Right}}
+			if len(n.Operator) == 2 || n.Operator == "<" || n.Operator == ">" {
+				call.SetType(boolType)
+			} else {
+				call.SetType(decType)
+			}
+		case n.Operator == "+" && l == stringType && r == stringType:
+			call = &ast.CallNode{Callee: &ast.IdentifierNode{Value: "string_concat"}, Arguments: []ast.Node{n.Left, n.Right}}
+			call.SetType(stringType)
+		default:
+			return
+		}
+	case *ast.UnaryNode:
+		if n.Operator != "-" || n.Node.Type() != decType {
+			return
+		}
+		call = &ast.CallNode{Callee: &ast.IdentifierNode{Value: "decimal_neg"}, Arguments: []ast.Node{n.Node}}
+		call.SetType(decType)
+	default:
 		return
 	}
-	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: "decimal_neg"}, Arguments: []ast.Node{n.Node}}
-	call.SetType(decType)
 	ast.Patch(node, call)
-	u.applied = true
+	v.applied = true
 }
 
-func (u *unaryMinus) Reset()             { u.applied = false }
-func (u *unaryMinus) ShouldRepeat() bool { return u.applied }
+// Reset and ShouldRepeat put decimalOps in expr's repeated patch phase,
+// where node types are known.
+func (v *decimalOps) Reset()             { v.applied = false }
+func (v *decimalOps) ShouldRepeat() bool { return v.applied }
