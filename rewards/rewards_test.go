@@ -583,3 +583,15 @@ func TestHostileFiles(t *testing.T) {
 		t.Errorf("node budget: err = %v, want ErrLimit", err)
 	}
 }
+
+// A fact without attributes reads every attribute as "".
+func TestNilAttributes(t *testing.T) {
+	p := mustLoad(t, "program: p\nversion: 1\nrules:\n  - id: a\n    when: customer.attributes[\"region\"] == \"\"\n    points: 1\n")
+	outs, err := p.Evaluate(&MemoryTally{}, []Fact{periodFact("c1", "", "f", "2024-01-01T00:00:00Z", 1)})
+	if err != nil || outs[0].Award == nil {
+		t.Fatalf("err %v, outcome %+v", err, outs[0])
+	}
+	if got := outs[0].Explanation.Inputs(); len(got) != 1 || got[0] != (Input{Name: `customer.attributes["region"]`, Value: ""}) {
+		t.Errorf("inputs %+v", got)
+	}
+}
