@@ -67,26 +67,27 @@ func (s Status) String() string {
 func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Award is points to credit to a customer: data, applied to a ledger by
-// the caller with Key as the transaction's idempotency key.
+// the caller with Key as the transaction's idempotency key. Its JSON form
+// uses the CLI's snake_case keys.
 type Award struct {
-	Customer string
-	Program  string
-	Version  int
-	Rule     string
+	Customer string `json:"customer"`
+	Program  string `json:"program"`
+	Version  int    `json:"version"`
+	Rule     string `json:"rule"`
 	// Fact is savings.id.
-	Fact string
+	Fact string `json:"fact"`
 	// Points is the amount, rounded with the set's rounding; negative only
 	// for allow_negative rules.
-	Points decimal.Decimal
+	Points decimal.Decimal `json:"points"`
 	// Key is the idempotency key: AwardKey(program, rule, customer, fact)
 	// for the first award, AdjustmentKey(...) for adjustments.
-	Key string
+	Key string `json:"key"`
 	// Adjusts is the original award's key when this award adjusts it for
 	// a restated fact; "" otherwise.
-	Adjusts string
+	Adjusts string `json:"adjusts,omitempty"`
 	// EffectiveAt is savings.start.
-	EffectiveAt time.Time
-	Explanation Explanation
+	EffectiveAt time.Time   `json:"effective_at"`
+	Explanation Explanation `json:"explain"`
 }
 
 // Outcome is what became of one rule for one fact.
