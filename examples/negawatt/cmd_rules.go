@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +21,7 @@ func init() {
 }
 
 const rulesUsage = `usage:
-  negawatt rules check FILE
+  negawatt rules check [-v|--verbose] FILE
   negawatt rules simulate --rules FILE --facts FACTS.jsonl
   negawatt rules diff --live A.yaml --candidate B.yaml --facts FACTS.jsonl`
 
@@ -43,27 +45,53 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 }
 
 // loadRules reads and compiles a rule file. On failure it prints every
-// problem as FILE:LINE:COL: rule "ID": message (with the caret snippet
-// indented below it) and returns false.
-func loadRules(path string, stderr io.Writer) (*rewards.Program, bool) {
+// problem on stderr as exactly one line, FILE:LINE:COL: rule "ID": message,
+// sorted by position, and returns false. Problems of the file or of the
+// set as a whole (no rule) have an empty id, rule "", so every line keeps
+// the same shape. With verbose, each line is followed by its caret snippet
+// (lines starting with "    | ").
+func loadRules(path string, verbose bool, stderr io.Writer) (*rewards.Program, bool) {
 	src, err := readLimited(path, rewards.DefaultLimits().MaxFileBytes)
 	if err != nil {
-		fmt.Fprintf(stderr, "%s:1:1: rule \"\": %v\n", path, err)
+		fmt.Fprintln(stderr, problemLine(path, err))
 		return nil, false
 	}
 	p, err := rewards.Load(path, src)
 	if err != nil {
 		var errs rewards.RuleErrors
-		if errors.As(err, &errs) {
-			for _, e := range errs {
-				fmt.Fprintln(stderr, e.Detail())
+		if !errors.As(err, &errs) {
+			fmt.Fprintln(stderr, problemLine(path, err))
+			return nil, false
+		}
+		errs = slices.Clone(errs)
+		slices.SortStableFunc(errs, func(a, b *rewards.RuleError) int {
+			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+		})
+		for _, e := range errs {
+			fmt.Fprintln(stderr, oneLine(e.Error()))
+			if verbose && e.Snippet != "" {
+				fmt.Fprintln(stderr, e.Snippet)
 			}
-		} else {
-			fmt.Fprintf(stderr, "%s:1:1: rule \"\": %v\n", path, err)
 		}
 		return nil, false
 	}
 	return p, true
+}
+
+// problemLine is a file-level problem (unreadable file, unexpected error)
+// in the FILE:LINE:COL: rule "ID": message form, at 1:1 with no rule id.
+func problemLine(path string, err error) string {
+	return oneLine(fmt.Sprintf("%s:1:1: rule \"\": %v", path, err))
+}
+
+// oneLine folds a message that spans lines (some parser messages do), so
+// each problem stays one stderr line.
+func oneLine(s string) string {
+	s = strings.TrimRight(s, "\r\n")
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }), " ")
 }
 
 // readLimited reads at most limit+1 bytes, so a huge file is rejected by
@@ -77,12 +105,46 @@ func readLimited(path string, limit int) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, int64(limit)+1))
 }
 
+const rulesCheckUsage = `usage: negawatt rules check [-v|--verbose] FILE
+
+Checks a rule file (YAML or JSON). Valid: exit 0 and a one-line summary on
+stdout. Invalid: exit 1 and every problem on stderr, one line each, sorted
+by position:
+
+  FILE:LINE:COL: rule "ID": message
+
+ID is "" for problems of the file or of the set as a whole (no rule).
+Flags:
+  -v, --verbose   follow each problem line with the offending source line
+                  and a caret under the column (lines starting "    | ")`
+
 func rulesCheck(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "usage: negawatt rules check FILE")
+	verbose := false
+	var files []string
+flags:
+	for i, a := range args {
+		switch {
+		case a == "--":
+			files = append(files, args[i+1:]...)
+			break flags
+		case a == "-v" || a == "--verbose" || a == "-verbose":
+			verbose = true
+		case a == "-h" || a == "--help" || a == "-help":
+			fmt.Fprintln(stdout, rulesCheckUsage)
+			return exitOK
+		case strings.HasPrefix(a, "-"):
+			fmt.Fprintf(stderr, "negawatt rules check: unknown flag %q\n%s\n", a, rulesCheckUsage)
+			return exitUsage
+		default:
+			files = append(files, a)
+		}
+	}
+	if len(files) != 1 {
+		fmt.Fprintln(stderr, rulesCheckUsage)
 		return exitUsage
 	}
-	p, ok := loadRules(args[0], stderr)
+	path := files[0]
+	p, ok := loadRules(path, verbose, stderr)
 	if !ok {
 		return exitProblem
 	}
@@ -92,7 +154,7 @@ func rulesCheck(args []string, stdout, stderr io.Writer) int {
 		window = fmt.Sprintf("%s to %s", fmtWhen(rs.EffectiveFrom), fmtWhen(rs.EffectiveTo))
 	}
 	fmt.Fprintf(stdout, "%s: ok: program %q version %d, %d rules, effective %s, rounding %s\n",
-		args[0], rs.Program, rs.Version, len(rs.Rules), window, rs.Rounding)
+		path, rs.Program, rs.Version, len(rs.Rules), window, rs.Rounding)
 	return exitOK
 }
 
@@ -140,7 +202,7 @@ func rulesSimulate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: negawatt rules simulate --rules FILE --facts FACTS.jsonl")
 		return exitUsage
 	}
-	p, ok := loadRules(*rulesPath, stderr)
+	p, ok := loadRules(*rulesPath, false, stderr)
 	if !ok {
 		return exitProblem
 	}
@@ -192,8 +254,8 @@ func rulesDiff(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: negawatt rules diff --live A.yaml --candidate B.yaml --facts FACTS.jsonl")
 		return exitUsage
 	}
-	live, ok1 := loadRules(*livePath, stderr)
-	cand, ok2 := loadRules(*candPath, stderr)
+	live, ok1 := loadRules(*livePath, false, stderr)
+	cand, ok2 := loadRules(*candPath, false, stderr)
 	if !ok1 || !ok2 {
 		return exitProblem
 	}

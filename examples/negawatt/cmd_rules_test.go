@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -100,8 +103,43 @@ func TestRulesCheck(t *testing.T) {
 	}
 }
 
+// problemRE is the issue's stderr contract for `rules check`: every line is
+// FILE:LINE:COL: rule "ID": message (ID "" for file- and set-level problems).
+func problemRE(file string) *regexp.Regexp {
+	return regexp.MustCompile(`^` + regexp.QuoteMeta(file) + `:([0-9]+):([0-9]+): rule "([^"\\]|\\.)*": \S.*$`)
+}
+
+// checkProblemLines asserts that stderr is only problem lines, sorted by
+// position, and returns them.
+func checkProblemLines(t *testing.T, file, stderr string) []string {
+	t.Helper()
+	if !strings.HasSuffix(stderr, "\n") {
+		t.Errorf("stderr %q does not end in a newline", stderr)
+	}
+	re := problemRE(file)
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	prev := [2]int{}
+	for _, line := range lines {
+		m := re.FindStringSubmatch(line)
+		if m == nil {
+			t.Errorf("line %q is not FILE:LINE:COL: rule \"ID\": message", line)
+			continue
+		}
+		l, _ := strconv.Atoi(m[1])
+		c, _ := strconv.Atoi(m[2])
+		if l < prev[0] || (l == prev[0] && c < prev[1]) {
+			t.Errorf("line %q is out of position order", line)
+		}
+		prev = [2]int{l, c}
+	}
+	return lines
+}
+
 func TestRulesCheckInvalidGolden(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(rulesDir, "invalid", "*.*"))
+	if len(files) < 3 {
+		t.Fatalf("found only %d invalid rule files", len(files))
+	}
 	for _, f := range files {
 		if strings.HasSuffix(f, ".golden") {
 			continue
@@ -114,26 +152,82 @@ func TestRulesCheckInvalidGolden(t *testing.T) {
 			if stdout.Len() != 0 {
 				t.Errorf("stdout %q, want nothing", stdout.String())
 			}
-			for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
-				if strings.HasPrefix(line, "    | ") {
-					continue // caret snippet
-				}
-				if !strings.HasPrefix(line, f+":") || !strings.Contains(line, `: rule "`) {
-					t.Errorf("line %q is not FILE:LINE:COL: rule \"ID\": message", line)
-				}
-			}
+			checkProblemLines(t, f, stderr.String())
 			golden(t, f+".golden", stderr.Bytes())
 		})
 	}
 }
 
-func TestRulesCheckMissingFile(t *testing.T) {
+// With -v (or --verbose) each problem line is followed by its caret
+// snippet; the problem lines are the same as without.
+func TestRulesCheckVerbose(t *testing.T) {
+	f := filepath.Join(rulesDir, "invalid", "many-problems.yaml")
+	var plain bytes.Buffer
+	run([]string{"rules", "check", f}, io.Discard, &plain)
+	for _, flag := range []string{"-v", "--verbose"} {
+		for _, args := range [][]string{{"rules", "check", flag, f}, {"rules", "check", f, flag}} {
+			var stdout, stderr bytes.Buffer
+			if code := run(args, &stdout, &stderr); code != exitProblem {
+				t.Fatalf("%q: exit %d, want %d", args, code, exitProblem)
+			}
+			var problems []string
+			carets := 0
+			for _, line := range strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n") {
+				if strings.HasPrefix(line, "    | ") {
+					carets++
+					continue
+				}
+				problems = append(problems, line)
+			}
+			if diff := cmp.Diff(plain.String(), strings.Join(problems, "\n")+"\n"); diff != "" {
+				t.Errorf("%q: problem lines differ from the default output (-default +verbose):\n%s", args, diff)
+			}
+			if carets == 0 || carets%2 != 0 {
+				t.Errorf("%q: %d snippet lines, want source+caret pairs", args, carets)
+			}
+			golden(t, f+".verbose.golden", stderr.Bytes())
+		}
+	}
+}
+
+// Problems of the set as a whole have no rule: they keep the same shape
+// with an empty id, rule "".
+func TestRulesCheckSetLevelProblem(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "set.yaml")
+	src := "program: p\nversion: 1\nrounding: {places: 1, mode: nearest}\nrules:\n  - id: a\n    points: 1\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var stdout, stderr bytes.Buffer
-	if code := run([]string{"rules", "check", "no/such/file.yaml"}, &stdout, &stderr); code != exitProblem {
+	if code := run([]string{"rules", "check", path}, &stdout, &stderr); code != exitProblem {
 		t.Fatalf("exit %d, want %d", code, exitProblem)
 	}
-	if !strings.HasPrefix(stderr.String(), `no/such/file.yaml:1:1: rule "": `) {
+	lines := checkProblemLines(t, path, stderr.String())
+	want := []string{path + `:3:29: rule "": rounding.mode: unknown rounding mode "nearest" (want half-even, half-up, floor, ceil or down)`}
+	if diff := cmp.Diff(want, lines); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+}
+
+func TestRulesCheckMissingFile(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	const path = "no/such/file.yaml"
+	if code := run([]string{"rules", "check", path}, &stdout, &stderr); code != exitProblem {
+		t.Fatalf("exit %d, want %d", code, exitProblem)
+	}
+	lines := checkProblemLines(t, path, stderr.String())
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], path+`:1:1: rule "": `) {
 		t.Errorf("stderr %q", stderr.String())
+	}
+}
+
+func TestRulesCheckHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"rules", "check", "--help"}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(stdout.String(), "-v, --verbose") {
+		t.Errorf("usage does not document -v: %s", stdout.String())
 	}
 }
 
@@ -162,6 +256,7 @@ func TestRulesCheckHostile(t *testing.T) {
 			if code != exitProblem {
 				t.Fatalf("exit %d, want %d; stderr %.300s", code, exitProblem, stderr.String())
 			}
+			checkProblemLines(t, path, stderr.String())
 			t.Logf("%s rejected in %v: %.200s", name, time.Since(start), stderr.String())
 		})
 	}
@@ -171,6 +266,9 @@ func TestRulesUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"rules"},
 		{"rules", "check"},
+		{"rules", "check", "-v"},
+		{"rules", "check", "--bogus", "a.yaml"},
+		{"rules", "check", "--", "a", "b"},
 		{"rules", "check", "a", "b"},
 		{"rules", "simulate", "--rules", "x.yaml"},
 		{"rules", "simulate", "--bogus"},
@@ -215,4 +313,17 @@ func TestRulesDiffGolden(t *testing.T) {
 		t.Fatalf("exit %d, stderr %s", code, stderr.String())
 	}
 	golden(t, filepath.Join(rulesDir, "diff", "tiers-v4.diff.golden.json"), stdout.Bytes())
+}
+
+func TestOneLine(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"f:1:1: rule \"\": bad", "f:1:1: rule \"\": bad"},
+		{"f:1:1: rule \"\": bad\n", "f:1:1: rule \"\": bad"},
+		{"f:1:1: rule \"\": syntax error\n   1 | [\n     ^\n", "f:1:1: rule \"\": syntax error    1 | [      ^"},
+		{"a\r\nb", "a b"},
+	} {
+		if got := oneLine(tc.in); got != tc.want {
+			t.Errorf("oneLine(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }
