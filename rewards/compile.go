@@ -28,7 +28,11 @@ type compiledRule struct {
 	index  int // in file
 	when   *vm.Program
 	points *vm.Program
-	inputs []input // referenced names, sorted
+	// fastWhen and fastPoints evaluate the expressions without expr's VM
+	// when they are in the fast subset (see fast.go); nil otherwise.
+	fastWhen   fastBool
+	fastPoints fastDec
+	inputs     []input // referenced names, sorted
 }
 
 // RuleSet returns the rule set the program was compiled from. Treat it as
@@ -74,6 +78,7 @@ func compile(rs *RuleSet, c config) (*Program, error) {
 	lib := &library{lim: c.limits, tables: rs.Multipliers}
 	base := append(lib.options(), expr.Env(Env{}), expr.MaxNodes(c.limits.MaxNodes))
 	p := &Program{set: rs, lim: c.limits}
+	fc := &fastCompiler{lib: lib}
 	var errs RuleErrors
 	if len(rs.Rules) > c.limits.MaxRules {
 		errs = append(errs, &RuleError{File: rs.File, Position: Position{1, 1},
@@ -109,9 +114,9 @@ func compile(rs *RuleSet, c config) (*Program, error) {
 				continue
 			}
 			if field == "when" {
-				cr.when = prog
+				cr.when, cr.fastWhen = prog, fc.boolOf(prog.Node())
 			} else {
-				cr.points = prog
+				cr.points, cr.fastPoints = prog, fc.decOf(prog.Node())
 			}
 		}
 		for _, in := range inputs {

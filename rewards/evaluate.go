@@ -223,6 +223,33 @@ func (p *Program) runOn(m *vm.VM, prog *vm.Program, env *Env) (v any, err error,
 	return v, err, true
 }
 
+// runFastBool runs a fast-path condition; ok is false when there is none,
+// or it cannot decide (an error or a panic the VM must report).
+func runFastBool(f fastBool, e *Env) (v, ok bool) {
+	if f == nil {
+		return false, false
+	}
+	defer func() {
+		if recover() != nil {
+			v, ok = false, false
+		}
+	}()
+	return f(e)
+}
+
+// runFastDec is runFastBool for points.
+func runFastDec(f fastDec, e *Env) (v decimal.Decimal, ok bool) {
+	if f == nil {
+		return zeroDec, false
+	}
+	defer func() {
+		if recover() != nil {
+			v, ok = zeroDec, false
+		}
+	}()
+	return f(e)
+}
+
 // evalState is what one fact's evaluation reuses across its rules.
 type evalState struct {
 	vm    *vm.VM
@@ -343,12 +370,16 @@ func (p *Program) matches(o *Outcome, r *compiledRule, env *Env, at time.Time, s
 		return false
 	}
 	if r.when != nil {
-		v, err := p.exec(st, r.when, env)
-		if err != nil {
-			p.fail(o, r, "when", err)
-			return false
+		b, ok := runFastBool(r.fastWhen, env)
+		if !ok {
+			v, err := p.exec(st, r.when, env)
+			if err != nil {
+				p.fail(o, r, "when", err)
+				return false
+			}
+			b, _ = v.(bool)
 		}
-		if b, _ := v.(bool); !b {
+		if !b {
 			o.Status = StatusConditionFalse
 			return false
 		}
@@ -416,15 +447,17 @@ func (p *Program) fail(o *Outcome, r *compiledRule, field string, err error) {
 }
 
 func (p *Program) pay(o *Outcome, r *compiledRule, env *Env, f *Fact, t Tally, st *evalState) error {
-	v, err := p.exec(st, r.points, env)
-	if err != nil {
-		p.fail(o, r, "points", err)
-		return nil
-	}
-	raw, ok := v.(decimal.Decimal)
+	raw, ok := runFastDec(r.fastPoints, env)
 	if !ok {
-		p.fail(o, r, "points", fmt.Errorf("points is %T, not a number", v))
-		return nil
+		v, err := p.exec(st, r.points, env)
+		if err != nil {
+			p.fail(o, r, "points", err)
+			return nil
+		}
+		if raw, ok = v.(decimal.Decimal); !ok {
+			p.fail(o, r, "points", fmt.Errorf("points is %T, not a number", v))
+			return nil
+		}
 	}
 	rounded := p.set.Rounding.Round(raw)
 	o.Explanation.RawPoints, o.Explanation.RoundedPoints, o.Explanation.evaluated = raw, rounded, true
