@@ -250,10 +250,26 @@ func runFastDec(f fastDec, e *Env) (v decimal.Decimal, ok bool) {
 	return f(e)
 }
 
-// evalState is what one fact's evaluation reuses across its rules.
+// evalState is what one fact's evaluation reuses across its rules; it is
+// pooled, so evaluating a fact allocates no scratch space.
 type evalState struct {
-	vm    *vm.VM
-	claim Claim
+	vm     *vm.VM
+	claim  Claim
+	groups [][2]string // group, winning rule: few groups, no map
+	// awards is a slab the paid awards of facts are carved from: slots
+	// already handed out are never written again, so outcomes keep them.
+	awards []Award
+}
+
+var statePool = sync.Pool{New: func() any { return new(evalState) }}
+
+// newAward returns a fresh Award from the slab.
+func (st *evalState) newAward() *Award {
+	if len(st.awards) == cap(st.awards) {
+		st.awards = make([]Award, 0, 16)
+	}
+	st.awards = st.awards[:len(st.awards)+1]
+	return &st.awards[len(st.awards)-1]
 }
 
 func (p *Program) exec(st *evalState, prog *vm.Program, env *Env) (any, error) {
@@ -317,27 +333,28 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 	}
 	env := new(Env)
 	p.env(f, env)
-	var groupWinner [][2]string // group, winning rule: few groups, no map
-	var st evalState
+	st := statePool.Get().(*evalState)
+	st.groups = st.groups[:0]
 	defer func() {
-		if st.vm != nil {
-			vmPool.Put(st.vm)
-		}
+		// Keep the VM and buffers, drop references into this fact.
+		st.claim = Claim{Limits: st.claim.Limits[:0]}
+		clear(st.groups)
+		statePool.Put(st)
 	}()
 	for i, r := range p.rules {
 		o := &outs[i]
 		o.Explanation.env, o.Explanation.refs = env, r.inputs
-		if !p.matches(o, r, env, at, &st, &groupWinner) {
+		if !p.matches(o, r, env, at, st) {
 			// A restated fact the rule no longer applies to is entitled to
 			// zero: an allow_negative rule takes back what it paid.
 			if r.AllowNegative && o.Status != StatusError {
-				if err := p.withdraw(o, r, f, t, &st); err != nil {
+				if err := p.withdraw(o, r, f, t, st); err != nil {
 					return dst, err
 				}
 			}
 			continue
 		}
-		if err := p.pay(o, r, env, f, t, &st); err != nil {
+		if err := p.pay(o, r, env, f, t, st); err != nil {
 			return dst, err
 		}
 	}
@@ -364,7 +381,7 @@ func (e *exprRuntimeError) Unwrap() error { return e.err }
 
 // matches reports whether r applies to the fact, setting o's status when
 // it does not.
-func (p *Program) matches(o *Outcome, r *compiledRule, env *Env, at time.Time, st *evalState, groupWinner *[][2]string) bool {
+func (p *Program) matches(o *Outcome, r *compiledRule, env *Env, at time.Time, st *evalState) bool {
 	if (!r.ValidFrom.IsZero() && at.Before(r.ValidFrom)) || (!r.ValidTo.IsZero() && !at.Before(r.ValidTo)) {
 		o.Status = StatusOutsideValidity
 		return false
@@ -387,11 +404,11 @@ func (p *Program) matches(o *Outcome, r *compiledRule, env *Env, at time.Time, s
 	if r.Group != "" {
 		// Rules are in draw order, so the first match of a group has the
 		// largest priority and, among equals, comes first in the file.
-		if w := winnerOf(*groupWinner, r.Group); w != "" {
+		if w := winnerOf(st.groups, r.Group); w != "" {
 			o.Status, o.Explanation.Winner = StatusGroupLost, w
 			return false
 		}
-		*groupWinner = append(*groupWinner, [2]string{r.Group, r.ID})
+		st.groups = append(st.groups, [2]string{r.Group, r.ID})
 	}
 	return true
 }
@@ -404,7 +421,7 @@ func (p *Program) withdraw(o *Outcome, r *compiledRule, f *Fact, t Tally, st *ev
 	*c = Claim{
 		Key:     AwardKey(p.set.Program, r.ID, f.Customer.ID, f.Savings.ID),
 		Program: p.set.Program, Rule: r.ID, Customer: f.Customer.ID, Fact: f.Savings.ID,
-		At: f.Savings.Start, AllowNegative: true, Places: p.set.Rounding.Places,
+		At: f.Savings.Start, AllowNegative: true, Places: p.set.Rounding.Places, Limits: c.Limits[:0],
 	}
 	g, err := t.Reserve(c)
 	if err != nil {
@@ -416,7 +433,8 @@ func (p *Program) withdraw(o *Outcome, r *compiledRule, f *Fact, t Tally, st *ev
 	o.Explanation.PaidBefore = g.Prior.Paid
 	o.Explanation.Reason = "paid (adjustment: the rule no longer applies to the restated fact: " + o.Status.String() + ")"
 	o.Status = StatusPaid
-	o.Award = &Award{
+	o.Award = st.newAward()
+	*o.Award = Award{
 		Customer: c.Customer, Program: c.Program, Version: p.set.Version, Rule: r.ID, Fact: c.Fact,
 		Points: g.Points, Key: g.Key, Adjusts: g.Adjusts, EffectiveAt: c.At, Explanation: o.Explanation,
 	}
@@ -484,7 +502,8 @@ func (p *Program) pay(o *Outcome, r *compiledRule, env *Env, f *Fact, t Tally, s
 	if g.Status != StatusPaid {
 		return nil
 	}
-	o.Award = &Award{
+	o.Award = st.newAward()
+	*o.Award = Award{
 		Customer: c.Customer, Program: c.Program, Version: p.set.Version, Rule: r.ID, Fact: c.Fact,
 		Points: g.Points, Key: g.Key, Adjusts: g.Adjusts, EffectiveAt: c.At,
 	}

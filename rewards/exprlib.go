@@ -2,6 +2,7 @@ package rewards
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"time"
@@ -36,7 +37,8 @@ func toDec(v any) decimal.Decimal {
 }
 
 // cmpDec compares without rescaling (which allocates) in the common cases
-// of a comparison with zero or of equal exponents.
+// of a comparison with zero, of different signs, and of coefficients that
+// fit an int64 once aligned to the same exponent.
 func cmpDec(a, b decimal.Decimal) int {
 	switch {
 	case b.IsZero():
@@ -44,9 +46,61 @@ func cmpDec(a, b decimal.Decimal) int {
 	case a.IsZero():
 		return -b.Sign()
 	case a.Sign() != b.Sign():
-		return a.Sign() - b.Sign()
+		return a.Sign()
+	}
+	if ca, cb, ok := aligned(a, b); ok {
+		return cmpInt64(ca, cb)
 	}
 	return a.Cmp(b)
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// pow10i64[n] is 10^n.
+var pow10i64 = func() (t [19]int64) {
+	t[0] = 1
+	for i := 1; i < len(t); i++ {
+		t[i] = t[i-1] * 10
+	}
+	return t
+}()
+
+// aligned returns the coefficients of a and b scaled to the smaller of
+// their exponents, when both fit an int64 (at most 18 digits) and the
+// scaling cannot overflow; ok is false otherwise.
+func aligned(a, b decimal.Decimal) (ca, cb int64, ok bool) {
+	if a.NumDigits() > 18 || b.NumDigits() > 18 {
+		return 0, 0, false
+	}
+	ca, cb = a.CoefficientInt64(), b.CoefficientInt64()
+	ea, eb := a.Exponent(), b.Exponent()
+	scale := func(c int64, by int32) (int64, bool) {
+		if by > 18 {
+			return 0, false
+		}
+		m := pow10i64[by]
+		if c > math.MaxInt64/m || c < -math.MaxInt64/m {
+			return 0, false
+		}
+		return c * m, true
+	}
+	switch {
+	case ea > eb:
+		ca, ok = scale(ca, ea-eb)
+	case eb > ea:
+		cb, ok = scale(cb, eb-ea)
+	default:
+		ok = true
+	}
+	return ca, cb, ok
 }
 
 // library holds the functions of one compiled rule set: the decimal

@@ -2,6 +2,7 @@ package rewards
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/negawatt/negawatt/savings"
+	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"
 )
 
@@ -146,5 +148,52 @@ func TestFastPathMatchesVM(t *testing.T) {
 			f.Savings.Kind, f.Event = savings.KindEvent, &Event{ID: "e1", Type: "critical-peak"}
 		}
 		sameAsVM(t, p, &f)
+	})
+}
+
+// cmpDec agrees with decimal.Cmp, also where it takes its int64 path.
+func TestCmpDecMatchesCmp(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		dec := func(name string) decimal.Decimal {
+			c := rapid.OneOf(rapid.Int64Range(-1000, 1000), rapid.Int64(), rapid.SampledFrom([]int64{0, 1, -1, math.MaxInt64, math.MinInt64 + 1})).Draw(t, name+"c")
+			return decimal.New(c, int32(rapid.IntRange(-25, 25).Draw(t, name+"e")))
+		}
+		a, b := dec("a"), dec("b")
+		if got, want := cmpDec(a, b), a.Cmp(b); got != want {
+			t.Fatalf("cmpDec(%s, %s) = %d, want %d", a, b, got, want)
+		}
+	})
+}
+
+// Rounding.roundSmall returns exactly what shopspring's rounding returns,
+// exponent included.
+func TestRoundSmallMatchesDecimal(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		c := rapid.OneOf(rapid.Int64Range(-100000, 100000), rapid.Int64(), rapid.SampledFrom([]int64{0, 5, -5, 15, -25, 999999999999999999, -999999999999999999})).Draw(t, "c")
+		d := decimal.New(c, int32(rapid.IntRange(-22, 3).Draw(t, "e")))
+		r := Rounding{Places: int32(rapid.IntRange(-3, 4).Draw(t, "places")), Mode: rapid.SampledFrom([]RoundingMode{HalfEven, HalfUp, Floor, Ceil, Down}).Draw(t, "mode")}
+		if d.Exponent() >= -r.Places {
+			return
+		}
+		got, ok := r.roundSmall(d)
+		if !ok {
+			return
+		}
+		var want decimal.Decimal
+		switch r.Mode {
+		case HalfUp:
+			want = d.Round(r.Places)
+		case Floor:
+			want = d.RoundFloor(r.Places)
+		case Ceil:
+			want = d.RoundCeil(r.Places)
+		case Down:
+			want = d.RoundDown(r.Places)
+		default:
+			want = d.RoundBank(r.Places)
+		}
+		if got.String() != want.String() || got.Exponent() != want.Exponent() || !got.Equal(want) {
+			t.Fatalf("%v of %s (exp %d): got %s (exp %d), want %s (exp %d)", r, d, d.Exponent(), got, got.Exponent(), want, want.Exponent())
+		}
 	})
 }

@@ -180,6 +180,9 @@ func (r Rounding) Round(d decimal.Decimal) decimal.Decimal {
 	if d.Exponent() >= -r.Places {
 		return d // already on the grid: every mode leaves it unchanged
 	}
+	if v, ok := r.roundSmall(d); ok {
+		return v
+	}
 	switch r.Mode {
 	case HalfUp:
 		return d.Round(r.Places) // shopspring: half away from zero
@@ -191,6 +194,44 @@ func (r Rounding) Round(d decimal.Decimal) decimal.Decimal {
 		return d.RoundDown(r.Places)
 	}
 	return d.RoundBank(r.Places)
+}
+
+// roundSmall is Round on int64 coefficients (at most 18 digits), which
+// allocates once instead of rescaling through big.Int; ok is false when d
+// is too large. It returns exactly what shopspring's methods return,
+// including the exponent (checked by a property test).
+func (r Rounding) roundSmall(d decimal.Decimal) (decimal.Decimal, bool) {
+	k := -r.Places - d.Exponent() // digits to drop, > 0
+	if k > 18 || d.NumDigits() > 18 {
+		return zeroDec, false
+	}
+	c, m := d.CoefficientInt64(), pow10i64[k]
+	q, rem := c/m, c%m
+	sign := int64(1)
+	if c < 0 {
+		sign = -1
+	}
+	half := 2 * rem * sign // 2|rem|, compared with m
+	switch r.Mode {
+	case Floor:
+		if rem < 0 {
+			q--
+		}
+	case Ceil:
+		if rem > 0 {
+			q++
+		}
+	case Down:
+	case HalfUp:
+		if half >= m {
+			q += sign
+		}
+	default: // HalfEven
+		if half > m || (half == m && q%2 != 0) {
+			q += sign
+		}
+	}
+	return decimal.New(q, -r.Places), true
 }
 
 // String renders "places N, MODE".
