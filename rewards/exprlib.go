@@ -80,9 +80,19 @@ func aligned(a, b decimal.Decimal) (ca, cb int64, ok bool) {
 	if a.NumDigits() > 18 || b.NumDigits() > 18 {
 		return 0, 0, false
 	}
-	ca, cb = a.CoefficientInt64(), b.CoefficientInt64()
-	ea, eb := a.Exponent(), b.Exponent()
-	scale := func(c int64, by int32) (int64, bool) {
+	return alignInt64(a.CoefficientInt64(), a.Exponent(), b.CoefficientInt64(), b.Exponent())
+}
+
+// alignedCoef is aligned for a value given as coefficient and exponent.
+func alignedCoef(ca int64, ea int32, b decimal.Decimal) (int64, int64, bool) {
+	if b.NumDigits() > 18 || ca > pow10i64[18] || ca < -pow10i64[18] {
+		return 0, 0, false
+	}
+	return alignInt64(ca, ea, b.CoefficientInt64(), b.Exponent())
+}
+
+func alignInt64(ca int64, ea int32, cb int64, eb int32) (int64, int64, bool) {
+	scale := func(c int64, by int64) (int64, bool) {
 		if by > 18 {
 			return 0, false
 		}
@@ -92,13 +102,12 @@ func aligned(a, b decimal.Decimal) (ca, cb int64, ok bool) {
 		}
 		return c * m, true
 	}
+	ok := true
 	switch {
 	case ea > eb:
-		ca, ok = scale(ca, ea-eb)
+		ca, ok = scale(ca, int64(ea)-int64(eb))
 	case eb > ea:
-		cb, ok = scale(cb, eb-ea)
-	default:
-		ok = true
+		cb, ok = scale(cb, int64(eb)-int64(ea))
 	}
 	return ca, cb, ok
 }

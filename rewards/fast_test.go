@@ -197,3 +197,34 @@ func TestRoundSmallMatchesDecimal(t *testing.T) {
 		}
 	})
 }
+
+// leftUnder, addDec and subDec agree with the plain decimal arithmetic
+// they shortcut (the String form, which explanations print).
+func TestLimitArithmeticMatchesDecimal(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		dec := func(name string) decimal.Decimal {
+			c := rapid.OneOf(rapid.Int64Range(-1000, 1000), rapid.Int64(), rapid.Just(int64(0))).Draw(t, name+"c")
+			return decimal.New(c, int32(rapid.IntRange(-22, 3).Draw(t, name+"e")))
+		}
+		max, used, grant := dec("max"), dec("used"), dec("grant")
+		places := int32(rapid.IntRange(-2, 4).Draw(t, "places"))
+		left := max.Sub(used)
+		if left.Exponent() < -places {
+			left = left.RoundDown(places)
+		}
+		if left.IsNegative() {
+			left = decimal.Decimal{}
+		}
+		wantTrim := left.LessThan(grant)
+		got, trims := leftUnder(max, used, places, grant)
+		if trims != wantTrim || (trims && (got.String() != left.String() || !got.Equal(left))) {
+			t.Fatalf("leftUnder(%s, %s, %d, %s) = %s, %v; want %s, %v", max, used, places, grant, got, trims, left, wantTrim)
+		}
+		if got, want := addDec(used, grant), used.Add(grant); got.String() != want.String() {
+			t.Fatalf("addDec(%s, %s) = %s, want %s", used, grant, got, want)
+		}
+		if got, want := subDec(grant, used), grant.Sub(used); got.String() != want.String() {
+			t.Fatalf("subDec(%s, %s) = %s, want %s", grant, used, got, want)
+		}
+	})
+}

@@ -171,7 +171,7 @@ func AdjustmentKey(original string, n int) string {
 //   - Restated entitlement: pay Points - Prior.Paid as an adjustment;
 //     a negative difference pays only with AllowNegative.
 func Decide(c *Claim, prior Prior, used []decimal.Decimal) Grant {
-	g := Grant{Key: c.Key, Prior: prior, Wanted: c.Points.Sub(prior.Paid)}
+	g := Grant{Key: c.Key, Prior: prior, Wanted: subDec(c.Points, prior.Paid)}
 	if prior.Exists {
 		if prior.Claimed.Equal(c.Points) {
 			g.Status = StatusSettled
@@ -193,16 +193,11 @@ func Decide(c *Claim, prior Prior, used []decimal.Decimal) Grant {
 		return g
 	}
 	grant := want
-	for i, l := range c.Limits {
-		left := l.Max.Sub(used[i])
-		if left.Exponent() < -c.Places {
-			left = left.RoundDown(c.Places)
-		}
-		if left.IsNegative() {
-			left = zeroDec
-		}
-		if left.LessThan(grant) {
-			g.Trims = append(g.Trims, Trim{Limit: l, Remaining: left})
+	for i := range c.Limits {
+		l := &c.Limits[i]
+		left, trims := leftUnder(l.Max, used[i], c.Places, grant)
+		if trims {
+			g.Trims = append(g.Trims, Trim{Limit: *l, Remaining: left})
 			grant = left
 		}
 	}
@@ -216,6 +211,67 @@ func Decide(c *Claim, prior Prior, used []decimal.Decimal) Grant {
 		g.Status = StatusCapReached
 	}
 	return g
+}
+
+// leftUnder returns what a limit of max with used already drawn has left,
+// truncated to places and never below zero, and whether that is less than
+// grant (the limit trims the award). It is max.Sub(used) followed by
+// RoundDown(places) when finer, computed on int64 coefficients when they
+// fit: the decimal is only built when the limit trims.
+func leftUnder(max, used decimal.Decimal, places int32, grant decimal.Decimal) (decimal.Decimal, bool) {
+	cm, cu, ok := aligned(max, used)
+	if !ok {
+		left := max.Sub(used)
+		if left.Exponent() < -places {
+			left = left.RoundDown(places)
+		}
+		if left.IsNegative() {
+			left = zeroDec
+		}
+		return left, left.LessThan(grant)
+	}
+	c, exp := cm-cu, min(max.Exponent(), used.Exponent())
+	if exp < -places {
+		k := -places - exp
+		if k > 18 {
+			c = 0
+		} else {
+			c /= pow10i64[k] // truncation toward zero, as RoundDown
+		}
+		exp = -places
+	}
+	if c <= 0 {
+		if c < 0 || !grant.IsPositive() {
+			return zeroDec, grant.IsPositive()
+		}
+		return decimal.New(0, exp), grant.IsPositive()
+	}
+	if cl, cg, ok := alignedCoef(c, exp, grant); ok && cl >= cg {
+		return zeroDec, false // not trimming: the caller ignores left
+	}
+	left := max
+	if !used.IsZero() || max.Exponent() != exp {
+		left = decimal.New(c, exp)
+	}
+	return left, cmpDec(left, grant) < 0
+}
+
+// addDec is a.Add(b) without an allocation when a is zero and b's
+// exponent is not above a's (the sum is then b exactly).
+func addDec(a, b decimal.Decimal) decimal.Decimal {
+	if a.IsZero() && b.Exponent() <= a.Exponent() {
+		return b
+	}
+	return a.Add(b)
+}
+
+// subDec is a.Sub(b), without an allocation when b is zero and a's
+// exponent is not above b's.
+func subDec(a, b decimal.Decimal) decimal.Decimal {
+	if b.IsZero() && a.Exponent() <= b.Exponent() {
+		return a
+	}
+	return a.Sub(b)
 }
 
 // MemoryTally is an in-memory Tally guarded by a mutex: the reference
@@ -257,11 +313,11 @@ func (m *MemoryTally) Reserve(c *Claim) (Grant, error) {
 		// (it is what a key without a record means).
 		return g, nil
 	}
-	next := Prior{Exists: true, Claimed: c.Points, Paid: prior.Paid.Add(g.Points), Awards: prior.Awards}
+	next := Prior{Exists: true, Claimed: c.Points, Paid: addDec(prior.Paid, g.Points), Awards: prior.Awards}
 	if !g.Points.IsZero() {
 		next.Awards++
 		for i := range c.Limits {
-			m.sums[keyOfLimit(&c.Limits[i])] = used[i].Add(g.Points)
+			m.sums[keyOfLimit(&c.Limits[i])] = addDec(used[i], g.Points)
 		}
 	}
 	m.priors[c.Key] = next
