@@ -228,3 +228,34 @@ func TestLimitArithmeticMatchesDecimal(t *testing.T) {
 		}
 	})
 }
+
+// MemoryTally keeps records that do not fit its compact form (long keys,
+// amounts beyond 18 digits) with the same behaviour.
+func TestMemoryTallyCompactAndFallback(t *testing.T) {
+	for _, tc := range []struct{ key, points string }{
+		{"short", "12.5"},
+		{strings.Repeat("k", 60), "12.5"},
+		{"short-big", "1234567890123456789012.5"},
+		{"short-small", "0.000000000000000000001"},
+	} {
+		tally := &MemoryTally{}
+		c := Claim{Key: tc.key, Program: "p", Rule: "r", Customer: "c", Fact: "f", Points: decimal.RequireFromString(tc.points), Places: 30}
+		g, err := tally.Reserve(&c)
+		if err != nil || g.Status != StatusPaid || !g.Points.Equal(c.Points) {
+			t.Fatalf("%s: first claim %+v, %v", tc.key, g, err)
+		}
+		if got := tally.Paid(tc.key); got.String() != c.Points.String() {
+			t.Errorf("%s: Paid = %s, want %s", tc.key, got, c.Points)
+		}
+		if g, _ := tally.Reserve(&c); g.Status != StatusSettled || !g.Points.IsZero() {
+			t.Errorf("%s: re-settle %+v, want settled", tc.key, g)
+		}
+		c.Points = c.Points.Add(decimal.New(1, 0))
+		if g, _ := tally.Reserve(&c); g.Status != StatusPaid || g.Points.String() != "1" || g.Adjusts != tc.key {
+			t.Errorf("%s: restated %+v, want an adjustment of 1", tc.key, g)
+		}
+		if got, want := tally.Paid(tc.key), c.Points; !got.Equal(want) {
+			t.Errorf("%s: Paid = %s, want %s", tc.key, got, want)
+		}
+	}
+}

@@ -276,10 +276,82 @@ func subDec(a, b decimal.Decimal) decimal.Decimal {
 
 // MemoryTally is an in-memory Tally guarded by a mutex: the reference
 // implementation, used by the CLI and tests. The zero value is ready.
+//
+// It keeps one record per award key for ever (that is what makes
+// re-settling pay nothing), so records are stored without pointers when
+// they fit (keys up to 47 bytes, amounts of at most 18 digits): a map of
+// millions of such records costs the garbage collector nothing to scan.
 type MemoryTally struct {
-	mu     sync.Mutex
-	priors map[string]Prior
-	sums   map[sumKey]decimal.Decimal
+	mu      sync.Mutex
+	compact map[compactKey]compactPrior
+	priors  map[string]Prior // records that do not fit compactPrior
+	sums    map[sumKey]decimal.Decimal
+}
+
+// compactKey is an award key held inline.
+type compactKey struct {
+	n uint8
+	b [47]byte
+}
+
+func toCompactKey(s string) (k compactKey, ok bool) {
+	if len(s) > len(k.b) {
+		return k, false
+	}
+	k.n = uint8(len(s))
+	copy(k.b[:], s)
+	return k, true
+}
+
+// compactDec is a decimal of at most 18 digits as coefficient and
+// exponent; decimal.New(coef, exp) restores it exactly.
+type compactDec struct {
+	coef int64
+	exp  int32
+}
+
+func toCompactDec(d decimal.Decimal) (compactDec, bool) {
+	if d.NumDigits() > 18 {
+		return compactDec{}, false
+	}
+	return compactDec{d.CoefficientInt64(), d.Exponent()}, true
+}
+
+func (c compactDec) dec() decimal.Decimal {
+	if c.coef == 0 && c.exp == 0 {
+		return zeroDec
+	}
+	return decimal.New(c.coef, c.exp)
+}
+
+// compactPrior is a Prior that exists, without pointers.
+type compactPrior struct {
+	claimed, paid compactDec
+	awards        int
+}
+
+func (m *MemoryTally) prior(key string) Prior {
+	if k, ok := toCompactKey(key); ok {
+		if cp, ok := m.compact[k]; ok {
+			return Prior{Exists: true, Claimed: cp.claimed.dec(), Paid: cp.paid.dec(), Awards: cp.awards}
+		}
+	}
+	return m.priors[key]
+}
+
+func (m *MemoryTally) setPrior(key string, p Prior) {
+	k, okKey := toCompactKey(key)
+	claimed, ok1 := toCompactDec(p.Claimed)
+	paid, ok2 := toCompactDec(p.Paid)
+	if okKey && ok1 && ok2 && p.Exists {
+		m.compact[k] = compactPrior{claimed: claimed, paid: paid, awards: p.Awards}
+		delete(m.priors, key)
+		return
+	}
+	if okKey {
+		delete(m.compact, k)
+	}
+	m.priors[key] = p
 }
 
 // sumKey is Limit.Key as a comparable struct: no allocation per lookup.
@@ -301,12 +373,13 @@ func (m *MemoryTally) Reserve(c *Claim) (Grant, error) {
 	defer m.mu.Unlock()
 	if m.priors == nil {
 		m.priors = map[string]Prior{}
+		m.compact = map[compactKey]compactPrior{}
 		m.sums = map[sumKey]decimal.Decimal{}
 	}
 	for i := range c.Limits {
 		used = append(used, m.sums[keyOfLimit(&c.Limits[i])])
 	}
-	prior := m.priors[c.Key]
+	prior := m.prior(c.Key)
 	g := Decide(c, prior, used)
 	if g.Status == StatusSettled && (prior.Exists || c.Points.IsZero()) {
 		// Nothing changed; a first claim of zero needs no record either
@@ -320,7 +393,7 @@ func (m *MemoryTally) Reserve(c *Claim) (Grant, error) {
 			m.sums[keyOfLimit(&c.Limits[i])] = addDec(used[i], g.Points)
 		}
 	}
-	m.priors[c.Key] = next
+	m.setPrior(c.Key, next)
 	return g, nil
 }
 
@@ -335,5 +408,5 @@ func (m *MemoryTally) Used(l Limit) decimal.Decimal {
 func (m *MemoryTally) Paid(key string) decimal.Decimal {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.priors[key].Paid
+	return m.prior(key).Paid
 }
