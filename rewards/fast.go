@@ -1,0 +1,333 @@
+package rewards
+
+import (
+	"github.com/expr-lang/expr/ast"
+	"github.com/shopspring/decimal"
+)
+
+// The fast path evaluates the common shapes of rule expressions (field
+// reads, string equality, decimal arithmetic and comparisons, and/or/not,
+// multiplier, min/max, abs) as typed Go closures over the checked AST, so
+// that no value is boxed into an interface through reflection: expr's VM
+// reads every struct field with reflect.Value.Interface, which allocates
+// for decimals, strings and times. Anything else, and any error on the
+// way, falls back to expr's VM on the same compiled program, so the VM
+// stays the reference for values and errors (with their positions): a
+// closure reports ok=false instead of an error, and the VM then runs the
+// expression and produces the error itself.
+
+type (
+	fastBool func(e *Env) (v, ok bool)
+	fastDec  func(e *Env) (v decimal.Decimal, ok bool)
+	fastStr  func(e *Env) (v string, ok bool)
+)
+
+// fastCompiler turns checked expression trees into closures. Each method
+// returns nil when the node is outside the fast subset.
+type fastCompiler struct{ lib *library }
+
+func (c *fastCompiler) boolOf(n ast.Node) fastBool {
+	switch n := n.(type) {
+	case *ast.BoolNode:
+		v := n.Value
+		return func(*Env) (bool, bool) { return v, true }
+	case *ast.ConstantNode:
+		v, ok := n.Value.(bool)
+		if !ok {
+			return nil
+		}
+		return func(*Env) (bool, bool) { return v, true }
+	case *ast.UnaryNode:
+		if n.Operator != "!" && n.Operator != "not" {
+			return nil
+		}
+		x := c.boolOf(n.Node)
+		if x == nil {
+			return nil
+		}
+		return func(e *Env) (bool, bool) {
+			v, ok := x(e)
+			return !v, ok
+		}
+	case *ast.BinaryNode:
+		switch n.Operator {
+		case "&&", "and", "||", "or":
+			l, r := c.boolOf(n.Left), c.boolOf(n.Right)
+			if l == nil || r == nil {
+				return nil
+			}
+			if n.Operator == "&&" || n.Operator == "and" {
+				return func(e *Env) (bool, bool) {
+					if v, ok := l(e); !ok || !v {
+						return false, ok
+					}
+					return r(e)
+				}
+			}
+			return func(e *Env) (bool, bool) {
+				if v, ok := l(e); !ok || v {
+					return v, ok
+				}
+				return r(e)
+			}
+		case "==", "!=":
+			if n.Left.Type() != stringType || n.Right.Type() != stringType {
+				return nil
+			}
+			l, r := c.strOf(n.Left), c.strOf(n.Right)
+			if l == nil || r == nil {
+				return nil
+			}
+			want := n.Operator == "=="
+			return func(e *Env) (bool, bool) {
+				a, ok1 := l(e)
+				b, ok2 := r(e)
+				return (a == b) == want, ok1 && ok2
+			}
+		}
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok || len(n.Arguments) != 2 {
+			return nil
+		}
+		var test func(int) bool
+		switch id.Value {
+		case "decimal_lt":
+			test = func(c int) bool { return c < 0 }
+		case "decimal_le":
+			test = func(c int) bool { return c <= 0 }
+		case "decimal_gt":
+			test = func(c int) bool { return c > 0 }
+		case "decimal_ge":
+			test = func(c int) bool { return c >= 0 }
+		case "decimal_eq":
+			test = func(c int) bool { return c == 0 }
+		case "decimal_ne":
+			test = func(c int) bool { return c != 0 }
+		default:
+			return nil
+		}
+		l, r := c.decOf(n.Arguments[0]), c.decOf(n.Arguments[1])
+		if l == nil || r == nil {
+			return nil
+		}
+		return func(e *Env) (bool, bool) {
+			a, ok1 := l(e)
+			if !ok1 {
+				return false, false
+			}
+			b, ok2 := r(e)
+			return test(cmpDec(a, b)), ok2
+		}
+	}
+	return nil
+}
+
+func (c *fastCompiler) strOf(n ast.Node) fastStr {
+	switch n := n.(type) {
+	case *ast.StringNode:
+		v := n.Value
+		return func(*Env) (string, bool) { return v, true }
+	case *ast.ConstantNode:
+		v, ok := n.Value.(string)
+		if !ok {
+			return nil
+		}
+		return func(*Env) (string, bool) { return v, true }
+	case *ast.MemberNode:
+		if n.Optional || n.Method {
+			return nil
+		}
+		key, ok := n.Property.(*ast.StringNode)
+		if !ok {
+			return nil
+		}
+		if inner, ok := n.Node.(*ast.MemberNode); ok && !inner.Optional && !inner.Method && envMember(inner) == "customer.attributes" {
+			k := key.Value
+			// A missing key (or a nil map) reads as "", as in expr.
+			return func(e *Env) (string, bool) { return e.Customer.Attributes[k], true }
+		}
+		switch envMember(n) {
+		case "customer.id":
+			return func(e *Env) (string, bool) { return e.Customer.ID, true }
+		case "customer.tier":
+			return func(e *Env) (string, bool) { return e.Customer.Tier, true }
+		case "savings.kind":
+			return func(e *Env) (string, bool) { return e.Savings.Kind, true }
+		case "savings.id":
+			return func(e *Env) (string, bool) { return e.Savings.ID, true }
+		case "event.id":
+			return func(e *Env) (string, bool) { return e.Event.ID, true }
+		case "event.type":
+			return func(e *Env) (string, bool) { return e.Event.Type, true }
+		}
+	}
+	return nil
+}
+
+// envMember names a root.field read of the environment ("savings.kwh"),
+// or returns "".
+func envMember(n *ast.MemberNode) string {
+	root, ok := n.Node.(*ast.IdentifierNode)
+	prop, okp := n.Property.(*ast.StringNode)
+	if !ok || !okp {
+		return ""
+	}
+	return root.Value + "." + prop.Value
+}
+
+func (c *fastCompiler) decOf(n ast.Node) fastDec {
+	switch n := n.(type) {
+	case *ast.ConstantNode:
+		v, ok := n.Value.(decimal.Decimal)
+		if !ok {
+			return nil
+		}
+		return func(*Env) (decimal.Decimal, bool) { return v, true }
+	case *ast.MemberNode:
+		if n.Optional || n.Method {
+			return nil
+		}
+		switch envMember(n) {
+		case "savings.baseline_kwh":
+			return func(e *Env) (decimal.Decimal, bool) { return e.Savings.BaselineKWh, true }
+		case "savings.observed_kwh":
+			return func(e *Env) (decimal.Decimal, bool) { return e.Savings.ObservedKWh, true }
+		case "savings.kwh":
+			return func(e *Env) (decimal.Decimal, bool) { return e.Savings.KWh, true }
+		case "savings.percent":
+			return func(e *Env) (decimal.Decimal, bool) { return e.Savings.Percent, true }
+		case "savings.uncertainty_kwh":
+			return func(e *Env) (decimal.Decimal, bool) { return e.Savings.UncertaintyKWh, true }
+		case "history.event_streak":
+			return func(e *Env) (decimal.Decimal, bool) { return e.History.EventStreak, true }
+		case "history.events_total":
+			return func(e *Env) (decimal.Decimal, bool) { return e.History.EventsTotal, true }
+		}
+	case *ast.CallNode:
+		return c.decCall(n)
+	}
+	return nil
+}
+
+func (c *fastCompiler) decCall(n *ast.CallNode) fastDec {
+	id, ok := n.Callee.(*ast.IdentifierNode)
+	if !ok {
+		return nil
+	}
+	args := make([]fastDec, 0, len(n.Arguments))
+	if id.Value != "multiplier" {
+		for _, a := range n.Arguments {
+			if a.Type() != decType {
+				return nil
+			}
+			f := c.decOf(a)
+			if f == nil {
+				return nil
+			}
+			args = append(args, f)
+		}
+	}
+	lib := c.lib
+	binop := func(op func(a, b decimal.Decimal) (decimal.Decimal, bool)) fastDec {
+		if len(args) != 2 {
+			return nil
+		}
+		l, r := args[0], args[1]
+		return func(e *Env) (decimal.Decimal, bool) {
+			a, ok := l(e)
+			if !ok {
+				return zeroDec, false
+			}
+			b, ok := r(e)
+			if !ok {
+				return zeroDec, false
+			}
+			v, ok := op(a, b)
+			if !ok {
+				return zeroDec, false
+			}
+			// Beyond the bounds: the VM reports the overflow.
+			_, err := lib.bound(v)
+			return v, err == nil
+		}
+	}
+	switch id.Value {
+	case "decimal_add":
+		return binop(func(a, b decimal.Decimal) (decimal.Decimal, bool) { return a.Add(b), true })
+	case "decimal_sub":
+		return binop(func(a, b decimal.Decimal) (decimal.Decimal, bool) { return a.Sub(b), true })
+	case "decimal_mul":
+		return binop(func(a, b decimal.Decimal) (decimal.Decimal, bool) { return a.Mul(b), true })
+	case "decimal_div":
+		return binop(func(a, b decimal.Decimal) (decimal.Decimal, bool) {
+			if b.IsZero() {
+				return zeroDec, false
+			}
+			return a.DivRound(b, divPlaces), true
+		})
+	case "decimal_neg", "abs":
+		if len(args) != 1 {
+			return nil
+		}
+		x, neg := args[0], id.Value == "decimal_neg"
+		return func(e *Env) (decimal.Decimal, bool) {
+			v, ok := x(e)
+			if neg {
+				return v.Neg(), ok
+			}
+			return v.Abs(), ok
+		}
+	case "min", "max":
+		if len(args) == 0 {
+			return nil
+		}
+		isMax := id.Value == "max"
+		return func(e *Env) (decimal.Decimal, bool) {
+			m, ok := args[0](e)
+			if !ok {
+				return zeroDec, false
+			}
+			for _, a := range args[1:] {
+				d, ok := a(e)
+				if !ok {
+					return zeroDec, false
+				}
+				// The same comparisons as the VM's min and max.
+				if (isMax && d.GreaterThan(m)) || (!isMax && d.LessThan(m)) {
+					m = d
+				}
+			}
+			return m, true
+		}
+	case "multiplier":
+		if len(n.Arguments) != 2 {
+			return nil
+		}
+		name, ok := n.Arguments[0].(*ast.StringNode)
+		if !ok {
+			return nil
+		}
+		tab, ok := lib.tables[name.Value]
+		if !ok {
+			return nil
+		}
+		key := c.strOf(n.Arguments[1])
+		if key == nil {
+			return nil
+		}
+		def, hasDef := tab["default"]
+		return func(e *Env) (decimal.Decimal, bool) {
+			k, ok := key(e)
+			if !ok {
+				return zeroDec, false
+			}
+			if v, ok := tab[k]; ok {
+				return v, true
+			}
+			// No default: the VM reports the missing key.
+			return def, hasDef
+		}
+	}
+	return nil
+}
