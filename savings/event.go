@@ -212,15 +212,15 @@ func EventSavings(usage *baseline.Usage, ev Event, m EventMethod, opts ...EventO
 	hi := day.AddDays(maxOff + 1)
 	gridLo := time.Date(lo.Year, lo.Month, lo.Day, 0, 0, 0, 0, loc).Add(-2 * time.Hour)
 	gridHi := time.Date(hi.Year, hi.Month, hi.Day, 0, 0, 0, 0, loc).Add(2 * time.Hour)
-	g := grid{base: start.Add(-start.Sub(gridLo).Truncate(time.Hour) - time.Hour)}
-	g.vals = make([]float64, int(gridHi.Sub(g.base)/time.Hour)+1)
-	if err := g.fillUsage(usage, loc); err != nil {
+	g := grid{base: start.Add(-start.Sub(gridLo).Truncate(time.Hour) - time.Hour).Unix()}
+	g.vals = make([]float64, int((gridHi.Unix()-g.base)/3600)+1)
+	if err := g.fill(usage, loc, true); err != nil {
 		return nil, err
 	}
 	var tg grid
 	if m.Selection == SelectWeather {
 		tg = grid{base: g.base, vals: make([]float64, len(g.vals))}
-		tg.fillTemperature(cfg.temp)
+		_ = tg.fill(cfg.temp, loc, false) // never fails when not strict
 	}
 
 	// The event day's own hours must be metered.
@@ -265,6 +265,7 @@ func EventSavings(usage *baseline.Usage, ev Event, m EventMethod, opts ...EventO
 	buf := make([]float64, m.Y*(nh+na))
 	cands := make([]candidate, 0, m.Y)
 	excluded, incomplete := 0, 0
+	days := make([]dayClock, maxOff-minOff+1) // the days d+minOff .. d+maxOff
 	for k := 1; k <= m.LookbackDays && len(cands) < m.Y; k++ {
 		d := day.AddDays(-k)
 		if cfg.dayType(d) != dayType {
@@ -274,10 +275,13 @@ func EventSavings(usage *baseline.Usage, ev Event, m EventMethod, opts ...EventO
 			excluded++
 			continue
 		}
+		for i := range days {
+			days[i] = newDayClock(d.AddDays(minOff+i), loc)
+		}
 		vals := buf[len(cands)*(nh+na) : (len(cands)+1)*(nh+na)]
 		ok := true
 		for i, c := range evClock {
-			if vals[i], ok = g.clockValue(d, c, loc); !ok {
+			if vals[i], ok = g.clockValue(&days[c.offset-minOff], c.hour); !ok {
 				break
 			}
 		}
@@ -285,14 +289,14 @@ func EventSavings(usage *baseline.Usage, ev Event, m EventMethod, opts ...EventO
 			if !ok {
 				break
 			}
-			vals[nh+i], ok = g.clockValue(d, c, loc)
+			vals[nh+i], ok = g.clockValue(&days[c.offset-minOff], c.hour)
 		}
 		tempF := math.NaN()
 		if ok && m.Selection == SelectWeather {
 			sum := 0.0
 			for _, c := range evClock {
 				var v float64
-				if v, ok = tg.clockValue(d, c, loc); !ok {
+				if v, ok = tg.clockValue(&days[c.offset-minOff], c.hour); !ok {
 					break
 				}
 				sum += v
@@ -467,39 +471,64 @@ func clockHours(ts []time.Time, day LocalDate) []clockHour {
 	return out
 }
 
-// grid holds hourly values on the instants base + i hours; NaN = missing.
+// grid holds hourly values on the instants base + i hours (Unix
+// seconds); NaN = missing.
 type grid struct {
-	base time.Time
+	base int64
 	vals []float64
 }
 
 // at returns the value of the hour starting at t, NaN when absent.
 func (g *grid) at(t time.Time) float64 {
-	d := t.Sub(g.base)
-	if d < 0 || d%time.Hour != 0 {
+	if t.Nanosecond() != 0 {
 		return math.NaN()
 	}
-	i := int(d / time.Hour)
-	if i >= len(g.vals) {
-		return math.NaN()
-	}
-	return g.vals[i]
+	return g.atUnix(t.Unix())
 }
 
-// clockValue is the value of clock hour c.hour on date d+c.offset: none
-// on the hour a spring-forward day skips, the mean of both instances on
-// the hour a fall-back day repeats.
-func (g *grid) clockValue(d LocalDate, c clockHour, loc *time.Location) (float64, bool) {
-	if c.offset != 0 {
-		d = d.AddDays(c.offset)
+func (g *grid) atUnix(sec int64) float64 {
+	d := sec - g.base
+	if d < 0 || d%3600 != 0 || d/3600 >= int64(len(g.vals)) {
+		return math.NaN()
 	}
-	t := time.Date(d.Year, d.Month, d.Day, c.hour, 0, 0, 0, loc)
-	if t.Hour() != c.hour || DateOf(t) != d {
+	return g.vals[d/3600]
+}
+
+// dayClock locates one local date's clock hours. On a regular day (the
+// zone offset is the same at both midnights) clock hour h starts at
+// midnight + h hours; a day with a transition takes the slow path.
+type dayClock struct {
+	date     LocalDate
+	loc      *time.Location
+	midnight int64
+	regular  bool
+}
+
+func newDayClock(d LocalDate, loc *time.Location) dayClock {
+	m0 := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+	m1 := time.Date(d.Year, d.Month, d.Day+1, 0, 0, 0, 0, loc)
+	_, off0 := m0.Zone()
+	_, off1 := m1.Add(-time.Second).Zone()
+	return dayClock{date: d, loc: loc, midnight: m0.Unix(),
+		regular: off0 == off1 && m0.Hour() == 0 && m1.Unix()-m0.Unix() == 86400}
+}
+
+// clockValue is the value of clock hour h on the day: none for the hour a
+// spring-forward day skips, the mean of both instances for the hour a
+// fall-back day repeats.
+func (g *grid) clockValue(dc *dayClock, h int) (float64, bool) {
+	if dc.regular {
+		v := g.atUnix(dc.midnight + int64(h)*3600)
+		return v, !math.IsNaN(v)
+	}
+	d := dc.date
+	t := time.Date(d.Year, d.Month, d.Day, h, 0, 0, 0, dc.loc)
+	if t.Hour() != h || DateOf(t) != d {
 		return 0, false // skipped by a spring-forward transition
 	}
 	sum, n := 0.0, 0
 	for j, u := range [...]time.Time{t.Add(-time.Hour), t, t.Add(time.Hour)} {
-		if j != 1 && (u.Hour() != c.hour || DateOf(u) != d) {
+		if j != 1 && (u.Hour() != h || DateOf(u) != d) {
 			continue // not a repeat of the same clock hour
 		}
 		v := g.at(u)
@@ -512,45 +541,32 @@ func (g *grid) clockValue(d LocalDate, c clockHour, loc *time.Location) (float64
 	return sum / float64(n), true
 }
 
-func (g *grid) span() (time.Time, time.Time) {
-	return g.base, g.base.Add(time.Duration(len(g.vals)) * time.Hour)
+// readings is what fill needs of a baseline.Usage or Temperature.
+type readings interface {
+	Len() int
+	At(i int) baseline.Reading
 }
 
-func (g *grid) fillUsage(u *baseline.Usage, loc *time.Location) error {
+// fill copies the readings that fall in the grid's span. With strict set
+// (usage), a reading off the hourly grid is an [ErrNotHourly] error;
+// otherwise (temperature) it is ignored, e.g. observations at hh:50.
+func (g *grid) fill(rs readings, loc *time.Location, strict bool) error {
 	for i := range g.vals {
 		g.vals[i] = math.NaN()
 	}
-	lo, hi := g.span()
-	n := u.Len()
-	for i := sort.Search(n, func(i int) bool { return !u.At(i).Start.Before(lo) }); i < n; i++ {
-		r := u.At(i)
-		if !r.Start.Before(hi) {
+	lo, hi := g.base, g.base+int64(len(g.vals))*3600
+	n := rs.Len()
+	for i := sort.Search(n, func(i int) bool { return rs.At(i).Start.Unix() >= lo }); i < n; i++ {
+		r := rs.At(i)
+		sec := r.Start.Unix()
+		if sec >= hi {
 			break
 		}
-		d := r.Start.Sub(lo)
-		if d%time.Hour != 0 {
+		if d := sec - lo; d%3600 == 0 && r.Start.Nanosecond() == 0 {
+			g.vals[d/3600] = r.Value
+		} else if strict {
 			return fmt.Errorf("%w: reading at %s does not start on a local clock hour", ErrNotHourly, r.Start.In(loc).Format(time.RFC3339))
 		}
-		g.vals[d/time.Hour] = r.Value
 	}
 	return nil
-}
-
-// fillTemperature keeps the hour-start readings and ignores others (e.g.
-// observations at hh:50), which then count as missing.
-func (g *grid) fillTemperature(t *baseline.Temperature) {
-	for i := range g.vals {
-		g.vals[i] = math.NaN()
-	}
-	lo, hi := g.span()
-	n := t.Len()
-	for i := sort.Search(n, func(i int) bool { return !t.At(i).Start.Before(lo) }); i < n; i++ {
-		r := t.At(i)
-		if !r.Start.Before(hi) {
-			break
-		}
-		if d := r.Start.Sub(lo); d%time.Hour == 0 {
-			g.vals[d/time.Hour] = r.Value
-		}
-	}
 }
