@@ -18,3 +18,7 @@ var (
 	// statistics (mismatched lengths, unknown interval, infinite values).
 	ErrInvalidStats = errors.New("invalid savings statistics input")
 )
+
+// ErrInvalidPeriods: settlement periods that are unsorted, overlapping,
+// empty (end not after start) or carry an infinite value.
+var ErrInvalidPeriods = errors.New("invalid settlement periods")

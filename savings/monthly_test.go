@@ -1,0 +1,253 @@
+package savings
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"pgregory.net/rapid"
+)
+
+func utcDay(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+// dailyPeriods makes one period per UTC day from start for n days, with
+// counterfactual cf(i) and observed ob(i).
+func dailyPeriods(start time.Time, n int, cf, ob func(i int) float64) []SettlementPeriod {
+	ps := make([]SettlementPeriod, n)
+	for i := range ps {
+		s := start.AddDate(0, 0, i)
+		ps[i] = SettlementPeriod{Start: s, End: s.AddDate(0, 0, 1),
+			CounterfactualKWh: cf(i), ObservedKWh: ob(i),
+			BaseLoadKWh: math.NaN(), HeatingLoadKWh: math.NaN(), CoolingLoadKWh: math.NaN()}
+	}
+	return ps
+}
+
+func TestMonthlySettlementDailyHandChecked(t *testing.T) {
+	// 2017-01-30 .. 2017-03-01 inclusive: 2 January days, 28 February days
+	// (one, Feb 10, missing), 1 March day. Counterfactual 10 kWh a day,
+	// observed 8, so savings 2 a day.
+	ps := dailyPeriods(utcDay(2017, 1, 30), 31,
+		func(int) float64 { return 10 }, func(i int) float64 {
+			if i == 11 { // 2017-02-10
+				return math.NaN()
+			}
+			return 8
+		})
+	got, err := MonthlySettlement(ps, MonthlyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []MonthSavings{
+		{Month: "2017-01", Start: utcDay(2017, 1, 30), End: utcDay(2017, 2, 1),
+			CounterfactualKWh: 20, ObservedKWh: 16, SavingsKWh: 4,
+			DaysInMonth: 31, DaysCovered: 2, Flags: []Flag{FlagPartialMonth}},
+		{Month: "2017-02", Start: utcDay(2017, 2, 1), End: utcDay(2017, 3, 1),
+			CounterfactualKWh: 270, ObservedKWh: 216, SavingsKWh: 54,
+			DaysInMonth: 28, DaysCovered: 28, DaysMissing: 1, Flags: []Flag{FlagMissingData}},
+		{Month: "2017-03", Start: utcDay(2017, 3, 1), End: utcDay(2017, 3, 2),
+			CounterfactualKWh: 10, ObservedKWh: 8, SavingsKWh: 2,
+			DaysInMonth: 31, DaysCovered: 1, Flags: []Flag{FlagPartialMonth}},
+	}
+	if d := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-9)); d != "" {
+		t.Errorf("months (-want +got):\n%s", d)
+	}
+	r := got[1].Result()
+	wantR := Result{Kind: KindPeriod, ID: "2017-02", Start: utcDay(2017, 2, 1), End: utcDay(2017, 3, 1),
+		BaselineKWh: 270, ObservedKWh: 216, SavingsKWh: 54, PercentSavings: 20, Flags: []Flag{FlagMissingData}}
+	if d := cmp.Diff(wantR, r, cmpopts.EquateApprox(0, 1e-9)); d != "" {
+		t.Errorf("Result (-want +got):\n%s", d)
+	}
+}
+
+func TestMonthlySettlementBillingProrated(t *testing.T) {
+	// Two bills: Jan 21 – Feb 21 (31 days, cf 310, obs 248, split
+	// base 100 / heating 210 / cooling 0) and Feb 21 – Mar 21 (28 days, cf
+	// 280, obs 252). January gets 11/31 of the first bill; February 20/31
+	// of the first and 8/28 of the second; March 20/28 of the second.
+	ps := []SettlementPeriod{
+		{Start: utcDay(2017, 1, 21), End: utcDay(2017, 2, 21), CounterfactualKWh: 310, ObservedKWh: 248,
+			BaseLoadKWh: 100, HeatingLoadKWh: 210, CoolingLoadKWh: 0},
+		{Start: utcDay(2017, 2, 21), End: utcDay(2017, 3, 21), CounterfactualKWh: 280, ObservedKWh: 252,
+			BaseLoadKWh: 280, HeatingLoadKWh: 0, CoolingLoadKWh: 0},
+	}
+	got, err := MonthlySettlement(ps, MonthlyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []MonthSavings{
+		{Month: "2017-01", Start: utcDay(2017, 1, 21), End: utcDay(2017, 2, 1),
+			CounterfactualKWh: 110, ObservedKWh: 88, SavingsKWh: 22,
+			BaseLoadKWh: 100 * 11.0 / 31, HeatingLoadKWh: 210 * 11.0 / 31,
+			DaysInMonth: 31, DaysCovered: 11, Flags: []Flag{FlagPartialMonth, FlagProrated}},
+		{Month: "2017-02", Start: utcDay(2017, 2, 1), End: utcDay(2017, 3, 1),
+			CounterfactualKWh: 200 + 80, ObservedKWh: 160 + 72, SavingsKWh: 40 + 8,
+			BaseLoadKWh: 100*20.0/31 + 80, HeatingLoadKWh: 210 * 20.0 / 31,
+			DaysInMonth: 28, DaysCovered: 28, Flags: []Flag{FlagProrated}},
+		{Month: "2017-03", Start: utcDay(2017, 3, 1), End: utcDay(2017, 3, 21),
+			CounterfactualKWh: 200, ObservedKWh: 180, SavingsKWh: 20, BaseLoadKWh: 200,
+			DaysInMonth: 31, DaysCovered: 20, Flags: []Flag{FlagPartialMonth, FlagProrated}},
+	}
+	if d := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-9)); d != "" {
+		t.Errorf("months (-want +got):\n%s", d)
+	}
+}
+
+func TestMonthlySettlementGapMonthAndZone(t *testing.T) {
+	// A bill in January and one in March leave February untouched: it is
+	// listed with no data. In America/Chicago the UTC-midnight bill
+	// boundaries fall at 18:00 the previous local day.
+	chicago, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Skip("no tz database:", err)
+	}
+	ps := []SettlementPeriod{
+		{Start: utcDay(2017, 1, 2), End: utcDay(2017, 1, 12), CounterfactualKWh: 10, ObservedKWh: 5,
+			BaseLoadKWh: math.NaN(), HeatingLoadKWh: math.NaN(), CoolingLoadKWh: math.NaN()},
+		{Start: utcDay(2017, 3, 2), End: utcDay(2017, 3, 12), CounterfactualKWh: 10, ObservedKWh: 5,
+			BaseLoadKWh: math.NaN(), HeatingLoadKWh: math.NaN(), CoolingLoadKWh: math.NaN()},
+	}
+	got, err := MonthlySettlement(ps, MonthlyOptions{Location: chicago})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[1].Month != "2017-02" || !cmp.Equal(got[1].Flags, []Flag{FlagPartialMonth, FlagNoData}) {
+		t.Fatalf("months %+v", got)
+	}
+	// March 2017 in Chicago has a 23-hour day (DST starts March 12).
+	if got[2].DaysInMonth != 31-1.0/24 {
+		t.Errorf("March days = %v", got[2].DaysInMonth)
+	}
+	if got[1].Start != time.Date(2017, 2, 1, 6, 0, 0, 0, time.UTC) {
+		t.Errorf("February start = %v", got[1].Start)
+	}
+}
+
+func TestMonthlySettlementErrors(t *testing.T) {
+	d := func(day int) time.Time { return utcDay(2017, 1, day) }
+	tests := map[string][]SettlementPeriod{
+		"empty period": {{Start: d(2), End: d(2)}},
+		"reversed":     {{Start: d(3), End: d(2)}},
+		"overlap":      {{Start: d(1), End: d(3)}, {Start: d(2), End: d(4)}},
+		"unsorted":     {{Start: d(5), End: d(6)}, {Start: d(1), End: d(2)}},
+		"infinite":     {{Start: d(1), End: d(2), CounterfactualKWh: math.Inf(1)}},
+	}
+	for name, ps := range tests {
+		if _, err := MonthlySettlement(ps, MonthlyOptions{}); !errors.Is(err, ErrInvalidPeriods) {
+			t.Errorf("%s: err = %v, want ErrInvalidPeriods", name, err)
+		}
+	}
+	fit := FitStats{Interval: IntervalDaily, Observations: 30, RMSEAdjKWh: 1, MeanKWh: 1, VarianceKWh2: 1}
+	if _, err := MonthlySettlement(nil, MonthlyOptions{Fit: &fit, Confidence: 1.5}); !errors.Is(err, ErrConfidence) {
+		t.Errorf("bad confidence: err = %v", err)
+	}
+}
+
+// TestMonthlySettlementGoldenTotal settles eemeter's daily reporting
+// savings by month: the months add up to eemeter's total metered savings.
+func TestMonthlySettlementGoldenTotal(t *testing.T) {
+	g := readGolden(t)
+	for _, sample := range []string{"il-electricity-cdd-hdd-daily", "il-electricity-cdd-hdd-billing_monthly"} {
+		t.Run(sample, func(t *testing.T) {
+			rs := readCSVGz(t, sample+"__primary__reporting_savings.csv.gz")
+			var ps []SettlementPeriod
+			for i := 0; i+1 < len(rs.starts); i++ {
+				ps = append(ps, SettlementPeriod{Start: rs.starts[i], End: rs.starts[i+1],
+					CounterfactualKWh: rs.cols["counterfactual_usage"][i], ObservedKWh: rs.cols["reporting_observed"][i],
+					BaseLoadKWh: rs.cols["counterfactual_base_load"][i], HeatingLoadKWh: rs.cols["counterfactual_heating_load"][i],
+					CoolingLoadKWh: rs.cols["counterfactual_cooling_load"][i]})
+			}
+			fit := goldenFitStats(t, g, sample)
+			months, err := MonthlySettlement(ps, MonthlyOptions{Fit: &fit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sav, cf, load float64
+			for _, m := range months {
+				sav += m.SavingsKWh
+				cf += m.CounterfactualKWh
+				load += m.BaseLoadKWh + m.HeatingLoadKWh + m.CoolingLoadKWh
+				if m.Bands == nil || !(m.Bands.FSUKWh > 0) {
+					t.Errorf("%s: no band: %+v", m.Month, m)
+				}
+			}
+			want := g.Samples[sample].Variants["primary"].Savings
+			if relErr(sav, want.TotalMeteredSavings) > 1e-9 || relErr(cf, want.CounterfactualTotal) > 1e-9 ||
+				relErr(load, want.CounterfactualTotal) > 1e-9 {
+				t.Errorf("monthly sums savings %v counterfactual %v loads %v; eemeter totals %v, %v",
+					sav, cf, load, want.TotalMeteredSavings, want.CounterfactualTotal)
+			}
+		})
+	}
+}
+
+// TestMonthlySettlementSumsToTotal: for any sorted, non-overlapping periods,
+// the months' sums equal the sums over the usable periods.
+func TestMonthlySettlementSumsToTotal(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 60).Draw(t, "n")
+		at := utcDay(2016, time.Month(rapid.IntRange(1, 12).Draw(t, "month")), rapid.IntRange(1, 28).Draw(t, "day"))
+		var ps []SettlementPeriod
+		var wantCF, wantObs float64
+		for range n {
+			at = at.Add(time.Duration(rapid.IntRange(0, 5*24).Draw(t, "gapHours")) * time.Hour)
+			end := at.Add(time.Duration(rapid.IntRange(1, 70*24).Draw(t, "lenHours")) * time.Hour)
+			cf := rapid.Float64Range(0, 1000).Draw(t, "cf")
+			ob := rapid.Float64Range(0, 1000).Draw(t, "obs")
+			if rapid.IntRange(0, 9).Draw(t, "missing") == 0 {
+				ob = math.NaN()
+			} else {
+				wantCF += cf
+				wantObs += ob
+			}
+			ps = append(ps, SettlementPeriod{Start: at, End: end, CounterfactualKWh: cf, ObservedKWh: ob,
+				BaseLoadKWh: cf / 2, HeatingLoadKWh: cf / 4, CoolingLoadKWh: cf / 4})
+			at = end
+		}
+		months, err := MonthlySettlement(ps, MonthlyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cf, obs, sav, covered float64
+		for i, m := range months {
+			cf += m.CounterfactualKWh
+			obs += m.ObservedKWh
+			sav += m.SavingsKWh
+			covered += m.DaysCovered
+			if i > 0 && m.Month <= months[i-1].Month {
+				t.Fatalf("months out of order: %s after %s", m.Month, months[i-1].Month)
+			}
+			if m.DaysCovered > m.DaysInMonth+1e-9 {
+				t.Fatalf("%s covers %v of %v days", m.Month, m.DaysCovered, m.DaysInMonth)
+			}
+		}
+		tol := 1e-9 * (1 + wantCF + wantObs)
+		if math.Abs(cf-wantCF) > tol || math.Abs(obs-wantObs) > tol || math.Abs(sav-(wantCF-wantObs)) > tol {
+			t.Fatalf("monthly sums cf %v obs %v sav %v; periods cf %v obs %v", cf, obs, sav, wantCF, wantObs)
+		}
+		var wantDays float64
+		for _, p := range ps {
+			wantDays += p.End.Sub(p.Start).Hours() / 24
+		}
+		if math.Abs(covered-wantDays) > 1e-9 {
+			t.Fatalf("covered %v days, periods span %v", covered, wantDays)
+		}
+	})
+}
+
+func BenchmarkMonthlySettlementCustomerYear(b *testing.B) {
+	// One customer-year of daily reporting data with per-month bands.
+	ps := dailyPeriods(utcDay(2017, 1, 4), 365,
+		func(i int) float64 { return 30 + float64(i%7) }, func(i int) float64 { return 27 + float64(i%5) })
+	fit := FitStats{Interval: IntervalDaily, Observations: 365, NumParameters: 2,
+		RMSEAdjKWh: 7, MeanKWh: 28, VarianceKWh2: 100, ResidualAutocorr: 0.5}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := MonthlySettlement(ps, MonthlyOptions{Fit: &fit}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
