@@ -85,7 +85,8 @@ type MonthSavings struct {
 	DaysCovered float64 `json:"days_covered"`
 	DaysMissing float64 `json:"days_missing"`
 	// Bands are the month's error bands when MonthlyOptions.Fit was set and
-	// they are defined; nil otherwise.
+	// they are defined; nil otherwise. The FSU band is scaled to the month's
+	// counterfactual (ASHRAE Guideline 14 eq. B-13; see MonthlySettlement).
 	Bands *ErrorBands `json:"bands,omitempty"`
 	// Flags are the month's data-quality flags; empty means the month was
 	// fully covered by complete data.
@@ -139,6 +140,14 @@ type monthAcc struct {
 // Periods with a missing counterfactual or observation are left out of the
 // sums, as eemeter does, and flagged [FlagMissingData]. Every month from
 // the first period's start to the last period's end is returned, in order.
+//
+// With MonthlyOptions.Fit, each month gets the error bands of
+// [MeteredErrorBands] computed over that month's periods alone, except that
+// the FSU band is multiplied by the month's counterfactual instead of the
+// baseline's total energy (eemeter's whole-period convention, which
+// overstates a single month's band about twelvefold): the month's
+// fractional savings uncertainty times the month's baseline energy, as in
+// ASHRAE Guideline 14 eq. B-13.
 //
 // Summed over the months, CounterfactualKWh, ObservedKWh and SavingsKWh
 // equal the totals over the usable periods (up to rounding).
@@ -249,6 +258,13 @@ func MonthlySettlement(periods []SettlementPeriod, opts MonthlyOptions) ([]Month
 // are counted as eemeter counts them for a whole reporting period: daily
 // data counts the usable days; billing data counts months, here the usable
 // days / 30 (a prorated month is a fraction of a bill, not rounded).
+//
+// The FSU band is then rescaled to the month. eemeter's FSU multiplies the
+// fractional uncertainty by the baseline's total energy (ȳ·n), which is
+// the counterfactual energy only when the reporting period is as long as
+// the baseline; ASHRAE Guideline 14 eq. B-13 multiplies by the baseline
+// energy of the reporting period itself, here the month's counterfactual.
+// The OLS bands already scale with the month's periods and are kept as is.
 func monthBands(fit FitStats, m *monthAcc, conf float64) *ErrorBands {
 	rep := ReportingStats{Periods: float64(m.kept), MeanObservedKWh: m.ObservedKWh / float64(m.kept)}
 	if fit.Interval == IntervalBilling {
@@ -259,6 +275,7 @@ func monthBands(fit FitStats, m *monthAcc, conf float64) *ErrorBands {
 	if err != nil {
 		return nil
 	}
+	b.FSUKWh *= m.CounterfactualKWh / (fit.MeanKWh * float64(fit.Observations))
 	return &b
 }
 

@@ -251,3 +251,40 @@ func BenchmarkMonthlySettlementCustomerYear(b *testing.B) {
 		}
 	}
 }
+
+func TestMonthlySettlementBands(t *testing.T) {
+	// One full February of daily data: the month's OLS bands are
+	// MeteredErrorBands over its 28 days; its FSU band is eemeter's scaled
+	// from the baseline's total energy (30 × 365) to the month's
+	// counterfactual (28 × 10).
+	ps := dailyPeriods(utcDay(2017, 2, 1), 28, func(int) float64 { return 10 }, func(int) float64 { return 8 })
+	fit := FitStats{Interval: IntervalDaily, Observations: 365, NumParameters: 2,
+		RMSEAdjKWh: 3, MeanKWh: 30, VarianceKWh2: 50, ResidualAutocorr: 0.4}
+	months, err := MonthlySettlement(ps, MonthlyOptions{Fit: &fit, Confidence: 0.8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := MeteredErrorBands(fit, ReportingStats{Periods: 28, MeanObservedKWh: 8}, 0.8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.FSUKWh *= 280.0 / (30 * 365)
+	if len(months) != 1 || months[0].Bands == nil {
+		t.Fatalf("months %+v", months)
+	}
+	if d := cmp.Diff(want, *months[0].Bands, cmpopts.EquateApprox(1e-12, 0)); d != "" {
+		t.Errorf("bands (-want +got):\n%s", d)
+	}
+	if r := months[0].Result(); r.UncertaintyKWh != months[0].Bands.FSUKWh || r.Confidence != 0.8 {
+		t.Errorf("Result uncertainty %v at %v", r.UncertaintyKWh, r.Confidence)
+	}
+	// An undefined band is flagged, not an error.
+	fit.ResidualAutocorr = math.NaN()
+	months, err = MonthlySettlement(ps, MonthlyOptions{Fit: &fit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if months[0].Bands != nil || !cmp.Equal(months[0].Flags, []Flag{FlagUncertaintyUndefined}) {
+		t.Errorf("undefined band: %+v", months[0])
+	}
+}
