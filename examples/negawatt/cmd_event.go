@@ -62,7 +62,7 @@ func runEvent(args []string, stdout, stderr io.Writer) int {
 		startS    = fs.String("event-start", "", "event start, local wall-clock time (required)")
 		endS      = fs.String("event-end", "", "event end, local wall-clock time, exclusive (required)")
 		eventID   = fs.String("event-id", "", "event id carried into the result (optional)")
-		x         = fs.Int("x", 10, "days averaged (X)")
+		x         = fs.Int("x", 10, "days averaged (X); defaults to --y when that is below 10")
 		y         = fs.Int("y", 10, "most recent eligible days considered (Y)")
 		selectS   = fs.String("select", "highest", "how X of the Y days are kept: highest (event-window usage) or weather (closest event-window temperature)")
 		adjustS   = fs.String("adjust", "none", "day-of adjustment: none, multiplicative or additive")
@@ -126,6 +126,11 @@ func runEvent(args []string, stdout, stderr io.Writer) int {
 	holidays, err := parseDateList("--holidays", *holidayS)
 	if err != nil {
 		return fail(stderr, "event", err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["x"] && *y < *x {
+		*x = *y // "--y 4" alone means 4 of 4, not an error
 	}
 	m := savings.EventMethod{X: *x, Y: *y, LookbackDays: *lookback, Selection: sel, Adjustment: adj,
 		AdjustWindowHours: *window, AdjustGapHours: *gap, AdjustCap: *capFrac}

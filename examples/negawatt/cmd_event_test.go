@@ -369,7 +369,50 @@ func TestEventCLIWeatherAndHelp(t *testing.T) {
 	if diff := cmp.Diff([]string{"2019-07-23", "2019-07-22", "2019-07-16"}, got.SelectedDays); diff != "" {
 		t.Errorf("selected (-want +got):\n%s", diff)
 	}
+	code, out, errOut = runEventCLI(t, "--usage", b22, "--timezone", "Europe/London", "--event-start", "2019-07-27T15:00",
+		"--event-end", "2019-07-27T19:00", "--y", "4", "--json")
+	if code != exitOK {
+		t.Fatalf("--y 4 alone: exit %d: %s", code, errOut)
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	// A Saturday: the 4 most recent weekend days, all kept (x follows y).
+	if diff := cmp.Diff([]string{"2019-07-21", "2019-07-20", "2019-07-14", "2019-07-13"}, got.SelectedDays); diff != "" {
+		t.Errorf("--y 4 selected (-want +got):\n%s", diff)
+	}
 	if code, out, _ := runEventCLI(t, "--help"); code != exitOK || !strings.Contains(out, "--event-start") {
 		t.Errorf("help: exit %d, %q", code, out)
 	}
+}
+
+// FuzzParseEventInputs: the CLI's own parsers of outside input (event
+// times and date lists) never panic, and a parsed time reads back as the
+// same wall clock, or is an explicit offset.
+func FuzzParseEventInputs(f *testing.F) {
+	for _, s := range []string{"2019-07-24T15:00", "2019-10-27T01:00", "2019-03-31T01:30", "2019-07-24T15:00:00+02:00", "2019-07-23,2019-07-22", "", ",,", "2019-02-30", "x"} {
+		f.Add(s)
+	}
+	locs := []*time.Location{}
+	for _, z := range []string{"Europe/London", "America/New_York", "Australia/Lord_Howe"} {
+		l, err := time.LoadLocation(z)
+		if err != nil {
+			f.Fatal(err)
+		}
+		locs = append(locs, l)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, loc := range locs {
+			if tm, err := parseLocalTime("--event-start", s, loc); err == nil && tm.Location() != loc {
+				t.Fatalf("%q parsed into %v, not %v", s, tm.Location(), loc)
+			}
+		}
+		if ds, err := parseDateList("--exclude", s); err == nil {
+			for _, d := range ds {
+				if !strings.Contains(s, d.String()) {
+					t.Fatalf("%q gave date %s", s, d)
+				}
+			}
+		}
+	})
 }
