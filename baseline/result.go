@@ -1,0 +1,151 @@
+package baseline
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// FitResult is the outcome of a CalTRACK fit: the selected [Model], every
+// candidate, and the data-sufficiency verdict. A sufficiency FAIL does
+// not stop the fit (eemeter fits and reports it).
+type FitResult struct {
+	// Model is the selected candidate, ready to predict.
+	Model *Model
+	// Candidates lists every candidate in eemeter's order.
+	Candidates []Candidate
+	// Counts tallies Candidates by status and form.
+	Counts CandidateCounts
+	// Sufficiency is CalTRACK 2.2's data-sufficiency check of the design.
+	Sufficiency Sufficiency
+}
+
+// Fit builds the design matrix for a baseline (usage already windowed,
+// e.g. by [BaselineWindow]) and fits it. See [Design.Fit].
+func Fit(baseline *Usage, temp *Temperature, o Options) (*FitResult, error) {
+	d, err := NewDesign(baseline, temp, o)
+	if err != nil {
+		return nil, err
+	}
+	return d.Fit(o)
+}
+
+// FitBaseline is the whole eemeter baseline flow for one meter: for the
+// daily method resample usage to UTC days ([DailyUsage]), select the
+// baseline ending at end with maxDays days ([BaselineWindow]), build the
+// design matrix, check data sufficiency against the requested window
+// [end−maxDays, end], and fit.
+func FitBaseline(usage *Usage, temp *Temperature, end time.Time, maxDays int, o Options) (*FitResult, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if o.Method == Daily {
+		usage = DailyUsage(usage)
+	}
+	bu, err := BaselineWindow(usage, end, maxDays)
+	if err != nil {
+		return nil, fmt.Errorf("baseline ending %s: %w", end.UTC().Format(time.RFC3339), err)
+	}
+	d, err := NewDesign(bu, temp, o)
+	if err != nil {
+		return nil, err
+	}
+	if maxDays > 0 {
+		d = d.WithRequestedPeriod(end.Add(-time.Duration(maxDays)*day), end)
+	}
+	return d.Fit(o)
+}
+
+// Fit runs the CalTRACK usage-per-day grid search (eemeter
+// fit_caltrack_usage_per_day_model): every candidate from per-balance-point
+// sufficient statistics (O(1) each), qualification (non-negative
+// coefficients, optional beta p-value screen), selection by adjusted R²,
+// then the selected model's metrics. o.Method must match the design's.
+// It returns [ErrNoData] when no row is complete and
+// [ErrNoQualifiedModel] when no candidate qualifies.
+func (d *Design) Fit(o Options) (*FitResult, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if o.Method != d.method {
+		return nil, fmt.Errorf("%w: options are for %v but the design is %v", ErrBadOptions, o.Method, d.method)
+	}
+	var st fitStats
+	d.newStats(&o, &st)
+	if st.n == 0 {
+		return nil, fmt.Errorf("%w: no complete baseline rows (usage and temperature)", ErrNoData)
+	}
+	cands, best := st.candidates(&o, nil)
+	res := &FitResult{Candidates: cands, Counts: countCandidates(cands), Sufficiency: d.sufficiency(&o)}
+	if best < 0 {
+		return res, ErrNoQualifiedModel
+	}
+	res.Model = d.modelFor(&cands[best], &o)
+	res.Model.Candidates = res.Counts
+	return res, nil
+}
+
+// modelFor turns the selected candidate into a Model with eemeter's
+// avgs and totals metrics and the baseline rows it was fitted on.
+func (d *Design) modelFor(c *Candidate, o *Options) *Model {
+	m := &Model{
+		Method: d.method, Type: c.Type,
+		HeatingBalancePointF: c.HeatingBalancePointF, CoolingBalancePointF: c.CoolingBalancePointF,
+		Intercept: c.Intercept, RSquaredAdj: c.RSquaredAdj,
+	}
+	if c.Type.HasHDD() {
+		m.BetaHDD = c.BetaHDD
+	}
+	if c.Type.HasCDD() {
+		m.BetaCDD = c.BetaCDD
+	}
+	np := 0
+	if c.Type.HasHDD() {
+		np++
+	}
+	if c.Type.HasCDD() {
+		np++
+	}
+	var oa, pa, ot, pt []float64
+	for i := range d.f.rows {
+		r := &d.f.rows[i]
+		if !r.ok {
+			continue
+		}
+		var h, cd float64
+		if c.Type.HasHDD() {
+			h = d.f.hdd(r, float64(c.HeatingBalancePointF))
+		}
+		if c.Type.HasCDD() {
+			cd = d.f.cdd(r, float64(c.CoolingBalancePointF))
+		}
+		p := m.Intercept + m.BetaHDD*h + m.BetaCDD*cd
+		oa, pa = append(oa, r.y), append(pa, p)
+		// eemeter totals: base = intercept·days, heating = hdd·β·days.
+		ot = append(ot, r.y*r.days)
+		pt = append(pt, m.Intercept*r.days+h*m.BetaHDD*r.days+cd*m.BetaCDD*r.days)
+		m.Baseline = append(m.Baseline, BaselinePeriod{Start: r.start, Days: r.days, UsagePerDay: r.y,
+			HDDPerDay: h, CDDPerDay: cd, Weight: d.weight(r), PredictedPerDay: p})
+	}
+	m.AvgsMetrics = computeMetrics(oa, pa, np)
+	m.TotalsMetrics = computeMetrics(ot, pt, np)
+	m.N = len(oa)
+	return m
+}
+
+// BaselinePeriod is one complete baseline row the model was fitted on.
+type BaselinePeriod struct {
+	Start time.Time `json:"start"`
+	// Days is the period length in days.
+	Days float64 `json:"days"`
+	// UsagePerDay is observed usage per day; PredictedPerDay the fit.
+	UsagePerDay     float64 `json:"usage_per_day"`
+	PredictedPerDay float64 `json:"predicted_per_day"`
+	// HDDPerDay / CDDPerDay at the model's balance points (0 when absent).
+	HDDPerDay float64 `json:"hdd_per_day"`
+	CDDPerDay float64 `json:"cdd_per_day"`
+	// Weight is the regression weight (1 daily, n_days_kept billing).
+	Weight float64 `json:"weight"`
+}
+
+var _ = math.NaN
