@@ -1,5 +1,5 @@
 # Independent re-implementation (Python) of the issue #4 CBL for cross-checking the CLI.
-import gzip, csv, sys, json
+import gzip, csv, json, os
 from datetime import datetime, timedelta, date
 from zoneinfo import ZoneInfo
 def run(path, ev_day, sh, eh, x, y, adj, excl=(), hol=(), cap=0.2, win=3, gap=1, lookback=45, tz="Europe/London"):
@@ -35,7 +35,7 @@ def run(path, ev_day, sh, eh, x, y, adj, excl=(), hol=(), cap=0.2, win=3, gap=1,
     else: b = ub
     return {"selected_days": [c[0].isoformat() for c in kept], "adjustment_factor": f,
             "baseline": b, "actual": act, "baseline_total": sum(b), "actual_total": sum(act), "savings_total": sum(b)-sum(act)}
-p = '/work/wt/savings/testdata/cambridge/'
+p = os.path.dirname(os.path.abspath(__file__)) + '/'
 print(json.dumps(run(p+'b22_electricity_2019-05_2019-08.csv.gz', '2019-07-24', 15, 19, 5, 10, 'multiplicative', excl=('2019-07-23','2019-07-22'))))
 print(json.dumps(run(p+'b22_electricity_2019-05_2019-08.csv.gz', '2019-07-24', 15, 19, 5, 10, 'additive')))
 print(json.dumps(run(p+'b27_electricity_2019-05_2019-08.csv.gz', '2019-08-27', 14, 18, 10, 10, 'none', hol=('2019-08-26',))))
