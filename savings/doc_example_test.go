@@ -1,74 +1,95 @@
 package savings_test
 
 import (
+	"compress/gzip"
 	"fmt"
-	"math"
+	"io"
+	"os"
 	"time"
 
+	"github.com/negawatt/negawatt/baseline"
 	"github.com/negawatt/negawatt/savings"
 )
 
-// A baseline fitted on a year of daily data, a two-month reporting period,
-// its error bands at the default 90 % confidence and its monthly statement.
+// gzipFile opens a gzipped sample file; the caller closes it.
+func gzipFile(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{zr, f}, nil
+}
+
+// A year of daily baseline, a reporting year, eemeter's error bands at 90 %
+// confidence, and the first months of the customer's monthly statement.
 func Example() {
-	// Baseline period totals and the fitted model's predictions for them
-	// (usually from package baseline; a short synthetic series here).
-	observed := make([]float64, 365)
-	predicted := make([]float64, 365)
-	for i := range observed {
-		observed[i] = 30 + 10*math.Sin(float64(i)/58)
-		predicted[i] = observed[i] + 3*math.Sin(float64(i)*1.3)
+	uf, err := gzipFile("../testdata/eemeter/il-electricity-cdd-hdd-daily.csv.gz")
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
-	fit, err := savings.NewFitStats(savings.IntervalDaily, observed, predicted, 2)
+	defer uf.Close()
+	usage, err := baseline.ReadUsageCSV(uf)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tf, err := gzipFile("../testdata/eemeter/il-tempF.csv.gz")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer tf.Close()
+	temp, err := baseline.ReadTemperatureCSV(tf)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 
-	// Reporting days: counterfactual from the baseline, observed from the meter.
-	var periods []savings.SettlementPeriod
-	var starts []time.Time
-	var reported []float64
-	day0 := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 61 {
-		start := day0.AddDate(0, 0, i)
-		p := savings.SettlementPeriod{
-			Start: start, End: start.AddDate(0, 0, 1),
-			CounterfactualKWh: 32, ObservedKWh: 29,
-			BaseLoadKWh: 20, HeatingLoadKWh: 0, CoolingLoadKWh: 12,
-		}
-		periods = append(periods, p)
-		starts = append(starts, p.Start)
-		reported = append(reported, p.ObservedKWh)
+	fit, err := baseline.FitBaseline(usage, temp, time.Date(2016, 12, 26, 0, 0, 0, 0, time.UTC), 365, baseline.DailyOptions())
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
+	metered, err := savings.MeteredWindow(fit.Model, usage, temp, time.Date(2017, 1, 4, 0, 0, 0, 0, time.UTC), 365)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	bands, err := savings.MeteredUncertainty(fit.Model, metered, savings.DefaultConfidence)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("saved %.1f kWh (%.1f %%): FSU ± %.1f kWh, OLS ± %.1f kWh at 90 %%\n",
+		metered.SavingsKWh, metered.PercentSavings, bands.FSUKWh, bands.OLSKWh)
 
-	rep, err := savings.NewReportingStats(savings.IntervalDaily, starts, reported)
+	stats, err := savings.FitStatsOf(fit.Model)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	bands, err := savings.MeteredErrorBands(fit, rep, savings.DefaultConfidence)
+	months, err := savings.MonthlySettlement(metered.Periods, savings.MonthlyOptions{Fit: &stats})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	// eemeter's whole-period FSU band is the fractional uncertainty times
-	// the baseline year's energy, so on a two-month period it is wide; the
-	// monthly statement below scales it to each month's counterfactual.
-	fmt.Printf("savings 183.0 kWh ± %.1f kWh (FSU, 90 %%), OLS ± %.1f kWh\n", bands.FSUKWh, bands.OLSKWh)
-
-	months, err := savings.MonthlySettlement(periods, savings.MonthlyOptions{Fit: &fit})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, m := range months {
-		r := m.Result()
-		fmt.Printf("%s %s: %.1f kWh saved (%.1f %%) ± %.1f, cooling %.0f kWh, flags %v\n",
-			r.Kind, r.ID, r.SavingsKWh, r.PercentSavings, r.UncertaintyKWh, m.CoolingLoadKWh, r.Flags)
+	for _, m := range months[:3] {
+		r := m.Result() // the fact a rewards rule pays on
+		fmt.Printf("%s: %.1f of %.1f kWh saved ± %.1f, heating %.0f kWh, flags %v\n",
+			r.ID, r.SavingsKWh, r.BaselineKWh, r.UncertaintyKWh, m.HeatingLoadKWh, r.Flags)
 	}
 	// Output:
-	// savings 183.0 kWh ± 232.9 kWh (FSU, 90 %), OLS ± 37.8 kWh
-	// period 2024-06: 90.0 kWh saved (9.4 %) ± 28.1, cooling 360 kWh, flags []
-	// period 2024-07: 93.0 kWh saved (9.4 %) ± 28.6, cooling 372 kWh, flags []
+	// saved 793.9 kWh (8.0 %): FSU ± 315.4 kWh, OLS ± 325.4 kWh at 90 %
+	// 2017-01: 121.0 of 985.8 kWh saved ± 79.9, heating 609 kWh, flags [partial_month]
+	// 2017-02: 124.8 of 712.0 kWh saved ± 57.7, heating 335 kWh, flags []
+	// 2017-03: 58.4 of 722.6 kWh saved ± 55.9, heating 305 kWh, flags []
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/negawatt/negawatt/baseline"
 )
 
 // Data-quality flags of a month in a monthly settlement ([MonthSavings]).
@@ -24,26 +26,6 @@ const (
 	// computed for the month (see [ErrUncertaintyUndefined]).
 	FlagUncertaintyUndefined Flag = "uncertainty_undefined"
 )
-
-// SettlementPeriod is one reporting period of a metered savings computation
-// as monthly settlement consumes it: a day for daily data, a bill for
-// billing data. Energy is in the meter's unit (kWh).
-type SettlementPeriod struct {
-	// Start and End bound the period, [Start, End).
-	Start, End time.Time
-	// CounterfactualKWh is the baseline model's prediction for the period
-	// and ObservedKWh the metered usage; NaN when missing (the period is
-	// then left out of the sums and flagged).
-	CounterfactualKWh float64
-	ObservedKWh       float64
-	// BaseLoadKWh, HeatingLoadKWh and CoolingLoadKWh split the
-	// counterfactual (eemeter with_disaggregated); NaN when not known.
-	BaseLoadKWh, HeatingLoadKWh, CoolingLoadKWh float64
-}
-
-func (p SettlementPeriod) usable() bool {
-	return !math.IsNaN(p.CounterfactualKWh) && !math.IsNaN(p.ObservedKWh)
-}
 
 // MonthlyOptions configures [MonthlySettlement]. The zero value settles UTC
 // calendar months without uncertainty.
@@ -133,13 +115,15 @@ type monthAcc struct {
 	loadSeen bool
 }
 
-// MonthlySettlement splits a reporting period's metered savings into
-// calendar months. Periods must be in time order and must not overlap; a
-// period straddling a month boundary (a bill) is split in proportion to
-// its time in each month and the months are flagged [FlagProrated].
-// Periods with a missing counterfactual or observation are left out of the
-// sums, as eemeter does, and flagged [FlagMissingData]. Every month from
-// the first period's start to the last period's end is returned, in order.
+// MonthlySettlement splits a reporting period's metered savings (the
+// Periods of [Metered], or periods built by hand) into calendar months.
+// Periods must be in time order and must not overlap; the last may have a
+// zero End (Metered's end marker) and is then ignored. A period straddling
+// a month boundary (a bill) is split in proportion to its time in each
+// month and the months are flagged [FlagProrated]. Periods that are not
+// Complete are left out of the sums, as eemeter drops rows with a missing
+// value, and their months flagged [FlagMissingData]. Every month from the
+// first period's start to the last period's end is returned, in order.
 //
 // With MonthlyOptions.Fit, each month gets the error bands of
 // [MeteredErrorBands] computed over that month's periods alone, except that
@@ -151,7 +135,7 @@ type monthAcc struct {
 //
 // Summed over the months, CounterfactualKWh, ObservedKWh and SavingsKWh
 // equal the totals over the usable periods (up to rounding).
-func MonthlySettlement(periods []SettlementPeriod, opts MonthlyOptions) ([]MonthSavings, error) {
+func MonthlySettlement(periods []MeteredPeriod, opts MonthlyOptions) ([]MonthSavings, error) {
 	loc := opts.Location
 	if loc == nil {
 		loc = time.UTC
@@ -164,6 +148,9 @@ func MonthlySettlement(periods []SettlementPeriod, opts MonthlyOptions) ([]Month
 		if err := checkConfidence(conf); err != nil {
 			return nil, err
 		}
+	}
+	if n := len(periods); n > 0 && periods[n-1].End.IsZero() {
+		periods = periods[:n-1] // the end marker
 	}
 	if err := checkSettlementPeriods(periods); err != nil {
 		return nil, err
@@ -203,7 +190,7 @@ func MonthlySettlement(periods []SettlementPeriod, opts MonthlyOptions) ([]Month
 			}
 			days := to.Sub(from).Hours() / 24
 			m.DaysCovered += days
-			if !p.usable() {
+			if !p.Complete {
 				m.DaysMissing += days
 				continue
 			}
@@ -267,7 +254,7 @@ func MonthlySettlement(periods []SettlementPeriod, opts MonthlyOptions) ([]Month
 // The OLS bands already scale with the month's periods and are kept as is.
 func monthBands(fit FitStats, m *monthAcc, conf float64) *ErrorBands {
 	rep := ReportingStats{Periods: float64(m.kept), MeanObservedKWh: m.ObservedKWh / float64(m.kept)}
-	if fit.Interval == IntervalBilling {
+	if fit.Method == baseline.Billing {
 		rep.Periods = m.keptDays / 30
 		rep.MeanObservedKWh = m.ObservedKWh / rep.Periods
 	}
@@ -279,7 +266,7 @@ func monthBands(fit FitStats, m *monthAcc, conf float64) *ErrorBands {
 	return &b
 }
 
-func checkSettlementPeriods(periods []SettlementPeriod) error {
+func checkSettlementPeriods(periods []MeteredPeriod) error {
 	for i, p := range periods {
 		switch {
 		case !p.End.After(p.Start):
@@ -288,14 +275,18 @@ func checkSettlementPeriods(periods []SettlementPeriod) error {
 		case i > 0 && p.Start.Before(periods[i-1].End):
 			return fmt.Errorf("%w: period %d (%s) starts before period %d ends (%s): unsorted or overlapping",
 				ErrInvalidPeriods, i, p.Start.Format(time.RFC3339), i-1, periods[i-1].End.Format(time.RFC3339))
-		case math.IsInf(p.CounterfactualKWh, 0) || math.IsInf(p.ObservedKWh, 0) ||
-			math.IsInf(p.BaseLoadKWh, 0) || math.IsInf(p.HeatingLoadKWh, 0) || math.IsInf(p.CoolingLoadKWh, 0):
-			return fmt.Errorf("%w: period %d (%s): infinite energy value",
+		case p.Complete && !(finite(p.CounterfactualKWh) && finite(p.ObservedKWh)):
+			return fmt.Errorf("%w: period %d (%s): complete but counterfactual %v, observed %v",
+				ErrInvalidPeriods, i, p.Start.Format(time.RFC3339), p.CounterfactualKWh, p.ObservedKWh)
+		case math.IsInf(p.BaseLoadKWh, 0) || math.IsInf(p.HeatingLoadKWh, 0) || math.IsInf(p.CoolingLoadKWh, 0):
+			return fmt.Errorf("%w: period %d (%s): infinite load",
 				ErrInvalidPeriods, i, p.Start.Format(time.RFC3339))
 		}
 	}
 	return nil
 }
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 func monthStart(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, t.Location())

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/negawatt/negawatt/baseline"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"pgregory.net/rapid"
@@ -15,13 +17,14 @@ func utcDay(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0,
 
 // dailyPeriods makes one period per UTC day from start for n days, with
 // counterfactual cf(i) and observed ob(i).
-func dailyPeriods(start time.Time, n int, cf, ob func(i int) float64) []SettlementPeriod {
-	ps := make([]SettlementPeriod, n)
+func dailyPeriods(start time.Time, n int, cf, ob func(i int) float64) []MeteredPeriod {
+	ps := make([]MeteredPeriod, n)
 	for i := range ps {
 		s := start.AddDate(0, 0, i)
-		ps[i] = SettlementPeriod{Start: s, End: s.AddDate(0, 0, 1),
-			CounterfactualKWh: cf(i), ObservedKWh: ob(i),
-			BaseLoadKWh: math.NaN(), HeatingLoadKWh: math.NaN(), CoolingLoadKWh: math.NaN()}
+		ps[i] = MeteredPeriod{Start: s, End: s.AddDate(0, 0, 1), Days: 1,
+			CounterfactualKWh: cf(i), ObservedKWh: ob(i), SavingsKWh: cf(i) - ob(i),
+			BaseLoadKWh: math.NaN(), HeatingLoadKWh: math.NaN(), CoolingLoadKWh: math.NaN(),
+			Complete: !math.IsNaN(cf(i) - ob(i))}
 	}
 	return ps
 }
@@ -68,11 +71,12 @@ func TestMonthlySettlementBillingProrated(t *testing.T) {
 	// base 100 / heating 210 / cooling 0) and Feb 21 – Mar 21 (28 days, cf
 	// 280, obs 252). January gets 11/31 of the first bill; February 20/31
 	// of the first and 8/28 of the second; March 20/28 of the second.
-	ps := []SettlementPeriod{
+	ps := []MeteredPeriod{
 		{Start: utcDay(2017, 1, 21), End: utcDay(2017, 2, 21), CounterfactualKWh: 310, ObservedKWh: 248,
-			BaseLoadKWh: 100, HeatingLoadKWh: 210, CoolingLoadKWh: 0},
+			BaseLoadKWh: 100, HeatingLoadKWh: 210, CoolingLoadKWh: 0, Complete: true},
 		{Start: utcDay(2017, 2, 21), End: utcDay(2017, 3, 21), CounterfactualKWh: 280, ObservedKWh: 252,
-			BaseLoadKWh: 280, HeatingLoadKWh: 0, CoolingLoadKWh: 0},
+			BaseLoadKWh: 280, HeatingLoadKWh: 0, CoolingLoadKWh: 0, Complete: true},
+		{Start: utcDay(2017, 3, 21)}, // Metered's end marker: ignored
 	}
 	got, err := MonthlySettlement(ps, MonthlyOptions{})
 	if err != nil {
@@ -104,11 +108,11 @@ func TestMonthlySettlementGapMonthAndZone(t *testing.T) {
 	if err != nil {
 		t.Skip("no tz database:", err)
 	}
-	ps := []SettlementPeriod{
+	ps := []MeteredPeriod{
 		{Start: utcDay(2017, 1, 2), End: utcDay(2017, 1, 12), CounterfactualKWh: 10, ObservedKWh: 5,
-			BaseLoadKWh: math.NaN(), HeatingLoadKWh: math.NaN(), CoolingLoadKWh: math.NaN()},
+			BaseLoadKWh: math.NaN(), HeatingLoadKWh: math.NaN(), CoolingLoadKWh: math.NaN(), Complete: true},
 		{Start: utcDay(2017, 3, 2), End: utcDay(2017, 3, 12), CounterfactualKWh: 10, ObservedKWh: 5,
-			BaseLoadKWh: math.NaN(), HeatingLoadKWh: math.NaN(), CoolingLoadKWh: math.NaN()},
+			BaseLoadKWh: math.NaN(), HeatingLoadKWh: math.NaN(), CoolingLoadKWh: math.NaN(), Complete: true},
 	}
 	got, err := MonthlySettlement(ps, MonthlyOptions{Location: chicago})
 	if err != nil {
@@ -128,19 +132,22 @@ func TestMonthlySettlementGapMonthAndZone(t *testing.T) {
 
 func TestMonthlySettlementErrors(t *testing.T) {
 	d := func(day int) time.Time { return utcDay(2017, 1, day) }
-	tests := map[string][]SettlementPeriod{
+	tests := map[string][]MeteredPeriod{
 		"empty period": {{Start: d(2), End: d(2)}},
 		"reversed":     {{Start: d(3), End: d(2)}},
 		"overlap":      {{Start: d(1), End: d(3)}, {Start: d(2), End: d(4)}},
 		"unsorted":     {{Start: d(5), End: d(6)}, {Start: d(1), End: d(2)}},
-		"infinite":     {{Start: d(1), End: d(2), CounterfactualKWh: math.Inf(1)}},
+		"infinite":     {{Start: d(1), End: d(2), CounterfactualKWh: math.Inf(1), Complete: true}},
+		"nan complete": {{Start: d(1), End: d(2), ObservedKWh: math.NaN(), Complete: true}},
+		"inf load":     {{Start: d(1), End: d(2), BaseLoadKWh: math.Inf(-1)}},
+		"marker early": {{Start: d(1)}, {Start: d(2), End: d(3)}},
 	}
 	for name, ps := range tests {
 		if _, err := MonthlySettlement(ps, MonthlyOptions{}); !errors.Is(err, ErrInvalidPeriods) {
 			t.Errorf("%s: err = %v, want ErrInvalidPeriods", name, err)
 		}
 	}
-	fit := FitStats{Interval: IntervalDaily, Observations: 30, RMSEAdjKWh: 1, MeanKWh: 1, VarianceKWh2: 1}
+	fit := FitStats{Method: baseline.Daily, Observations: 30, RMSEAdjKWh: 1, MeanKWh: 1, VarianceKWh2: 1}
 	if _, err := MonthlySettlement(nil, MonthlyOptions{Fit: &fit, Confidence: 1.5}); !errors.Is(err, ErrConfidence) {
 		t.Errorf("bad confidence: err = %v", err)
 	}
@@ -153,12 +160,13 @@ func TestMonthlySettlementGoldenTotal(t *testing.T) {
 	for _, sample := range []string{"il-electricity-cdd-hdd-daily", "il-electricity-cdd-hdd-billing_monthly"} {
 		t.Run(sample, func(t *testing.T) {
 			rs := readCSVGz(t, sample+"__primary__reporting_savings.csv.gz")
-			var ps []SettlementPeriod
+			var ps []MeteredPeriod
 			for i := 0; i+1 < len(rs.starts); i++ {
-				ps = append(ps, SettlementPeriod{Start: rs.starts[i], End: rs.starts[i+1],
+				ps = append(ps, MeteredPeriod{Start: rs.starts[i], End: rs.starts[i+1],
 					CounterfactualKWh: rs.cols["counterfactual_usage"][i], ObservedKWh: rs.cols["reporting_observed"][i],
 					BaseLoadKWh: rs.cols["counterfactual_base_load"][i], HeatingLoadKWh: rs.cols["counterfactual_heating_load"][i],
-					CoolingLoadKWh: rs.cols["counterfactual_cooling_load"][i]})
+					CoolingLoadKWh: rs.cols["counterfactual_cooling_load"][i],
+					Complete:       !math.IsNaN(rs.cols["counterfactual_usage"][i])})
 			}
 			fit := goldenFitStats(t, g, sample)
 			months, err := MonthlySettlement(ps, MonthlyOptions{Fit: &fit})
@@ -190,7 +198,7 @@ func TestMonthlySettlementSumsToTotal(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(1, 60).Draw(t, "n")
 		at := utcDay(2016, time.Month(rapid.IntRange(1, 12).Draw(t, "month")), rapid.IntRange(1, 28).Draw(t, "day"))
-		var ps []SettlementPeriod
+		var ps []MeteredPeriod
 		var wantCF, wantObs float64
 		for range n {
 			at = at.Add(time.Duration(rapid.IntRange(0, 5*24).Draw(t, "gapHours")) * time.Hour)
@@ -203,8 +211,8 @@ func TestMonthlySettlementSumsToTotal(t *testing.T) {
 				wantCF += cf
 				wantObs += ob
 			}
-			ps = append(ps, SettlementPeriod{Start: at, End: end, CounterfactualKWh: cf, ObservedKWh: ob,
-				BaseLoadKWh: cf / 2, HeatingLoadKWh: cf / 4, CoolingLoadKWh: cf / 4})
+			ps = append(ps, MeteredPeriod{Start: at, End: end, CounterfactualKWh: cf, ObservedKWh: ob,
+				BaseLoadKWh: cf / 2, HeatingLoadKWh: cf / 4, CoolingLoadKWh: cf / 4, Complete: !math.IsNaN(ob)})
 			at = end
 		}
 		months, err := MonthlySettlement(ps, MonthlyOptions{})
@@ -242,7 +250,7 @@ func BenchmarkMonthlySettlementCustomerYear(b *testing.B) {
 	// One customer-year of daily reporting data with per-month bands.
 	ps := dailyPeriods(utcDay(2017, 1, 4), 365,
 		func(i int) float64 { return 30 + float64(i%7) }, func(i int) float64 { return 27 + float64(i%5) })
-	fit := FitStats{Interval: IntervalDaily, Observations: 365, NumParameters: 2,
+	fit := FitStats{Method: baseline.Daily, Observations: 365, NumParameters: 2,
 		RMSEAdjKWh: 7, MeanKWh: 28, VarianceKWh2: 100, ResidualAutocorr: 0.5}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -258,7 +266,7 @@ func TestMonthlySettlementBands(t *testing.T) {
 	// from the baseline's total energy (30 × 365) to the month's
 	// counterfactual (28 × 10).
 	ps := dailyPeriods(utcDay(2017, 2, 1), 28, func(int) float64 { return 10 }, func(int) float64 { return 8 })
-	fit := FitStats{Interval: IntervalDaily, Observations: 365, NumParameters: 2,
+	fit := FitStats{Method: baseline.Daily, Observations: 365, NumParameters: 2,
 		RMSEAdjKWh: 3, MeanKWh: 30, VarianceKWh2: 50, ResidualAutocorr: 0.4}
 	months, err := MonthlySettlement(ps, MonthlyOptions{Fit: &fit, Confidence: 0.8})
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/negawatt/negawatt/baseline"
 )
 
 // This file implements the savings uncertainty that eemeter 2.10.11 reports
@@ -20,30 +22,10 @@ import (
 // error bands (metered_savings and modeled_savings, confidence_level=0.90).
 const DefaultConfidence = 0.90
 
-// Interval is the granularity of the meter data a baseline was fitted on. It
-// picks the FSU polynomial coefficients and how reporting periods are
+// validMethod reports whether m is a CalTRACK method the error bands know:
+// it picks the FSU polynomial coefficients and how reporting periods are
 // counted.
-type Interval int
-
-const (
-	// IntervalDaily is CalTRACK daily data (one reading per day).
-	IntervalDaily Interval = iota + 1
-	// IntervalBilling is CalTRACK billing data (monthly or bimonthly bills).
-	IntervalBilling
-)
-
-// String returns "daily" or "billing", eemeter's interval names.
-func (i Interval) String() string {
-	switch i {
-	case IntervalDaily:
-		return "daily"
-	case IntervalBilling:
-		return "billing"
-	}
-	return fmt.Sprintf("Interval(%d)", int(i))
-}
-
-func (i Interval) valid() bool { return i == IntervalDaily || i == IntervalBilling }
+func validMethod(m baseline.Method) bool { return m == baseline.Daily || m == baseline.Billing }
 
 // FitStats are the statistics of a fitted baseline over its own baseline
 // period that the error bands need: eemeter's ModelMetrics computed on
@@ -54,8 +36,9 @@ func (i Interval) valid() bool { return i == IntervalDaily || i == IntervalBilli
 // Build it with [NewFitStats] from the observed and predicted baseline
 // totals; it is a plain value so that it can be stored with a model.
 type FitStats struct {
-	// Interval is the granularity of the baseline data.
-	Interval Interval `json:"interval"`
+	// Method is the CalTRACK method (daily or billing data) of the
+	// baseline: it picks the FSU coefficients.
+	Method baseline.Method `json:"method"`
 	// Observations is the number of baseline periods with an observed
 	// value (eemeter observed_length, the "n" of ASHRAE Guideline 14).
 	Observations int `json:"observations"`
@@ -85,9 +68,9 @@ type FitStats struct {
 // Observations counts observed values that are not NaN, and every other
 // statistic uses the periods where both values are present, in order, as
 // eemeter's inner join does.
-func NewFitStats(interval Interval, observedKWh, predictedKWh []float64, numParameters int) (FitStats, error) {
-	if !interval.valid() {
-		return FitStats{}, fmt.Errorf("%w: interval %v", ErrInvalidStats, interval)
+func NewFitStats(method baseline.Method, observedKWh, predictedKWh []float64, numParameters int) (FitStats, error) {
+	if !validMethod(method) {
+		return FitStats{}, fmt.Errorf("%w: method %v", ErrInvalidStats, method)
 	}
 	if len(observedKWh) != len(predictedKWh) {
 		return FitStats{}, fmt.Errorf("%w: %d observed totals but %d predicted totals",
@@ -96,7 +79,7 @@ func NewFitStats(interval Interval, observedKWh, predictedKWh []float64, numPara
 	if numParameters < 0 {
 		return FitStats{}, fmt.Errorf("%w: num parameters %d < 0", ErrInvalidStats, numParameters)
 	}
-	s := FitStats{Interval: interval, NumParameters: numParameters}
+	s := FitStats{Method: method, NumParameters: numParameters}
 	obs := make([]float64, 0, len(observedKWh))
 	res := make([]float64, 0, len(observedKWh))
 	for i, o := range observedKWh {
@@ -182,9 +165,9 @@ type ReportingStats struct {
 // of the last period; observedKWh holds the observed usage of each row, NaN
 // for rows dropped because any value was missing (eemeter's
 // results.dropna().reindex(results.index)).
-func NewReportingStats(interval Interval, starts []time.Time, observedKWh []float64) (ReportingStats, error) {
-	if !interval.valid() {
-		return ReportingStats{}, fmt.Errorf("%w: interval %v", ErrInvalidStats, interval)
+func NewReportingStats(method baseline.Method, starts []time.Time, observedKWh []float64) (ReportingStats, error) {
+	if !validMethod(method) {
+		return ReportingStats{}, fmt.Errorf("%w: method %v", ErrInvalidStats, method)
 	}
 	if len(starts) != len(observedKWh) {
 		return ReportingStats{}, fmt.Errorf("%w: %d reporting starts but %d observed values",
@@ -197,7 +180,7 @@ func NewReportingStats(interval Interval, starts []time.Time, observedKWh []floa
 		}
 	}
 	r := ReportingStats{Periods: float64(len(kept)), MeanObservedKWh: mean(kept)}
-	if interval == IntervalBilling && len(kept) > 0 {
+	if method == baseline.Billing && len(kept) > 0 {
 		r.Periods = billingMonths(starts[0], starts[len(starts)-1])
 	}
 	return r, nil
@@ -214,7 +197,7 @@ func billingMonths(first, last time.Time) float64 {
 
 // ErrorBands are the savings error bands of a metered savings computation,
 // as eemeter 2.10.11 metered_savings returns them. Each is the half-width
-// of a two-sided interval around total savings at Confidence, in the meter's
+// of a two-sided method around total savings at Confidence, in the meter's
 // unit (kWh).
 type ErrorBands struct {
 	// Confidence is the two-sided confidence level, e.g. 0.9.
@@ -246,8 +229,8 @@ func MeteredErrorBands(fit FitStats, rep ReportingStats, confidence float64) (Er
 	if err := checkConfidence(confidence); err != nil {
 		return ErrorBands{}, err
 	}
-	if !fit.Interval.valid() {
-		return ErrorBands{}, fmt.Errorf("%w: interval %v", ErrInvalidStats, fit.Interval)
+	if !validMethod(fit.Method) {
+		return ErrorBands{}, fmt.Errorf("%w: method %v", ErrInvalidStats, fit.Method)
 	}
 	baseObs := float64(fit.Observations)
 	postObs := rep.Periods
@@ -271,7 +254,7 @@ func MeteredErrorBands(fit FitStats, rep ReportingStats, confidence float64) (Er
 	nPrime := effectiveObservations(baseObs, rho)
 	model, noise, total := olsError(t, fit.RMSEAdjKWh, postObs, baseObs, fit.MeanKWh,
 		rep.MeanObservedKWh, fit.VarianceKWh2, nPrime)
-	fsu := fsuError(t, fit.Interval, postObs, fit.MeanKWh*baseObs, fit.RMSEAdjKWh,
+	fsu := fsuError(t, fit.Method, postObs, fit.MeanKWh*baseObs, fit.RMSEAdjKWh,
 		fit.MeanKWh, baseObs, nPrime)
 	return ErrorBands{
 		Confidence:  confidence,
@@ -303,14 +286,14 @@ type ModeledErrorBands struct {
 // exactly as eemeter 2.10.11 _compute_error_bands_modeled_savings does:
 // each model's band uses its own fit statistics and t quantile and the
 // number of normal-year periods predicted (post_obs, counted per each
-// model's interval: see [NormalYearPeriods]).
-func ModeledSavingsErrorBands(baseline, reporting FitStats, baselinePeriods, reportingPeriods, confidence float64) (ModeledErrorBands, error) {
+// model's method, as [NormalYearSavings] does).
+func ModeledSavingsErrorBands(baselineFit, reportingFit FitStats, baselinePeriods, reportingPeriods, confidence float64) (ModeledErrorBands, error) {
 	if err := checkConfidence(confidence); err != nil {
 		return ModeledErrorBands{}, err
 	}
 	band := func(name string, fit FitStats, postObs float64) (float64, error) {
-		if !fit.Interval.valid() {
-			return 0, fmt.Errorf("%w: %s interval %v", ErrInvalidStats, name, fit.Interval)
+		if !validMethod(fit.Method) {
+			return 0, fmt.Errorf("%w: %s method %v", ErrInvalidStats, name, fit.Method)
 		}
 		baseObs := float64(fit.Observations)
 		rho := fit.ResidualAutocorr
@@ -328,14 +311,14 @@ func ModeledSavingsErrorBands(baseline, reporting FitStats, baselinePeriods, rep
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", name, err)
 		}
-		return fsuError(t, fit.Interval, postObs, fit.MeanKWh*baseObs, fit.RMSEAdjKWh,
+		return fsuError(t, fit.Method, postObs, fit.MeanKWh*baseObs, fit.RMSEAdjKWh,
 			fit.MeanKWh, baseObs, effectiveObservations(baseObs, rho)), nil
 	}
-	b, err := band("baseline", baseline, baselinePeriods)
+	b, err := band("baseline", baselineFit, baselinePeriods)
 	if err != nil {
 		return ModeledErrorBands{}, err
 	}
-	r, err := band("reporting", reporting, reportingPeriods)
+	r, err := band("reporting", reportingFit, reportingPeriods)
 	if err != nil {
 		return ModeledErrorBands{}, err
 	}
@@ -363,7 +346,7 @@ func tStat(confidence float64, fit FitStats) (float64, error) {
 		return 0, fmt.Errorf("%w: %d degrees of freedom (%d observations, %d parameters)",
 			ErrUncertaintyUndefined, fit.Observations-fit.NumParameters, fit.Observations, fit.NumParameters)
 	}
-	return studentTQuantile(1-(1-confidence)/2, df), nil
+	return baseline.StudentTQuantile(1-(1-confidence)/2, df), nil
 }
 
 // effectiveObservations is ASHRAE Guideline 14-2014 eq. B-14 as eemeter
@@ -374,7 +357,7 @@ func effectiveObservations(n, rho float64) float64 {
 }
 
 // olsError is eemeter _compute_ols_error (ASHRAE Guideline 14 Annex B,
-// prediction interval of a mean response aggregated over m reporting
+// prediction method of a mean response aggregated over m reporting
 // periods):
 //
 //	model = t · RMSE · m / sqrt(n) · sqrt(1 + (ȳ_base - ȳ_post)² / var_base)
@@ -403,10 +386,10 @@ const (
 //	      · sqrt((n / n') · (1 + 2/n') · (1 / post_obs))
 //
 // with E_base = ȳ_base · n the total baseline energy.
-func fsuError(t float64, interval Interval, postObs, totalBase, rmse, baseAvg, baseObs, nPrime float64) float64 {
+func fsuError(t float64, method baseline.Method, postObs, totalBase, rmse, baseAvg, baseObs, nPrime float64) float64 {
 	a, b, c := fsuDailyA, fsuDailyB, fsuDailyC
 	months := postObs / 30.0
-	if interval == IntervalBilling {
+	if method == baseline.Billing {
 		a, b, c = fsuBillingA, fsuBillingB, fsuBillingC
 		months = postObs
 	}

@@ -15,7 +15,7 @@ var (
 	// degrees of freedom).
 	ErrUncertaintyUndefined = errors.New("savings uncertainty undefined")
 	// ErrInvalidStats: inconsistent inputs to the fit or reporting
-	// statistics (mismatched lengths, unknown interval, infinite values).
+	// statistics (mismatched lengths, unknown method, infinite values).
 	ErrInvalidStats = errors.New("invalid savings statistics input")
 )
 

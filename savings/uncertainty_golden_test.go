@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/negawatt/negawatt/baseline"
 )
 
 // The eemeter 2.10.11 golden outputs (testdata/eemeter-golden, copied from
@@ -137,18 +139,18 @@ func goldenFitStats(t testing.TB, g goldenFile, sample string) FitStats {
 		obs[i] = dm.cols["meter_value"][i] * days
 		pred[i] = perDay * days
 	}
-	interval := IntervalDaily
+	method := baseline.Daily
 	if s.Method == "caltrack_billing" {
-		interval = IntervalBilling
+		method = baseline.Billing
 	}
-	fs, err := NewFitStats(interval, obs, pred, numParams)
+	fs, err := NewFitStats(method, obs, pred, numParams)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return fs
 }
 
-func goldenReportingStats(t testing.TB, interval Interval, sample string) ReportingStats {
+func goldenReportingStats(t testing.TB, method baseline.Method, sample string) ReportingStats {
 	t.Helper()
 	rs := readCSVGz(t, sample+"__primary__reporting_savings.csv.gz")
 	// eemeter carries NaN in every column of a dropped row.
@@ -158,7 +160,7 @@ func goldenReportingStats(t testing.TB, interval Interval, sample string) Report
 			obs[i] = math.NaN()
 		}
 	}
-	r, err := NewReportingStats(interval, rs.starts, obs)
+	r, err := NewReportingStats(method, rs.starts, obs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +184,7 @@ func TestMeteredErrorBandsGolden(t *testing.T) {
 			if e := relErr(fit.RMSEAdjKWh/fit.MeanKWh, v.CVRMSEAdj); g.Samples[sample].Method == "caltrack_daily" && e > 1e-9 {
 				t.Errorf("cvrmse_adj = %v, golden %v", fit.RMSEAdjKWh/fit.MeanKWh, v.CVRMSEAdj)
 			}
-			rep := goldenReportingStats(t, fit.Interval, sample)
+			rep := goldenReportingStats(t, fit.Method, sample)
 			bands, err := MeteredErrorBands(fit, rep, DefaultConfidence)
 			if err != nil {
 				t.Fatal(err)

@@ -1,0 +1,86 @@
+package savings
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/negawatt/negawatt/baseline"
+)
+
+// FitStatsOf computes the [FitStats] of a fitted baseline model from the
+// baseline rows it carries (Model.Baseline, kept in its JSON form too),
+// exactly as eemeter's totals_metrics are computed
+// (fit_caltrack_usage_per_day_model): observed totals are usage per day ×
+// days, predicted totals intercept·days + β_hdd·HDD·days + β_cdd·CDD·days,
+// with 0, 1 or 2 regressors for intercept_only, hdd_only / cdd_only and
+// cdd_hdd.
+func FitStatsOf(m *baseline.Model) (FitStats, error) {
+	if m == nil {
+		return FitStats{}, fmt.Errorf("%w: nil model", ErrInvalidStats)
+	}
+	if len(m.Baseline) == 0 {
+		return FitStats{}, fmt.Errorf("%w: the model carries no baseline rows", ErrInvalidStats)
+	}
+	obs := make([]float64, len(m.Baseline))
+	pred := make([]float64, len(m.Baseline))
+	np := 0
+	if m.Type.HasHDD() {
+		np++
+	}
+	if m.Type.HasCDD() {
+		np++
+	}
+	for i, r := range m.Baseline {
+		obs[i] = r.UsagePerDay * r.Days
+		// Summed in eemeter's order: base + heating + cooling, each a
+		// per-day value times the period's days.
+		p := m.Intercept * r.Days
+		if m.Type.HasHDD() {
+			p += r.HDDPerDay * m.BetaHDD * r.Days
+		}
+		if m.Type.HasCDD() {
+			p += r.CDDPerDay * m.BetaCDD * r.Days
+		}
+		pred[i] = p
+	}
+	return NewFitStats(m.Method, obs, pred, np)
+}
+
+// ReportingStatsOf counts the reporting periods of metered savings the
+// way eemeter's error bands do for a baseline model of the given method
+// (see [NewReportingStats]): every period of s, the end marker included,
+// with the incomplete ones dropped.
+func ReportingStatsOf(method baseline.Method, s *MeteredSavings) (ReportingStats, error) {
+	if s == nil {
+		return ReportingStats{}, fmt.Errorf("%w: nil metered savings", ErrInvalidStats)
+	}
+	starts := make([]time.Time, len(s.Periods))
+	obs := make([]float64, len(s.Periods))
+	for i, p := range s.Periods {
+		starts[i] = p.Start
+		obs[i] = p.ObservedKWh
+		if !p.Complete {
+			obs[i] = math.NaN()
+		}
+	}
+	return NewReportingStats(method, starts, obs)
+}
+
+// MeteredUncertainty returns the error bands eemeter 2.10.11
+// metered_savings reports for metered savings s computed with baseline
+// model m ([Metered] or [MeteredWindow]): the FSU band and the OLS band
+// with its model-error and noise parts, at the two-sided confidence level
+// (use [DefaultConfidence] for eemeter's 90 %). It returns
+// [ErrUncertaintyUndefined] where eemeter returns no bands.
+func MeteredUncertainty(m *baseline.Model, s *MeteredSavings, confidence float64) (ErrorBands, error) {
+	fit, err := FitStatsOf(m)
+	if err != nil {
+		return ErrorBands{}, err
+	}
+	rep, err := ReportingStatsOf(m.Method, s)
+	if err != nil {
+		return ErrorBands{}, err
+	}
+	return MeteredErrorBands(fit, rep, confidence)
+}

@@ -1,0 +1,141 @@
+package savings
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/negawatt/negawatt/baseline"
+)
+
+func openGz(t testing.TB, path string) *gzip.Reader {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return zr
+}
+
+// sampleModel fits an eemeter sample the way the golden was produced
+// (baseline ending 2016-12-26, 365 days, eemeter defaults).
+func sampleModel(t testing.TB, sample string, method baseline.Method) (*baseline.Model, *baseline.Usage, *baseline.Temperature) {
+	t.Helper()
+	u, err := baseline.ReadUsageCSV(openGz(t, "../testdata/eemeter/"+sample+".csv.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	temp, err := baseline.ReadTemperatureCSV(openGz(t, "../testdata/eemeter/il-tempF.csv.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Date(2016, 12, 26, 0, 0, 0, 0, time.UTC)
+	res, err := baseline.FitBaseline(u, temp, end, 365, baseline.OptionsFor(method))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Model, u, temp
+}
+
+// TestFitStatsOfModelGolden fits the golden samples with package baseline
+// and checks the fit statistics against those derived from eemeter's own
+// design matrix and coefficients, and against the model's totals metrics.
+func TestFitStatsOfModelGolden(t *testing.T) {
+	g := readGolden(t)
+	for _, tc := range []struct {
+		sample string
+		method baseline.Method
+	}{
+		{"il-electricity-cdd-hdd-daily", baseline.Daily},
+		{"il-electricity-cdd-hdd-billing_monthly", baseline.Billing},
+	} {
+		t.Run(tc.sample, func(t *testing.T) {
+			m, _, _ := sampleModel(t, tc.sample, tc.method)
+			got, err := FitStatsOf(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := goldenFitStats(t, g, tc.sample)
+			if d := cmp.Diff(want, got, cmpopts.EquateApprox(1e-9, 0)); d != "" {
+				t.Errorf("FitStats (-golden +model):\n%s", d)
+			}
+			tm := m.TotalsMetrics
+			if relErr(got.RMSEAdjKWh, tm.RMSEAdj) > 1e-12 || relErr(got.MeanKWh, tm.ObservedMean) > 1e-12 ||
+				relErr(got.ResidualAutocorr, tm.AutocorrResid) > 1e-9 || got.Observations != tm.N {
+				t.Errorf("FitStats %+v disagree with the model's totals metrics %+v", got, tm)
+			}
+			// A model decoded from JSON gives the same statistics.
+			b, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m2 baseline.Model
+			if err := json.Unmarshal(b, &m2); err != nil {
+				t.Fatal(err)
+			}
+			got2, err := FitStatsOf(&m2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(got, got2); d != "" {
+				t.Errorf("after JSON round trip (-before +after):\n%s", d)
+			}
+		})
+	}
+	if _, err := FitStatsOf(nil); !errors.Is(err, ErrInvalidStats) {
+		t.Errorf("nil model: err = %v", err)
+	}
+	if _, err := FitStatsOf(&baseline.Model{Method: baseline.Daily}); !errors.Is(err, ErrInvalidStats) {
+		t.Errorf("no rows: err = %v", err)
+	}
+}
+
+// TestMeteredUncertaintyGolden runs the whole pipeline on the golden
+// samples — package baseline's fit, Metered over eemeter's reporting
+// window, MeteredUncertainty — and compares the four bands with eemeter's.
+func TestMeteredUncertaintyGolden(t *testing.T) {
+	g := readGolden(t)
+	start := time.Date(2017, 1, 4, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		sample string
+		method baseline.Method
+	}{
+		{"il-electricity-cdd-hdd-daily", baseline.Daily},
+		{"il-electricity-cdd-hdd-billing_monthly", baseline.Billing},
+	} {
+		t.Run(tc.sample, func(t *testing.T) {
+			m, u, temp := sampleModel(t, tc.sample, tc.method)
+			ms, err := MeteredWindow(m, u, temp, start, 365)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := MeteredUncertainty(m, ms, DefaultConfidence)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := g.Samples[tc.sample].Variants["primary"].Savings.ErrorBands
+			for name, v := range map[string]float64{
+				"FSU Error Band": got.FSUKWh, "OLS Error Band": got.OLSKWh,
+				"OLS Error Band: Model Error": got.OLSModelKWh, "OLS Error Band: Noise": got.OLSNoiseKWh,
+			} {
+				if e := relErr(v, want[name]); e > 1e-6 {
+					t.Errorf("%s = %.12g, eemeter %.12g (rel err %.2g)", name, v, want[name], e)
+				}
+			}
+		})
+	}
+	if _, err := ReportingStatsOf(baseline.Daily, nil); !errors.Is(err, ErrInvalidStats) {
+		t.Errorf("nil savings: err = %v", err)
+	}
+}
