@@ -207,26 +207,27 @@ func EventSavings(usage *baseline.Usage, ev Event, m EventMethod, opts ...EventO
 	}
 
 	// Dense hourly grid over every day the search can touch, aligned with
-	// the event start: O(1) lookups instead of a search per hour.
+	// the event start: O(1) lookups instead of a search per hour. It loads
+	// lazily, a week at a time from the event backwards, because the walk
+	// usually stops long before the lookback limit.
 	lo := day.AddDays(-m.LookbackDays + minOff)
 	hi := day.AddDays(maxOff + 1)
 	gridLo := time.Date(lo.Year, lo.Month, lo.Day, 0, 0, 0, 0, loc).Add(-2 * time.Hour)
 	gridHi := time.Date(hi.Year, hi.Month, hi.Day, 0, 0, 0, 0, loc).Add(2 * time.Hour)
-	g := grid{base: start.Add(-start.Sub(gridLo).Truncate(time.Hour) - time.Hour).Unix()}
-	g.vals = make([]float64, int((gridHi.Unix()-g.base)/3600)+1)
-	if err := g.fill(usage, loc, true); err != nil {
-		return nil, err
-	}
-	var tg grid
+	gridBase := start.Add(-start.Sub(gridLo).Truncate(time.Hour) - time.Hour).Unix()
+	g := newGrid(gridBase, int((gridHi.Unix()-gridBase)/3600)+1, usage, loc, true)
+	var tg *grid
 	if m.Selection == SelectWeather {
-		tg = grid{base: g.base, vals: make([]float64, len(g.vals))}
-		_ = tg.fill(cfg.temp, loc, false) // never fails when not strict
+		tg = newGrid(gridBase, len(g.vals), cfg.temp, loc, false)
 	}
 
 	// The event day's own hours must be metered.
 	actual := make([]float64, len(evInst))
 	for i, t := range evInst {
 		v := g.at(t)
+		if g.err != nil {
+			return nil, g.err
+		}
 		if math.IsNaN(v) {
 			return nil, &MissingUsageError{Time: t, Window: "event"}
 		}
@@ -235,6 +236,9 @@ func EventSavings(usage *baseline.Usage, ev Event, m EventMethod, opts ...EventO
 	adjActual := make([]float64, len(adjInst))
 	for i, t := range adjInst {
 		v := g.at(t)
+		if g.err != nil {
+			return nil, g.err
+		}
 		if math.IsNaN(v) {
 			return nil, &MissingUsageError{Time: t, Window: "adjustment"}
 		}
@@ -315,6 +319,9 @@ func EventSavings(usage *baseline.Usage, ev Event, m EventMethod, opts ...EventO
 	}
 	res := &EventResult{Event: ev, Method: m, EventDay: day, DayType: dayType,
 		RawAdjustmentFactor: 1, AdjustmentFactor: 1, Warnings: []string{}, Flags: []Flag{}}
+	if g.err != nil {
+		return nil, g.err
+	}
 	if len(cands) < m.X {
 		return nil, &InsufficientHistoryError{EventDay: day, DayType: dayType, Eligible: len(cands),
 			X: m.X, Y: m.Y, LookbackDays: m.LookbackDays, Excluded: excluded, Incomplete: incomplete}
@@ -472,10 +479,56 @@ func clockHours(ts []time.Time, day LocalDate) []clockHour {
 }
 
 // grid holds hourly values on the instants base + i hours (Unix
-// seconds); NaN = missing.
+// seconds); NaN = missing. vals[filled:] are loaded from rs; lookups
+// below load further back a chunk at a time.
 type grid struct {
-	base int64
-	vals []float64
+	base   int64
+	vals   []float64
+	filled int
+	rs     readings
+	loc    *time.Location
+	strict bool
+	// err is the first ErrNotHourly met while loading (strict grids).
+	err error
+}
+
+// readings is what a grid needs of a baseline.Usage or Temperature.
+type readings interface {
+	Len() int
+	At(i int) baseline.Reading
+}
+
+// gridChunkHours is how much a grid loads at once.
+const gridChunkHours = 7 * 24
+
+// newGrid returns an empty grid of n hours from base over rs. A strict
+// grid (usage) records a reading off the hourly grid as an ErrNotHourly
+// error; a lenient one (temperature) skips it, e.g. observations at hh:50.
+func newGrid(base int64, n int, rs readings, loc *time.Location, strict bool) *grid {
+	return &grid{base: base, vals: make([]float64, n), filled: n, rs: rs, loc: loc, strict: strict}
+}
+
+// load makes vals[i:] valid.
+func (g *grid) load(i int) {
+	from := max(0, min(i, g.filled-gridChunkHours))
+	for j := from; j < g.filled; j++ {
+		g.vals[j] = math.NaN()
+	}
+	lo, hi := g.base+int64(from)*3600, g.base+int64(g.filled)*3600
+	g.filled = from
+	n := g.rs.Len()
+	for k := sort.Search(n, func(k int) bool { return g.rs.At(k).Start.Unix() >= lo }); k < n; k++ {
+		r := g.rs.At(k)
+		sec := r.Start.Unix()
+		if sec >= hi {
+			break
+		}
+		if d := sec - lo; d%3600 == 0 && r.Start.Nanosecond() == 0 {
+			g.vals[from+int(d/3600)] = r.Value
+		} else if g.strict && g.err == nil {
+			g.err = fmt.Errorf("%w: reading at %s does not start on a local clock hour", ErrNotHourly, r.Start.In(g.loc).Format(time.RFC3339))
+		}
+	}
 }
 
 // at returns the value of the hour starting at t, NaN when absent.
@@ -491,7 +544,11 @@ func (g *grid) atUnix(sec int64) float64 {
 	if d < 0 || d%3600 != 0 || d/3600 >= int64(len(g.vals)) {
 		return math.NaN()
 	}
-	return g.vals[d/3600]
+	i := int(d / 3600)
+	if i < g.filled {
+		g.load(i)
+	}
+	return g.vals[i]
 }
 
 // dayClock locates one local date's clock hours. On a regular day (the
@@ -539,34 +596,4 @@ func (g *grid) clockValue(dc *dayClock, h int) (float64, bool) {
 		n++
 	}
 	return sum / float64(n), true
-}
-
-// readings is what fill needs of a baseline.Usage or Temperature.
-type readings interface {
-	Len() int
-	At(i int) baseline.Reading
-}
-
-// fill copies the readings that fall in the grid's span. With strict set
-// (usage), a reading off the hourly grid is an [ErrNotHourly] error;
-// otherwise (temperature) it is ignored, e.g. observations at hh:50.
-func (g *grid) fill(rs readings, loc *time.Location, strict bool) error {
-	for i := range g.vals {
-		g.vals[i] = math.NaN()
-	}
-	lo, hi := g.base, g.base+int64(len(g.vals))*3600
-	n := rs.Len()
-	for i := sort.Search(n, func(i int) bool { return rs.At(i).Start.Unix() >= lo }); i < n; i++ {
-		r := rs.At(i)
-		sec := r.Start.Unix()
-		if sec >= hi {
-			break
-		}
-		if d := sec - lo; d%3600 == 0 && r.Start.Nanosecond() == 0 {
-			g.vals[d/3600] = r.Value
-		} else if strict {
-			return fmt.Errorf("%w: reading at %s does not start on a local clock hour", ErrNotHourly, r.Start.In(loc).Format(time.RFC3339))
-		}
-	}
-	return nil
 }
