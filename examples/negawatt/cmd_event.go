@@ -1,20 +1,16 @@
 package main
 
 import (
-	"bufio"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 	_ "time/tzdata" // IANA zones even on hosts without a zoneinfo database
 
-	"github.com/negawatt/negawatt/baseline"
 	"github.com/negawatt/negawatt/savings"
 )
 
@@ -22,7 +18,7 @@ func init() {
 	register(&command{name: "event", summary: "event (peak-time rebate) savings on an X-of-Y customer baseline", run: runEvent})
 }
 
-const eventUsage = `usage: negawatt event --usage H.csv --timezone ZONE --event-start T --event-end T [flags]
+const eventUsage = `negawatt event --usage H.csv --timezone ZONE --event-start T --event-end T [flags]
 
 Event savings hour by hour on a customer baseline load (X of Y like days,
 optional day-of adjustment). Event times are local wall-clock times in
@@ -31,8 +27,7 @@ the end is exclusive. H.csv is start,value with RFC 3339 hour starts, kWh per
 hour; .gz (gzip) input is detected. A local time repeated by a fall-back
 change means its first occurrence; a time skipped by spring-forward is an error.
 
-flags:
-`
+flags:`
 
 // eventJSON is the --json output contract (issue #4); keep keys and order.
 type eventJSON struct {
@@ -53,8 +48,7 @@ type eventHourJSON struct {
 }
 
 func runEvent(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("event", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlagSet("event")
 	var (
 		usagePath = fs.String("usage", "", "hourly usage CSV (start,value), optionally gzipped (required)")
 		tempPath  = fs.String("temperature", "", "hourly temperature CSV (dt,tempF or dt,tempC), for --select weather")
@@ -74,17 +68,12 @@ func runEvent(args []string, stdout, stderr io.Writer) int {
 		lookback  = fs.Int("lookback-days", savings.DefaultLookbackDays, "how many days before the event to search")
 		asJSON    = fs.Bool("json", false, "print JSON")
 	)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, eventUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
+			printFlagHelp(stdout, eventUsage, fs)
 			return exitOK
 		}
 		return fail(stderr, "event", err)
-	}
-	if fs.NArg() > 0 {
-		return fail(stderr, "event", fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	for _, req := range []struct{ name, val string }{{"usage", *usagePath}, {"timezone", *zone}, {"event-start", *startS}, {"event-end", *endS}} {
 		if strings.TrimSpace(req.val) == "" {
@@ -138,15 +127,15 @@ func runEvent(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "event", err)
 	}
 
-	usage, err := readSeriesFile(*usagePath, baseline.ReadUsageCSV)
+	usage, err := readUsageFile(*usagePath)
 	if err != nil {
-		return fail(stderr, "event", fmt.Errorf("--usage %s: %w", *usagePath, err))
+		return fail(stderr, "event", fmt.Errorf("--usage: %w", err))
 	}
 	opts := []savings.EventOption{savings.WithExcludedDays(excluded...), savings.WithHolidays(holidays...)}
 	if *tempPath != "" {
-		temp, err := readSeriesFile(*tempPath, baseline.ReadTemperatureCSV)
+		temp, err := readTemperatureFile(*tempPath)
 		if err != nil {
-			return fail(stderr, "event", fmt.Errorf("--temperature %s: %w", *tempPath, err))
+			return fail(stderr, "event", fmt.Errorf("--temperature: %w", err))
 		}
 		opts = append(opts, savings.WithTemperature(temp))
 	}
@@ -217,28 +206,6 @@ func parseDateList(flagName, s string) ([]savings.LocalDate, error) {
 		out = append(out, d)
 	}
 	return out, nil
-}
-
-// readSeriesFile opens path, transparently gunzipping it when it starts
-// with the gzip magic bytes, and parses it with read.
-func readSeriesFile[T any](path string, read func(io.Reader) (T, error)) (T, error) {
-	var zero T
-	f, err := os.Open(path)
-	if err != nil {
-		return zero, err
-	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	var r io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return zero, fmt.Errorf("gzip: %w", err)
-		}
-		defer zr.Close()
-		r = zr
-	}
-	return read(r)
 }
 
 func eventOutput(res *savings.EventResult) eventJSON {

@@ -331,7 +331,7 @@ func TestEventCLIErrors(t *testing.T) {
 		{"bad holiday date", with("--holidays", "2019-02-30"), `--holidays: bad date "2019-02-30"`},
 		{"bad integer flag", with("--x", "five"), `invalid value "five" for flag -x`},
 		{"unknown flag", with("--colour", "red"), "flag provided but not defined: -colour"},
-		{"missing file", with("--usage", "no-such-file.csv"), "--usage no-such-file.csv: open no-such-file.csv"},
+		{"missing file", with("--usage", "no-such-file.csv"), "--usage: open no-such-file.csv: no such file or directory"},
 		{"unsorted hours", with("--usage", unsorted), "line 5 (2019-07-01T02:00:00Z) field start: timestamps not in increasing order"},
 		{"duplicate hours gzipped", with("--usage", dup), "line 4 (2019-07-01T01:00:00Z) field start: duplicate timestamp"},
 		{"half-hour reading", with("--usage", halfHourly, "--event-start", "2019-07-26T15:00", "--event-end", "2019-07-26T16:00"), "usage is not hourly"},
