@@ -239,3 +239,23 @@ func NormalYearTemperature(hourlyF []float64, year int) (*baseline.Temperature, 
 	}
 	return baseline.NewTemperatureF(rs)
 }
+
+// CounterfactualLoads splits the counterfactual of metered savings into
+// base, heating and cooling load, summed over the complete periods (eemeter
+// metered_savings with_disaggregated: counterfactual_base_load,
+// counterfactual_heating_load, counterfactual_cooling_load). The three add
+// up to s.CounterfactualKWh. Metered savings themselves cannot be split
+// (the meter reads one number); normal-year savings can, see
+// [NormalYearResult].Savings.
+func CounterfactualLoads(s *MeteredSavings) LoadSplit {
+	var l LoadSplit
+	if s == nil {
+		return l
+	}
+	for _, p := range s.Periods {
+		if p.Complete {
+			l.add(LoadSplit{p.BaseLoadKWh, p.HeatingLoadKWh, p.CoolingLoadKWh})
+		}
+	}
+	return l
+}

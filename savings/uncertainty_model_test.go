@@ -4,7 +4,9 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +31,8 @@ func openGz(t testing.TB, path string) *gzip.Reader {
 }
 
 // sampleModel fits an eemeter sample the way the golden was produced
-// (baseline ending 2016-12-26, 365 days, eemeter defaults).
+// (baseline ending 2016-12-26, 365 days, eemeter defaults; fit_cdd=False
+// for gas, CalTRACK 3.4.3.1).
 func sampleModel(t testing.TB, sample string, method baseline.Method) (*baseline.Model, *baseline.Usage, *baseline.Temperature) {
 	t.Helper()
 	u, err := baseline.ReadUsageCSV(openGz(t, "../testdata/eemeter/"+sample+".csv.gz"))
@@ -41,7 +44,9 @@ func sampleModel(t testing.TB, sample string, method baseline.Method) (*baseline
 		t.Fatal(err)
 	}
 	end := time.Date(2016, 12, 26, 0, 0, 0, 0, time.UTC)
-	res, err := baseline.FitBaseline(u, temp, end, 365, baseline.OptionsFor(method))
+	o := baseline.OptionsFor(method)
+	o.FitCDD = !strings.Contains(sample, "-gas-")
+	res, err := baseline.FitBaseline(u, temp, end, 365, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,5 +142,79 @@ func TestMeteredUncertaintyGolden(t *testing.T) {
 	}
 	if _, err := ReportingStatsOf(baseline.Daily, nil); !errors.Is(err, ErrInvalidStats) {
 		t.Errorf("nil savings: err = %v", err)
+	}
+}
+
+// TestCounterfactualLoadsGolden compares the load split of Metered's
+// counterfactual with eemeter's disaggregated reporting rows.
+func TestCounterfactualLoadsGolden(t *testing.T) {
+	start := time.Date(2017, 1, 4, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		sample string
+		method baseline.Method
+	}{
+		{"il-electricity-cdd-hdd-daily", baseline.Daily},
+		{"il-electricity-cdd-hdd-billing_monthly", baseline.Billing},
+	} {
+		t.Run(tc.sample, func(t *testing.T) {
+			m, u, temp := sampleModel(t, tc.sample, tc.method)
+			ms, err := MeteredWindow(m, u, temp, start, 365)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs := readCSVGz(t, tc.sample+"__primary__reporting_savings.csv.gz")
+			var want LoadSplit
+			for i := range rs.starts {
+				if b := rs.cols["counterfactual_base_load"][i]; !math.IsNaN(b) {
+					want.add(LoadSplit{b, rs.cols["counterfactual_heating_load"][i], rs.cols["counterfactual_cooling_load"][i]})
+				}
+			}
+			got := CounterfactualLoads(ms)
+			if d := cmp.Diff(want, got, cmpopts.EquateApprox(1e-9, 0)); d != "" {
+				t.Errorf("loads (-eemeter +got):\n%s", d)
+			}
+			if relErr(got.BaseKWh+got.HeatingKWh+got.CoolingKWh, ms.CounterfactualKWh) > 1e-12 {
+				t.Errorf("loads %+v do not add up to %v", got, ms.CounterfactualKWh)
+			}
+		})
+	}
+	if (CounterfactualLoads(nil) != LoadSplit{}) {
+		t.Error("nil savings has loads")
+	}
+}
+
+// TestMeteredUncertaintyAllSamples: every eemeter daily and billing sample
+// gets defined, consistent bands (eemeter's numbers for the samples other
+// than the two goldens are checked outside this repository).
+func TestMeteredUncertaintyAllSamples(t *testing.T) {
+	start := time.Date(2017, 1, 4, 0, 0, 0, 0, time.UTC)
+	for _, kind := range []string{"electricity-cdd-hdd", "electricity-cdd-only", "gas-hdd-only", "gas-intercept-only"} {
+		for _, freq := range []string{"daily", "billing_monthly", "billing_bimonthly"} {
+			sample := "il-" + kind + "-" + freq
+			t.Run(sample, func(t *testing.T) {
+				method := baseline.Billing
+				if freq == "daily" {
+					method = baseline.Daily
+				}
+				m, u, temp := sampleModel(t, sample, method)
+				ms, err := MeteredWindow(m, u, temp, start, 365)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := MeteredUncertainty(m, ms, DefaultConfidence)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !(b.FSUKWh > 0 && b.OLSModelKWh > 0 && b.OLSNoiseKWh > 0) ||
+					relErr(b.OLSKWh, math.Hypot(b.OLSModelKWh, b.OLSNoiseKWh)) > 1e-15 {
+					t.Errorf("bands %+v", b)
+				}
+				wider, err := MeteredUncertainty(m, ms, 0.95)
+				if err != nil || !(wider.FSUKWh > b.FSUKWh && wider.OLSKWh > b.OLSKWh) {
+					t.Errorf("95 %% bands %+v (err %v) not wider than 90 %% %+v", wider, err, b)
+				}
+				t.Logf("%v %v: savings %.1f, FSU ± %.2f, OLS ± %.2f", m.Method, m.Type, ms.SavingsKWh, b.FSUKWh, b.OLSKWh)
+			})
+		}
 	}
 }
