@@ -144,9 +144,13 @@ func MonthlySettlement(periods []MeteredPeriod, opts MonthlyOptions) ([]MonthSav
 	if conf == 0 {
 		conf = DefaultConfidence
 	}
+	tq := math.NaN() // the t quantile, the same for every month
 	if opts.Fit != nil {
 		if err := checkConfidence(conf); err != nil {
 			return nil, err
+		}
+		if t, err := tStat(conf, *opts.Fit); err == nil {
+			tq = t
 		}
 	}
 	if n := len(periods); n > 0 && periods[n-1].End.IsZero() {
@@ -226,7 +230,7 @@ func MonthlySettlement(periods []MeteredPeriod, opts MonthlyOptions) ([]MonthSav
 			m.Flags = append(m.Flags, FlagNoData)
 		}
 		if opts.Fit != nil && m.kept > 0 {
-			m.Bands = monthBands(*opts.Fit, m, conf)
+			m.Bands = monthBands(*opts.Fit, m, conf, tq)
 			if m.Bands == nil {
 				m.Flags = append(m.Flags, FlagUncertaintyUndefined)
 			}
@@ -252,16 +256,16 @@ func MonthlySettlement(periods []MeteredPeriod, opts MonthlyOptions) ([]MonthSav
 // the baseline; ASHRAE Guideline 14 eq. B-13 multiplies by the baseline
 // energy of the reporting period itself, here the month's counterfactual.
 // The OLS bands already scale with the month's periods and are kept as is.
-func monthBands(fit FitStats, m *monthAcc, conf float64) *ErrorBands {
+func monthBands(fit FitStats, m *monthAcc, conf, t float64) *ErrorBands {
 	rep := ReportingStats{Periods: float64(m.kept), MeanObservedKWh: m.ObservedKWh / float64(m.kept)}
 	if fit.Method == baseline.Billing {
 		rep.Periods = m.keptDays / 30
 		rep.MeanObservedKWh = m.ObservedKWh / rep.Periods
 	}
-	b, err := MeteredErrorBands(fit, rep, conf)
-	if err != nil {
+	if math.IsNaN(t) || checkMeteredInputs(fit, rep) != nil {
 		return nil
 	}
+	b := meteredBands(fit, rep, conf, t)
 	b.FSUKWh *= m.CounterfactualKWh / (fit.MeanKWh * float64(fit.Observations))
 	return &b
 }

@@ -34,32 +34,32 @@ func validMethod(m baseline.Method) bool { return m == baseline.Daily || m == ba
 // daily data, per bill for billing data).
 //
 // Build it with [NewFitStats] from the observed and predicted baseline
-// totals; it is a plain value so that it can be stored with a model.
+// totals, or with [FitStatsOf] from a fitted (or JSON-decoded) model.
 type FitStats struct {
 	// Method is the CalTRACK method (daily or billing data) of the
 	// baseline: it picks the FSU coefficients.
-	Method baseline.Method `json:"method"`
+	Method baseline.Method
 	// Observations is the number of baseline periods with an observed
 	// value (eemeter observed_length, the "n" of ASHRAE Guideline 14).
-	Observations int `json:"observations"`
+	Observations int
 	// NumParameters counts the model's regressors excluding the intercept:
 	// 2 for cdd_hdd, 1 for hdd_only and cdd_only, 0 for intercept_only
 	// (eemeter fit_caltrack_usage_per_day_model). The error bands use
 	// Observations - NumParameters degrees of freedom.
-	NumParameters int `json:"num_parameters"`
+	NumParameters int
 	// RMSEAdjKWh is sqrt(Σ residual² / (merged length - NumParameters))
 	// over baseline period totals (eemeter _compute_rmse_adj).
-	RMSEAdjKWh float64 `json:"rmse_adj_kwh"`
+	RMSEAdjKWh float64
 	// MeanKWh is the mean observed baseline period total (observed_mean).
-	MeanKWh float64 `json:"mean_kwh"`
+	MeanKWh float64
 	// VarianceKWh2 is the population variance (ddof=0) of the observed
 	// baseline period totals (observed_variance).
-	VarianceKWh2 float64 `json:"variance_kwh2"`
+	VarianceKWh2 float64
 	// ResidualAutocorr is the lag-1 autocorrelation of the residuals
 	// (predicted - observed) taken in period order over the periods with
 	// both values (pandas Series.autocorr(lag=1), eemeter
 	// _compute_autocorr_resid). NaN when undefined.
-	ResidualAutocorr float64 `json:"residual_autocorr"`
+	ResidualAutocorr float64
 }
 
 // NewFitStats computes [FitStats] from aligned baseline period totals,
@@ -152,10 +152,10 @@ type ReportingStats struct {
 	// billing data the length of the reporting period in 30-day months,
 	// round(whole days from the first to the last period start / 30),
 	// rounding half to even as Python's round does.
-	Periods float64 `json:"periods"`
+	Periods float64
 	// MeanObservedKWh is post_avg, the mean observed usage of the kept
 	// reporting periods (per period, like FitStats.MeanKWh).
-	MeanObservedKWh float64 `json:"mean_observed_kwh"`
+	MeanObservedKWh float64
 }
 
 // NewReportingStats computes [ReportingStats] the way
@@ -229,32 +229,45 @@ func MeteredErrorBands(fit FitStats, rep ReportingStats, confidence float64) (Er
 	if err := checkConfidence(confidence); err != nil {
 		return ErrorBands{}, err
 	}
-	if !validMethod(fit.Method) {
-		return ErrorBands{}, fmt.Errorf("%w: method %v", ErrInvalidStats, fit.Method)
-	}
-	baseObs := float64(fit.Observations)
-	postObs := rep.Periods
-	rho := fit.ResidualAutocorr
-	switch {
-	case postObs == 0 || math.IsNaN(postObs):
-		return ErrorBands{}, fmt.Errorf("%w: no reporting periods", ErrUncertaintyUndefined)
-	case math.IsNaN(rho) || math.Abs(rho) == 1:
-		return ErrorBands{}, fmt.Errorf("%w: residual autocorrelation is %v", ErrUncertaintyUndefined, rho)
-	case baseObs == 0:
-		return ErrorBands{}, fmt.Errorf("%w: no baseline observations", ErrUncertaintyUndefined)
-	case fit.MeanKWh == 0 || math.IsNaN(fit.MeanKWh):
-		return ErrorBands{}, fmt.Errorf("%w: baseline mean usage is %v", ErrUncertaintyUndefined, fit.MeanKWh)
-	case fit.VarianceKWh2 == 0 || math.IsNaN(fit.VarianceKWh2):
-		return ErrorBands{}, fmt.Errorf("%w: baseline usage variance is %v", ErrUncertaintyUndefined, fit.VarianceKWh2)
+	if err := checkMeteredInputs(fit, rep); err != nil {
+		return ErrorBands{}, err
 	}
 	t, err := tStat(confidence, fit)
 	if err != nil {
 		return ErrorBands{}, err
 	}
-	nPrime := effectiveObservations(baseObs, rho)
-	model, noise, total := olsError(t, fit.RMSEAdjKWh, postObs, baseObs, fit.MeanKWh,
+	return meteredBands(fit, rep, confidence, t), nil
+}
+
+// checkMeteredInputs returns the error for the cases where eemeter's
+// _compute_error_bands_metered_savings returns None.
+func checkMeteredInputs(fit FitStats, rep ReportingStats) error {
+	if !validMethod(fit.Method) {
+		return fmt.Errorf("%w: method %v", ErrInvalidStats, fit.Method)
+	}
+	rho := fit.ResidualAutocorr
+	switch {
+	case rep.Periods == 0 || math.IsNaN(rep.Periods):
+		return fmt.Errorf("%w: no reporting periods", ErrUncertaintyUndefined)
+	case math.IsNaN(rho) || math.Abs(rho) == 1:
+		return fmt.Errorf("%w: residual autocorrelation is %v", ErrUncertaintyUndefined, rho)
+	case fit.Observations == 0:
+		return fmt.Errorf("%w: no baseline observations", ErrUncertaintyUndefined)
+	case fit.MeanKWh == 0 || math.IsNaN(fit.MeanKWh):
+		return fmt.Errorf("%w: baseline mean usage is %v", ErrUncertaintyUndefined, fit.MeanKWh)
+	case fit.VarianceKWh2 == 0 || math.IsNaN(fit.VarianceKWh2):
+		return fmt.Errorf("%w: baseline usage variance is %v", ErrUncertaintyUndefined, fit.VarianceKWh2)
+	}
+	return nil
+}
+
+// meteredBands assembles the bands from checked inputs and the t quantile.
+func meteredBands(fit FitStats, rep ReportingStats, confidence, t float64) ErrorBands {
+	baseObs := float64(fit.Observations)
+	nPrime := effectiveObservations(baseObs, fit.ResidualAutocorr)
+	model, noise, total := olsError(t, fit.RMSEAdjKWh, rep.Periods, baseObs, fit.MeanKWh,
 		rep.MeanObservedKWh, fit.VarianceKWh2, nPrime)
-	fsu := fsuError(t, fit.Method, postObs, fit.MeanKWh*baseObs, fit.RMSEAdjKWh,
+	fsu := fsuError(t, fit.Method, rep.Periods, fit.MeanKWh*baseObs, fit.RMSEAdjKWh,
 		fit.MeanKWh, baseObs, nPrime)
 	return ErrorBands{
 		Confidence:  confidence,
@@ -263,7 +276,7 @@ func MeteredErrorBands(fit FitStats, rep ReportingStats, confidence float64) (Er
 		OLSKWh:      total,
 		OLSModelKWh: model,
 		OLSNoiseKWh: noise,
-	}, nil
+	}
 }
 
 // ModeledErrorBands are the error bands of modeled (normal-year) savings,
