@@ -84,3 +84,33 @@ func MeteredUncertainty(m *baseline.Model, s *MeteredSavings, confidence float64
 	}
 	return MeteredErrorBands(fit, rep, confidence)
 }
+
+// MeteredResult returns whole-period metered savings as a savings fact for
+// rewards: Kind [KindPeriod], the given id (e.g. "2017" or a program
+// period), the totals of s, and the FSU band of bands as its uncertainty
+// when bands is not nil. It is flagged [FlagMissingData] when a reporting
+// period other than the end marker was incomplete, and [FlagNoData] when
+// none was complete.
+func MeteredResult(id string, s *MeteredSavings, bands *ErrorBands) Result {
+	r := Result{Kind: KindPeriod, ID: id, Flags: []Flag{}}
+	if s == nil {
+		r.Flags = append(r.Flags, FlagNoData)
+		return r
+	}
+	r.Start, r.End = s.Start, s.End
+	r.BaselineKWh, r.ObservedKWh, r.SavingsKWh = s.CounterfactualKWh, s.ObservedKWh, s.SavingsKWh
+	r.PercentSavings = s.PercentSavings
+	for i, p := range s.Periods {
+		if !p.Complete && i+1 < len(s.Periods) {
+			r.Flags = append(r.Flags, FlagMissingData)
+			break
+		}
+	}
+	if s.NPeriods == 0 {
+		r.Flags = append(r.Flags, FlagNoData)
+	}
+	if bands != nil {
+		r.UncertaintyKWh, r.Confidence = bands.FSUKWh, bands.Confidence
+	}
+	return r
+}

@@ -218,3 +218,32 @@ func TestMeteredUncertaintyAllSamples(t *testing.T) {
 		}
 	}
 }
+
+func TestMeteredResult(t *testing.T) {
+	d := func(day int) time.Time { return time.Date(2017, 1, day, 0, 0, 0, 0, time.UTC) }
+	nan := math.NaN()
+	s := &MeteredSavings{
+		Periods: []MeteredPeriod{
+			{Start: d(1), End: d(2), CounterfactualKWh: 10, ObservedKWh: 8, SavingsKWh: 2, Complete: true},
+			{Start: d(2), End: d(3), CounterfactualKWh: 10, ObservedKWh: nan, SavingsKWh: nan},
+			{Start: d(3), End: d(4), CounterfactualKWh: 10, ObservedKWh: 7, SavingsKWh: 3, Complete: true},
+			{Start: d(4), CounterfactualKWh: nan, ObservedKWh: nan, SavingsKWh: nan},
+		},
+		NPeriods: 2, CounterfactualKWh: 20, ObservedKWh: 15, SavingsKWh: 5, PercentSavings: 25,
+		Start: d(1), End: d(4),
+	}
+	bands := &ErrorBands{Confidence: 0.9, FSUKWh: 1.5, OLSKWh: 2}
+	want := Result{Kind: KindPeriod, ID: "2017-q1", Start: d(1), End: d(4), BaselineKWh: 20, ObservedKWh: 15,
+		SavingsKWh: 5, PercentSavings: 25, UncertaintyKWh: 1.5, Confidence: 0.9, Flags: []Flag{FlagMissingData}}
+	if diff := cmp.Diff(want, MeteredResult("2017-q1", s, bands)); diff != "" {
+		t.Errorf("Result (-want +got):\n%s", diff)
+	}
+	// Only the end marker incomplete: no flag; no bands: no uncertainty.
+	s.Periods[1] = MeteredPeriod{Start: d(2), End: d(3), Complete: true}
+	if r := MeteredResult("x", s, nil); len(r.Flags) != 0 || r.UncertaintyKWh != 0 || r.Confidence != 0 {
+		t.Errorf("complete periods: %+v", r)
+	}
+	if r := MeteredResult("x", nil, nil); !cmp.Equal(r.Flags, []Flag{FlagNoData}) {
+		t.Errorf("nil savings: %+v", r)
+	}
+}
