@@ -50,8 +50,9 @@ type EventResult struct {
 	SelectedDays  []LocalDate `json:"selected_days"`
 	// RawAdjustmentFactor is Σ actual / Σ unadjusted baseline over the
 	// adjustment window and AdjustmentFactor its clamped value (both 1
-	// unless Adjustment is multiplicative).
-	RawAdjustmentFactor float64 `json:"raw_adjustment_factor"`
+	// unless Adjustment is multiplicative). The raw factor is ±Inf when the
+	// window's baseline is zero, so it is left out of JSON.
+	RawAdjustmentFactor float64 `json:"-"`
 	AdjustmentFactor    float64 `json:"adjustment_factor"`
 	// AdjustmentOffsetKWh is the additive offset, mean(actual − unadjusted
 	// baseline) over the window, before each hour's clamp (0 unless
@@ -379,6 +380,11 @@ func EventSavings(usage *baseline.Usage, ev Event, m EventMethod, opts ...EventO
 		copy(base, unadj)
 	case AdjustMultiplicative:
 		raw, f := multiplicativeFactor(adjActual, adjBase, m.AdjustCap)
+		if math.IsInf(f, 0) {
+			// Zero baseline over the window with no cap: no finite factor.
+			f = 1
+			res.Warnings = append(res.Warnings, "the baseline over the adjustment window is zero and the adjustment is uncapped; no adjustment applied")
+		}
 		res.RawAdjustmentFactor, res.AdjustmentFactor = raw, f
 		for h, u := range unadj {
 			base[h] = f * u

@@ -311,6 +311,24 @@ func TestZeroBaselineWindow(t *testing.T) {
 	if raw, f := multiplicativeFactor([]float64{0}, []float64{0}, 0.2); raw != 1 || f != 1 {
 		t.Errorf("got %v %v, want 1 1", raw, f)
 	}
+	// Uncapped and a zero window baseline: no finite factor, so none is
+	// applied, with a warning.
+	loc := mustLoc(t, "Europe/London")
+	u := hourlyUsage(t, loc, "2019-06-01", "2019-07-25", func(x time.Time) float64 {
+		if h := x.Hour(); h >= 11 && h < 14 && x.Format(time.DateOnly) != "2019-07-24" {
+			return 0
+		}
+		return 3
+	})
+	m := CBL10of10()
+	m.Adjustment, m.AdjustCap = AdjustMultiplicative, math.Inf(1)
+	r, err := EventSavings(u, localEvent(loc, "2019-07-24", 15, 19), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !math.IsInf(r.RawAdjustmentFactor, 1) || r.AdjustmentFactor != 1 || r.BaselineKWh != 12 || len(r.Warnings) != 1 {
+		t.Errorf("raw %v factor %v baseline %v warnings %q", r.RawAdjustmentFactor, r.AdjustmentFactor, r.BaselineKWh, r.Warnings)
+	}
 	// Negative baseline (net export): bounds are ordered.
 	if got := additiveHour(-10, 5, 0.2); got != -8 {
 		t.Errorf("additive on -10 +5 = %v, want -8", got)
