@@ -17,8 +17,8 @@ import (
 )
 
 const (
-	b22 = "../../testdata/cambridge/b22_electricity_2019-05_2019-08.csv.gz"
-	b27 = "../../testdata/cambridge/b27_electricity_2019-05_2019-08.csv.gz"
+	b22 = "../../testdata/cambridge/b22_electricity_2019-05_2019-11.csv.gz"
+	b27 = "../../testdata/cambridge/b27_electricity_2019-05_2019-11.csv.gz"
 )
 
 func runEventCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -87,6 +87,25 @@ func TestEventCLIRealBuildings(t *testing.T) {
 				Baseline:         []float64{337.49299382251013, 357.0038420973331, 343.30156697302994, 346.72713575410575},
 				Actual:           []float64{354.0, 356.5, 349.5, 346.5},
 				BaselineTotal:    1384.525538646979, ActualTotal: 1406.5, SavingsTotal: -21.97446135302107,
+			}},
+		{"b22 the Monday after the fall-back, outage day excluded",
+			[]string{"--usage", b22, "--timezone", "Europe/London", "--event-start", "2019-10-28T16:00", "--event-end", "2019-10-28T20:00",
+				"--x", "5", "--y", "10", "--adjust", "multiplicative", "--exclude", "2019-10-04", "--json"},
+			expectedEvent{
+				SelectedDays:     []string{"2019-10-25", "2019-10-24", "2019-10-18", "2019-10-16", "2019-10-14"},
+				AdjustmentFactor: ptr(0.9263271939328277),
+				Baseline:         []float64{131.27908992416033, 136.28125677139758, 123.53499458288191, 114.51256771397614},
+				Actual:           []float64{144.3, 134.9, 136.3, 112.5},
+				BaselineTotal:    505.6079089924159, ActualTotal: 528.0, SavingsTotal: -22.3920910075841,
+			}},
+		{"b27 on the 25-hour fall-back Sunday, 4 of 4 additive",
+			[]string{"--usage", b27, "--timezone", "Europe/London", "--event-start", "2019-10-27T14:00", "--event-end", "2019-10-27T18:00",
+				"--x", "4", "--y", "4", "--adjust", "additive", "--json"},
+			expectedEvent{
+				SelectedDays:  []string{"2019-10-26", "2019-10-20", "2019-10-19", "2019-10-13"},
+				Baseline:      []float64{282.7916666666667, 275.5416666666667, 284.4166666666667, 273.5416666666667},
+				Actual:        []float64{291.5, 299.5, 314.5, 327.0},
+				BaselineTotal: 1116.2916666666667, ActualTotal: 1232.5, SavingsTotal: -116.20833333333326,
 			}},
 	}
 	for _, tc := range tests {
@@ -322,7 +341,7 @@ func TestEventCLIErrors(t *testing.T) {
 		{"bad start time", with("--event-start", "24/07/2019 15:00"), `--event-start: bad time "24/07/2019 15:00"`},
 		{"start in DST gap", with("--event-start", "2019-03-31T01:00", "--event-end", "2019-03-31T04:00"), "does not exist in Europe/London"},
 		{"event before all data", with("--event-start", "2019-01-10T15:00", "--event-end", "2019-01-10T19:00"), "event starts before the first usage reading"},
-		{"event after all data", with("--event-start", "2019-09-10T15:00", "--event-end", "2019-09-10T19:00"), "no reading for the event hour starting 2019-09-10T15:00:00+01:00"},
+		{"event after all data", with("--event-start", "2019-12-10T15:00", "--event-end", "2019-12-10T19:00"), "no reading for the event hour starting 2019-12-10T15:00:00Z"},
 		{"insufficient history", with("--event-start", "2019-05-03T15:00", "--event-end", "2019-05-03T19:00"), "insufficient history for the customer baseline: 2 eligible weekday days"},
 		{"x greater than y", with("--x", "11"), "y = 10 is less than x = 11"},
 		{"bad adjust", with("--adjust", "ratio"), `--adjust: invalid event baseline method: unknown adjustment "ratio"`},
@@ -355,7 +374,7 @@ func TestEventCLIErrors(t *testing.T) {
 }
 
 func TestEventCLIWeatherAndHelp(t *testing.T) {
-	code, out, errOut := runEventCLI(t, "--usage", b22, "--temperature", "../../testdata/cambridge/bedford_tempC_2019-05_2019-08.csv.gz",
+	code, out, errOut := runEventCLI(t, "--usage", b22, "--temperature", "../../testdata/cambridge/bedford_tempC_2019-05_2019-11.csv.gz",
 		"--timezone", "Europe/London", "--event-start", "2019-07-24T15:00", "--event-end", "2019-07-24T19:00", "--x", "3", "--select", "weather", "--json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)

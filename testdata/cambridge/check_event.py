@@ -36,7 +36,10 @@ def run(path, ev_day, sh, eh, x, y, adj, excl=(), hol=(), cap=0.2, win=3, gap=1,
     return {"selected_days": [c[0].isoformat() for c in kept], "adjustment_factor": f,
             "baseline": b, "actual": act, "baseline_total": sum(b), "actual_total": sum(act), "savings_total": sum(b)-sum(act)}
 p = os.path.dirname(os.path.abspath(__file__)) + '/'
-print(json.dumps(run(p+'b22_electricity_2019-05_2019-08.csv.gz', '2019-07-24', 15, 19, 5, 10, 'multiplicative', excl=('2019-07-23','2019-07-22'))))
-print(json.dumps(run(p+'b22_electricity_2019-05_2019-08.csv.gz', '2019-07-24', 15, 19, 5, 10, 'additive')))
-print(json.dumps(run(p+'b27_electricity_2019-05_2019-08.csv.gz', '2019-08-27', 14, 18, 10, 10, 'none', hol=('2019-08-26',))))
-print(json.dumps(run(p+'b27_electricity_2019-05_2019-08.csv.gz', '2019-08-26', 14, 18, 4, 4, 'multiplicative', hol=('2019-08-26','2019-05-27'))))
+print(json.dumps(run(p+'b22_electricity_2019-05_2019-11.csv.gz', '2019-07-24', 15, 19, 5, 10, 'multiplicative', excl=('2019-07-23','2019-07-22'))))
+print(json.dumps(run(p+'b22_electricity_2019-05_2019-11.csv.gz', '2019-07-24', 15, 19, 5, 10, 'additive')))
+print(json.dumps(run(p+'b27_electricity_2019-05_2019-11.csv.gz', '2019-08-27', 14, 18, 10, 10, 'none', hol=('2019-08-26',))))
+print(json.dumps(run(p+'b27_electricity_2019-05_2019-11.csv.gz', '2019-08-26', 14, 18, 4, 4, 'multiplicative', hol=('2019-08-26','2019-05-27'))))
+# Across the 2019-10-27 fall-back: baseline days in BST, event days in GMT.
+print(json.dumps(run(p+'b22_electricity_2019-05_2019-11.csv.gz', '2019-10-28', 16, 20, 5, 10, 'multiplicative', excl=('2019-10-04',))))
+print(json.dumps(run(p+'b27_electricity_2019-05_2019-11.csv.gz', '2019-10-27', 14, 18, 4, 4, 'additive')))
