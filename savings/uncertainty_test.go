@@ -212,13 +212,22 @@ func TestMeteredErrorBandsHandChecked(t *testing.T) {
 
 // drawFit draws plausible fit statistics from synthetic residuals.
 func drawFit(t *rapid.T) (FitStats, ReportingStats) {
+	fit, rep, _ := drawFitScaled(t, 1)
+	return fit, rep
+}
+
+// drawFitScaled draws baseline totals and a reporting period and returns
+// their statistics with every energy value multiplied by k, plus the
+// method drawn.
+func drawFitScaled(t *rapid.T, k float64) (FitStats, ReportingStats, baseline.Method) {
 	method := rapid.SampledFrom([]baseline.Method{baseline.Daily, baseline.Billing}).Draw(t, "method")
 	n := rapid.IntRange(8, 400).Draw(t, "n")
 	obs := rapid.SliceOfN(rapid.Float64Range(1, 100), n, n).Draw(t, "obs")
 	res := rapid.SliceOfN(rapid.Float64Range(-10, 10), n, n).Draw(t, "res")
 	pred := make([]float64, n)
 	for i := range n {
-		pred[i] = obs[i] + res[i]
+		pred[i] = k * (obs[i] + res[i])
+		obs[i] *= k
 	}
 	fit, err := NewFitStats(method, obs, pred, rapid.IntRange(0, 2).Draw(t, "params"))
 	if err != nil {
@@ -233,29 +242,41 @@ func drawFit(t *rapid.T) (FitStats, ReportingStats) {
 	}
 	rep := ReportingStats{
 		Periods:         float64(rapid.IntRange(1, maxPost).Draw(t, "post")),
-		MeanObservedKWh: rapid.Float64Range(1, 100).Draw(t, "postAvg"),
+		MeanObservedKWh: k * rapid.Float64Range(1, 100).Draw(t, "postAvg"),
 	}
-	return fit, rep
+	return fit, rep, method
 }
 
+// TestErrorBandsScaleWithUsage: multiplying every baseline and reporting
+// usage by k multiplies every band by k (ρ, n and t are unchanged).
 func TestErrorBandsScaleWithUsage(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		fit, rep := drawFit(t)
-		b1, err := MeteredErrorBands(fit, rep, DefaultConfidence)
+		k := rapid.Float64Range(0.01, 1000).Draw(t, "k")
+		seed := rapid.Int64().Draw(t, "seed")
+		// The same draws twice: once as drawn, once scaled by k.
+		draw := func(scale float64) (FitStats, ReportingStats) {
+			var fit FitStats
+			var rep ReportingStats
+			rapid.Custom(func(t *rapid.T) int {
+				fit, rep, _ = drawFitScaled(t, scale)
+				return 0
+			}).Example(int(seed % 1000))
+			return fit, rep
+		}
+		fit1, rep1 := draw(1)
+		fitK, repK := draw(k)
+		if fitK.Observations != fit1.Observations || relErr(fitK.MeanKWh, k*fit1.MeanKWh) > 1e-12 ||
+			relErr(fitK.VarianceKWh2, k*k*fit1.VarianceKWh2) > 1e-9 || relErr(fitK.RMSEAdjKWh, k*fit1.RMSEAdjKWh) > 1e-9 {
+			t.Fatalf("statistics did not scale: %+v → %+v", fit1, fitK)
+		}
+		b1, err := MeteredErrorBands(fit1, rep1, DefaultConfidence)
 		if errors.Is(err, ErrUncertaintyUndefined) {
 			t.Skip(err)
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := rapid.Float64Range(0.01, 1000).Draw(t, "k")
-		scaled := fit
-		scaled.RMSEAdjKWh *= k
-		scaled.MeanKWh *= k
-		scaled.VarianceKWh2 *= k * k
-		rep2 := rep
-		rep2.MeanObservedKWh *= k
-		b2, err := MeteredErrorBands(scaled, rep2, DefaultConfidence)
+		b2, err := MeteredErrorBands(fitK, repK, DefaultConfidence)
 		if err != nil {
 			t.Fatal(err)
 		}
