@@ -259,13 +259,6 @@ func EventSavings(usage *baseline.Usage, ev Event, m EventMethod, opts ...EventO
 	}
 
 	// Step 1: eligible days, most recent first, at most Y.
-	type candidate struct {
-		date  LocalDate
-		ev    []float64 // clock-hour values for the event hours
-		adj   []float64 // and for the adjustment window
-		total float64   // Σ ev
-		tempF float64   // mean temperature over the event hours
-	}
 	nh, na := len(evClock), len(adjClock)
 	buf := make([]float64, m.Y*(nh+na))
 	cands := make([]candidate, 0, m.Y)
@@ -337,22 +330,8 @@ func EventSavings(usage *baseline.Usage, ev Event, m EventMethod, opts ...EventO
 		res.CandidateDays = append(res.CandidateDays, c.date)
 	}
 
-	// Step 2: keep X. cands is most recent first, so a stable sort breaks
-	// ties in favour of the more recent day.
-	kept := make([]int, len(cands))
-	for i := range kept {
-		kept[i] = i
-	}
-	switch m.Selection {
-	case SelectHighest:
-		sort.SliceStable(kept, func(a, b int) bool { return cands[kept[a]].total > cands[kept[b]].total })
-	case SelectWeather:
-		sort.SliceStable(kept, func(a, b int) bool {
-			return math.Abs(cands[kept[a]].tempF-eventTempF) < math.Abs(cands[kept[b]].tempF-eventTempF)
-		})
-	}
-	kept = kept[:m.X]
-	sort.Ints(kept) // back to most recent first
+	// Step 2: keep X; the baseline is the mean over them per clock hour.
+	kept := keepX(cands, m, eventTempF)
 	for _, i := range kept {
 		res.SelectedDays = append(res.SelectedDays, cands[i].date)
 	}
@@ -374,32 +353,7 @@ func EventSavings(usage *baseline.Usage, ev Event, m EventMethod, opts ...EventO
 	}
 
 	// Step 3: day-of adjustment and savings.
-	base := make([]float64, nh)
-	switch m.Adjustment {
-	case AdjustNone:
-		copy(base, unadj)
-	case AdjustMultiplicative:
-		raw, f := multiplicativeFactor(adjActual, adjBase, m.AdjustCap)
-		if math.IsInf(f, 0) {
-			// Zero baseline over the window with no cap: no finite factor.
-			f = 1
-			res.Warnings = append(res.Warnings, "the baseline over the adjustment window is zero and the adjustment is uncapped; no adjustment applied")
-		}
-		res.RawAdjustmentFactor, res.AdjustmentFactor = raw, f
-		for h, u := range unadj {
-			base[h] = f * u
-		}
-	case AdjustAdditive:
-		off := 0.0
-		for i := range adjActual {
-			off += adjActual[i] - adjBase[i]
-		}
-		off /= float64(na)
-		res.AdjustmentOffsetKWh = off
-		for h, u := range unadj {
-			base[h] = additiveHour(u, off, m.AdjustCap)
-		}
-	}
+	base := res.adjust(unadj, adjActual, adjBase)
 	res.Hours = make([]EventHour, nh)
 	for h := range res.Hours {
 		s := base[h] - actual[h]
@@ -410,6 +364,70 @@ func EventSavings(usage *baseline.Usage, ev Event, m EventMethod, opts ...EventO
 		res.SavingsKWh += s
 	}
 	return res, nil
+}
+
+// candidate is an eligible baseline day.
+type candidate struct {
+	date  LocalDate
+	ev    []float64 // clock-hour values for the event hours
+	adj   []float64 // and for the adjustment window
+	total float64   // Σ ev
+	tempF float64   // mean temperature over the event hours (weather selection)
+}
+
+// keepX returns the indexes of the X kept candidates in increasing order,
+// that is most recent first. cands is most recent first, so a stable sort
+// breaks ties in favour of the more recent day.
+func keepX(cands []candidate, m EventMethod, eventTempF float64) []int {
+	kept := make([]int, len(cands))
+	for i := range kept {
+		kept[i] = i
+	}
+	switch m.Selection {
+	case SelectHighest:
+		sort.SliceStable(kept, func(a, b int) bool { return cands[kept[a]].total > cands[kept[b]].total })
+	case SelectWeather:
+		sort.SliceStable(kept, func(a, b int) bool {
+			return math.Abs(cands[kept[a]].tempF-eventTempF) < math.Abs(cands[kept[b]].tempF-eventTempF)
+		})
+	}
+	kept = kept[:m.X]
+	sort.Ints(kept)
+	return kept
+}
+
+// adjust applies r.Method's day-of adjustment to the unadjusted event-hour
+// baseline, given the adjustment window's actual usage and unadjusted
+// baseline, and records the factor or offset in r.
+func (r *EventResult) adjust(unadj, windowActual, windowBase []float64) []float64 {
+	m := r.Method
+	base := make([]float64, len(unadj))
+	switch m.Adjustment {
+	case AdjustNone:
+		copy(base, unadj)
+	case AdjustMultiplicative:
+		raw, f := multiplicativeFactor(windowActual, windowBase, m.AdjustCap)
+		if math.IsInf(f, 0) {
+			// Zero baseline over the window with no cap: no finite factor.
+			f = 1
+			r.Warnings = append(r.Warnings, "the baseline over the adjustment window is zero and the adjustment is uncapped; no adjustment applied")
+		}
+		r.RawAdjustmentFactor, r.AdjustmentFactor = raw, f
+		for h, u := range unadj {
+			base[h] = f * u
+		}
+	case AdjustAdditive:
+		off := 0.0
+		for i := range windowActual {
+			off += windowActual[i] - windowBase[i]
+		}
+		off /= float64(len(windowActual))
+		r.AdjustmentOffsetKWh = off
+		for h, u := range unadj {
+			base[h] = additiveHour(u, off, m.AdjustCap)
+		}
+	}
+	return base
 }
 
 // multiplicativeFactor returns Σ actual / Σ baseline and its clamp to
