@@ -133,17 +133,24 @@ type Candidate struct {
 	// RSquaredAdj is statsmodels' weighted adjusted R²; eemeter fixes it at
 	// 0 for intercept_only.
 	RSquaredAdj float64
-	// TStatHDD and TStatCDD are the betas' t statistics (NaN when absent);
-	// DF the residual degrees of freedom. See PValueHDD/PValueCDD.
-	TStatHDD, TStatCDD float64
-	DF                 int
+	// VarBetaHDD and VarBetaCDD are the betas' squared standard errors
+	// (NaN when absent); DF the residual degrees of freedom.
+	VarBetaHDD, VarBetaCDD float64
+	DF                     int
 }
 
-// PValueHDD is the two-sided t-test p-value of BetaHDD (NaN when absent).
-func (c *Candidate) PValueHDD() float64 { return TwoSidedPValue(c.TStatHDD, float64(c.DF)) }
+// TStatHDD is BetaHDD's t statistic (NaN when absent).
+func (c *Candidate) TStatHDD() float64 { return c.BetaHDD / math.Sqrt(c.VarBetaHDD) }
+
+// TStatCDD is BetaCDD's t statistic (NaN when absent).
+func (c *Candidate) TStatCDD() float64 { return c.BetaCDD / math.Sqrt(c.VarBetaCDD) }
+
+// PValueHDD is the two-sided t-test p-value of BetaHDD, as statsmodels
+// reports it (NaN when absent).
+func (c *Candidate) PValueHDD() float64 { return TwoSidedPValue(c.TStatHDD(), float64(c.DF)) }
 
 // PValueCDD is the two-sided t-test p-value of BetaCDD (NaN when absent).
-func (c *Candidate) PValueCDD() float64 { return TwoSidedPValue(c.TStatCDD, float64(c.DF)) }
+func (c *Candidate) PValueCDD() float64 { return TwoSidedPValue(c.TStatCDD(), float64(c.DF)) }
 
 // CandidateCounts counts candidates by form and status.
 type CandidateCounts struct {
@@ -152,21 +159,16 @@ type CandidateCounts struct {
 	ByType [CDDHDD + 1][NotAttempted + 1]int
 }
 
-func countCandidates(cs []Candidate) CandidateCounts {
-	var cc CandidateCounts
-	for i := range cs {
-		c := &cs[i]
-		cc.ByType[c.Type][c.Status]++
-		switch c.Status {
-		case Qualified:
-			cc.Qualified++
-		case Disqualified:
-			cc.Disqualified++
-		case NotAttempted:
-			cc.NotAttempted++
-		}
+func (cc *CandidateCounts) add(c *Candidate) {
+	cc.ByType[c.Type][c.Status]++
+	switch c.Status {
+	case Qualified:
+		cc.Qualified++
+	case Disqualified:
+		cc.Disqualified++
+	case NotAttempted:
+		cc.NotAttempted++
 	}
-	return cc
 }
 
 var nan = math.NaN()

@@ -239,12 +239,12 @@ func numpySum(a []float64) float64 {
 func (f *features) hdd(r *row, bp float64) float64 {
 	t := f.temps[r.c0:r.c1]
 	if len(t) == 1 {
-		return math.Max(bp-t[0], 0)
+		return posPart(bp - t[0])
 	}
 	var buf [128]float64
 	d := buf[:0]
 	for _, x := range t {
-		d = append(d, math.Max(bp-x, 0))
+		d = append(d, posPart(bp-x))
 	}
 	return numpySum(d) / float64(len(d))
 }
@@ -253,12 +253,12 @@ func (f *features) hdd(r *row, bp float64) float64 {
 func (f *features) cdd(r *row, bp float64) float64 {
 	t := f.temps[r.c0:r.c1]
 	if len(t) == 1 {
-		return math.Max(t[0]-bp, 0)
+		return posPart(t[0] - bp)
 	}
 	var buf [128]float64
 	d := buf[:0]
 	for _, x := range t {
-		d = append(d, math.Max(x-bp, 0))
+		d = append(d, posPart(x-bp))
 	}
 	return numpySum(d) / float64(len(d))
 }
@@ -397,3 +397,11 @@ func dayMean(v []float64) float64 {
 // chunkMean is the per-day mean inside a billing period (pandas groupby
 // mean, which compensates its sums).
 func chunkMean(v []float64) float64 { return kahanMean(v) }
+
+// posPart is max(x, 0) for finite x (NaN stays NaN, as numpy.maximum).
+func posPart(x float64) float64 {
+	if x < 0 {
+		return 0
+	}
+	return x
+}

@@ -36,7 +36,10 @@ type fitStats struct {
 // centred on its mean and temperature shifted by a whole number to keep
 // the sums accurate whatever the load.
 func (d *Design) newStats(o *Options, st *fitStats) {
-	st.bps = o.balancePoints()
+	st.bps = st.bps[:0]
+	for bp := o.MinBalancePointF; bp <= o.MaxBalancePointF; bp += o.BalancePointStepF {
+		st.bps = append(st.bps, bp)
+	}
 	nb := len(st.bps)
 	st.heat = resize(st.heat, nb)
 	st.cool = resize(st.cool, nb)
@@ -55,8 +58,12 @@ func (d *Design) newStats(o *Options, st *fitStats) {
 		w += wi
 		wy += wi * r.y
 		for _, t := range d.f.temps[r.c0:r.c1] {
-			minT = math.Min(minT, t)
-			maxT = math.Max(maxT, t)
+			if t < minT {
+				minT = t
+			}
+			if t > maxT {
+				maxT = t
+			}
 		}
 	}
 	st.n, st.w = n, w
@@ -129,13 +136,18 @@ func (d *Design) dailyStats(o *Options, st *fitStats, minT, maxT float64) {
 		yc := r.y - st.ybar
 		jh := clampInt(int(math.Floor(t))-(lo-1), 0, nbk-1)
 		jc := clampInt(int(math.Ceil(t))-1-(lo-1), 0, nbk-1)
-		for _, b := range [2]*bucket{&hbs[jh], &cbs[jc]} {
-			b.n++
-			b.su += u
-			b.suu += u * u
-			b.syc += yc
-			b.suyc += u * yc
-		}
+		uu, uyc := u*u, u*yc
+		hb, cb := &hbs[jh], &cbs[jc]
+		hb.n++
+		hb.su += u
+		hb.suu += uu
+		hb.syc += yc
+		hb.suyc += uyc
+		cb.n++
+		cb.su += u
+		cb.suu += uu
+		cb.syc += yc
+		cb.suyc += uyc
 	}
 	// heating: prefix over buckets 0..bp−lo; cooling: suffix over bp−lo+1..
 	var acc bucket
@@ -238,53 +250,63 @@ func (d *Design) periodStats(st *fitStats) {
 	}
 }
 
-// candidates evaluates eemeter's grid in its order (intercept_only;
+// searcher walks eemeter's candidate grid in its order (intercept_only;
 // hdd_only by bp; cdd_only by bp if FitCDD; cdd_hdd for each cooling bp,
-// each heating bp ≤ it) into out, and returns it with the index of the
-// selected candidate (−1 if none qualified): the highest adjusted R² among
-// qualified candidates, strict > so the first wins a tie (CalTRACK 3.4.3.3).
-func (st *fitStats) candidates(o *Options, out []Candidate) ([]Candidate, int) {
+// each heating bp ≤ it), counting statuses and keeping the selected
+// candidate: the highest adjusted R² among qualified candidates, strict >
+// so the first wins a tie (CalTRACK 3.4.3.3). When out is non-nil every
+// candidate is also written there.
+type searcher struct {
+	out    []Candidate
+	counts CandidateCounts
+	best   Candidate
+	found  bool
+}
+
+func (s *searcher) emit(c *Candidate) {
+	s.counts.add(c)
+	if c.Status == Qualified && (!s.found || c.RSquaredAdj > s.best.RSquaredAdj) {
+		s.best, s.found = *c, true
+	}
+	if s.out != nil {
+		s.out = append(s.out, *c)
+	}
+}
+
+func (st *fitStats) numCandidates(o *Options) int {
 	nb := len(st.bps)
 	total := 1 + nb
 	if o.FitCDD {
 		total += nb + nb*(nb+1)/2
 	}
-	if cap(out) < total {
-		out = make([]Candidate, total)
-	}
-	out = out[:total]
-	best, bestR2 := -1, math.Inf(-1)
-	consider := func(i int) {
-		c := &out[i]
-		if c.Status == Qualified && c.RSquaredAdj > bestR2 {
-			best, bestR2 = i, c.RSquaredAdj
-		}
-	}
+	return total
+}
+
+func (st *fitStats) search(o *Options, s *searcher) {
+	nb := len(st.bps)
 	n := float64(st.n)
-	k := 0
+	invSyy := 1 / st.syy
+	invW := 1 / st.w
 	// intercept_only (eemeter hard-codes its adjusted R² to 0).
-	c := &out[k]
-	*c = Candidate{Type: InterceptOnly, Intercept: st.ybar, TStatHDD: nan, TStatCDD: nan, DF: st.n - 1, Status: Qualified}
-	if st.n == 0 {
-		c.Intercept = nan
-		c.Status = NotAttempted
-	} else if c.Intercept < 0 {
+	c := Candidate{Type: InterceptOnly, Intercept: st.ybar, VarBetaHDD: nan, VarBetaCDD: nan, DF: st.n - 1, Status: Qualified}
+	if c.Intercept < 0 {
 		c.Status, c.Reason = Disqualified, ReasonInterceptNegative
 	}
-	consider(k)
-	k++
+	s.emit(&c)
 	// single-term forms
-	single := func(typ ModelType, s []bpStats, minNZ int, minTotal, pmax float64, first *int) {
+	single := func(heat bool, xs []bpStats, minNZ int, minTotal, pmax float64) {
+		adjF := (n - 1) / (n - 2) * invSyy
+		var tie Candidate
+		haveTie := false
 		for j, bp := range st.bps {
-			c := &out[k]
-			*c = Candidate{Type: typ, Intercept: nan, BetaHDD: nan, BetaCDD: nan, RSquaredAdj: nan, TStatHDD: nan, TStatCDD: nan, DF: st.n - 2}
-			heat := typ == HDDOnly
+			c := Candidate{Type: pick(heat, HDDOnly, CDDOnly), Intercept: nan, BetaHDD: nan, BetaCDD: nan, RSquaredAdj: nan,
+				VarBetaHDD: nan, VarBetaCDD: nan, DF: st.n - 2}
 			if heat {
 				c.HeatingBalancePointF, c.BetaCDD = bp, 0
 			} else {
 				c.CoolingBalancePointF, c.BetaHDD = bp, 0
 			}
-			x := &s[j]
+			x := &xs[j]
 			var r Reason
 			if x.total < minTotal {
 				r |= pick(heat, ReasonTotalHDDTooLow, ReasonTotalCDDTooLow)
@@ -292,39 +314,35 @@ func (st *fitStats) candidates(o *Options, out []Candidate) ([]Candidate, int) {
 			if x.nz < minNZ {
 				r |= pick(heat, ReasonTooFewNonZeroHDD, ReasonTooFewNonZeroCDD)
 			}
-			if r != 0 || st.n == 0 {
+			if r != 0 {
 				c.Status, c.Reason = NotAttempted, r
-				k++
+				s.emit(&c)
 				continue
 			}
-			sxx := x.ss - x.s*x.s/st.w
-			beta, ssr := 0.0, st.syy
-			if sxx > 0 {
-				beta = x.sy / sxx
-				ssr = math.Max(st.syy-beta*x.sy, 0)
-			}
-			r2adj := 1 - (n-1)/(n-2)*(ssr/st.syy)
-			t2 := beta * beta * sxx / (ssr / (n - 2))
-			if x.allIn {
+			var beta, v, r2adj float64
+			if x.allIn && haveTie {
 				// Exact tie group: the same regression as the first such
-				// balance point; reuse its figures so the lowest wins.
-				if *first < 0 {
-					*first = k
-				} else {
-					f := &out[*first]
-					r2adj = f.RSquaredAdj
-					beta = pick(heat, f.BetaHDD, f.BetaCDD)
-					t2 = pick(heat, f.TStatHDD, f.TStatCDD)
-					t2 *= t2
-				}
-			}
-			c.Intercept = st.ybar - beta*x.s/st.w
-			c.RSquaredAdj = r2adj
-			t := math.Copysign(math.Sqrt(t2), beta)
-			if heat {
-				c.BetaHDD, c.TStatHDD = beta, t
+				// balance point; reuse its figures so the lowest bp wins.
+				beta, v, r2adj = pick(heat, tie.BetaHDD, tie.BetaCDD), pick(heat, tie.VarBetaHDD, tie.VarBetaCDD), tie.RSquaredAdj
 			} else {
-				c.BetaCDD, c.TStatCDD = beta, t
+				sxx := x.ss - x.s*x.s*invW
+				ssr := st.syy
+				if sxx > 0 {
+					beta = x.sy / sxx
+					ssr = math.Max(st.syy-beta*x.sy, 0)
+				}
+				r2adj = 1 - adjF*ssr
+				v = ssr / (n - 2) / sxx
+			}
+			c.Intercept = st.ybar - beta*x.s*invW
+			c.RSquaredAdj = r2adj
+			if heat {
+				c.BetaHDD, c.VarBetaHDD = beta, v
+			} else {
+				c.BetaCDD, c.VarBetaCDD = beta, v
+			}
+			if x.allIn && !haveTie {
+				tie, haveTie = c, true
 			}
 			if c.Intercept < 0 {
 				r |= ReasonInterceptNegative
@@ -332,25 +350,28 @@ func (st *fitStats) candidates(o *Options, out []Candidate) ([]Candidate, int) {
 			if beta < 0 {
 				r |= pick(heat, ReasonBetaHDDNegative, ReasonBetaCDDNegative)
 			}
-			if pValueTooHigh(t2, c.DF, pmax) {
+			if pmax < 1 && pValueTooHigh(beta*beta/v, c.DF, pmax) {
 				r |= pick(heat, ReasonBetaHDDPValueTooHigh, ReasonBetaCDDPValueTooHigh)
 			}
 			c.Status, c.Reason = Qualified, r
 			if r != 0 {
 				c.Status = Disqualified
 			}
-			consider(k)
-			k++
+			s.emit(&c)
 		}
 	}
-	firstH, firstC := -1, -1
-	single(HDDOnly, st.heat, o.MinNonZeroHDD, o.MinTotalHDD, o.BetaHDDMaxPValue, &firstH)
+	single(true, st.heat, o.MinNonZeroHDD, o.MinTotalHDD, o.BetaHDDMaxPValue)
 	if !o.FitCDD {
-		return out, best
+		return
 	}
-	single(CDDOnly, st.cool, o.MinNonZeroCDD, o.MinTotalCDD, o.BetaCDDMaxPValue, &firstC)
-	// cdd_hdd
+	single(false, st.cool, o.MinNonZeroCDD, o.MinTotalCDD, o.BetaCDDMaxPValue)
+	// cdd_hdd: solve the centred 2×2 normal equations per pair. This is the
+	// hot loop (1,891 pairs on the default grid): it works on scalars and
+	// builds a Candidate only to keep or list one.
 	df := st.n - 3
+	adjF := (n - 1) / (n - 3) * invSyy
+	invDF := 1 / (n - 3)
+	screen := o.BetaCDDMaxPValue < 1 || o.BetaHDDMaxPValue < 1
 	for ci, cbp := range st.bps {
 		cs := &st.cool[ci]
 		var cr Reason
@@ -360,13 +381,9 @@ func (st *fitStats) candidates(o *Options, out []Candidate) ([]Candidate, int) {
 		if cs.nz < o.MinNonZeroCDD {
 			cr |= ReasonTooFewNonZeroCDD
 		}
-		scc := cs.ss - cs.s*cs.s/st.w
+		scc := cs.ss - cs.s*cs.s*invW
 		for hi := 0; hi <= ci; hi++ {
 			hs := &st.heat[hi]
-			c := &out[k]
-			k++
-			*c = Candidate{Type: CDDHDD, HeatingBalancePointF: st.bps[hi], CoolingBalancePointF: cbp,
-				Intercept: nan, BetaHDD: nan, BetaCDD: nan, RSquaredAdj: nan, TStatHDD: nan, TStatCDD: nan, DF: df}
 			r := cr
 			if hs.total < o.MinTotalHDD {
 				r |= ReasonTotalHDDTooLow
@@ -374,33 +391,37 @@ func (st *fitStats) candidates(o *Options, out []Candidate) ([]Candidate, int) {
 			if hs.nz < o.MinNonZeroHDD {
 				r |= ReasonTooFewNonZeroHDD
 			}
-			if r != 0 || st.n == 0 {
-				c.Status, c.Reason = NotAttempted, r
+			if r != 0 {
+				s.counts.ByType[CDDHDD][NotAttempted]++
+				s.counts.NotAttempted++
+				if s.out != nil {
+					s.out = append(s.out, Candidate{Type: CDDHDD, Status: NotAttempted, Reason: r, HeatingBalancePointF: st.bps[hi],
+						CoolingBalancePointF: cbp, Intercept: nan, BetaHDD: nan, BetaCDD: nan, RSquaredAdj: nan,
+						VarBetaHDD: nan, VarBetaCDD: nan, DF: df})
+				}
 				continue
 			}
-			shh := hs.ss - hs.s*hs.s/st.w
+			shh := hs.ss - hs.s*hs.s*invW
 			var raw float64
 			if len(st.cross) > 0 {
 				raw = st.cross[ci*nb+hi]
 			}
-			shc := raw - hs.s*cs.s/st.w
+			shc := raw - hs.s*cs.s*invW
 			det := shh*scc - shc*shc
-			var bh, bc float64
+			var bh, bc, id float64
 			ssr := st.syy
 			if det > 0 {
-				bh = (scc*hs.sy - shc*cs.sy) / det
-				bc = (shh*cs.sy - shc*hs.sy) / det
-				ssr = math.Max(st.syy-bh*hs.sy-bc*cs.sy, 0)
+				id = 1 / det
+				bh = (scc*hs.sy - shc*cs.sy) * id
+				bc = (shh*cs.sy - shc*hs.sy) * id
+				ssr = st.syy - bh*hs.sy - bc*cs.sy
+				if ssr < 0 {
+					ssr = 0
+				}
 			}
-			sigma2 := ssr / (n - 3)
-			th2 := bh * bh * det / (sigma2 * scc)
-			tc2 := bc * bc * det / (sigma2 * shh)
-			c.BetaHDD, c.BetaCDD = bh, bc
-			c.TStatHDD = math.Copysign(math.Sqrt(th2), bh)
-			c.TStatCDD = math.Copysign(math.Sqrt(tc2), bc)
-			c.Intercept = st.ybar - bh*hs.s/st.w - bc*cs.s/st.w
-			c.RSquaredAdj = 1 - (n-1)/(n-3)*(ssr/st.syy)
-			if c.Intercept < 0 {
+			intercept := st.ybar - (bh*hs.s+bc*cs.s)*invW
+			r2adj := 1 - adjF*ssr
+			if intercept < 0 {
 				r |= ReasonInterceptNegative
 			}
 			if bc < 0 {
@@ -409,20 +430,42 @@ func (st *fitStats) candidates(o *Options, out []Candidate) ([]Candidate, int) {
 			if bh < 0 {
 				r |= ReasonBetaHDDNegative
 			}
-			if pValueTooHigh(tc2, df, o.BetaCDDMaxPValue) {
-				r |= ReasonBetaCDDPValueTooHigh
+			vh, vc := nan, nan
+			if det > 0 {
+				sigma2 := ssr * invDF
+				vh, vc = sigma2*scc*id, sigma2*shh*id
 			}
-			if pValueTooHigh(th2, df, o.BetaHDDMaxPValue) {
-				r |= ReasonBetaHDDPValueTooHigh
+			if screen {
+				if pValueTooHigh(bc*bc/vc, df, o.BetaCDDMaxPValue) {
+					r |= ReasonBetaCDDPValueTooHigh
+				}
+				if pValueTooHigh(bh*bh/vh, df, o.BetaHDDMaxPValue) {
+					r |= ReasonBetaHDDPValueTooHigh
+				}
 			}
-			c.Status, c.Reason = Qualified, r
+			status := Qualified
 			if r != 0 {
-				c.Status = Disqualified
+				status = Disqualified
 			}
-			consider(k - 1)
+			s.counts.ByType[CDDHDD][status]++
+			if status == Qualified {
+				s.counts.Qualified++
+			} else {
+				s.counts.Disqualified++
+			}
+			better := status == Qualified && (!s.found || r2adj > s.best.RSquaredAdj)
+			if better || s.out != nil {
+				c := Candidate{Type: CDDHDD, Status: status, Reason: r, HeatingBalancePointF: st.bps[hi], CoolingBalancePointF: cbp,
+					Intercept: intercept, BetaHDD: bh, BetaCDD: bc, RSquaredAdj: r2adj, VarBetaHDD: vh, VarBetaCDD: vc, DF: df}
+				if better {
+					s.best, s.found = c, true
+				}
+				if s.out != nil {
+					s.out = append(s.out, c)
+				}
+			}
 		}
 	}
-	return out, best
 }
 
 func pick[T any](heat bool, h, c T) T {

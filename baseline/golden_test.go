@@ -178,12 +178,13 @@ func TestGoldenCandidates(t *testing.T) {
 				o.BetaCDDMaxPValue, o.BetaHDDMaxPValue = pmax, pmax
 				res := fitSample(t, sample, o)
 				hdr, recs := readGoldenCSV(t, sample+"__primary__candidates.csv.gz")
-				if len(recs) != len(res.Candidates) {
-					t.Fatalf("%d candidates, want %d", len(res.Candidates), len(recs))
+				cands := res.Candidates()
+				if len(recs) != len(cands) {
+					t.Fatalf("%d candidates, want %d", len(cands), len(recs))
 				}
 				worst := 0.0
 				for i, rec := range recs {
-					c := &res.Candidates[i]
+					c := &cands[i]
 					col := func(n string) float64 { return gf(rec[hdr[n]]) }
 					status := rec[hdr["status"]]
 					if pmax < 1 && status == "QUALIFIED" && (col("p_beta_hdd") > pmax || col("p_beta_cdd") > pmax) {

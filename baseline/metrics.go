@@ -24,29 +24,50 @@ type Metrics struct {
 	AutocorrResid float64
 }
 
-func computeMetrics(obs, pred []float64, numParams int) Metrics {
-	m := Metrics{N: len(obs), NumParameters: numParams}
+// computeMetrics compares usage per day (totals=false) or period totals
+// (totals=true: eemeter's intercept·days + hdd·β·days) over the rows.
+func computeMetrics(rows []BaselinePeriod, numParams int, totals bool, mod *Model) Metrics {
+	m := Metrics{N: len(rows), NumParameters: numParams}
 	if m.N == 0 {
 		nanAll(&m)
 		return m
 	}
+	pair := func(r *BaselinePeriod) (o, p float64) {
+		if totals {
+			return r.UsagePerDay * r.Days, mod.Intercept*r.Days + r.HDDPerDay*mod.BetaHDD*r.Days + r.CDDPerDay*mod.BetaCDD*r.Days
+		}
+		return r.UsagePerDay, r.PredictedPerDay
+	}
 	n := float64(m.N)
 	var so, sp float64
-	for i := range obs {
-		so += obs[i]
-		sp += pred[i]
+	for i := range rows {
+		o, p := pair(&rows[i])
+		so += o
+		sp += p
 	}
 	mo, mp := so/n, sp/n
 	var soo, spp, sop, sr, srr, sar float64
-	for i := range obs {
-		do, dp := obs[i]-mo, pred[i]-mp
+	// lag-1 autocorrelation of residuals (pandas Series.autocorr: Pearson
+	// correlation of r[1:] with r[:-1]) from raw sums over the residuals.
+	var a, b, aa, bb, ab, prev float64
+	for i := range rows {
+		o, p := pair(&rows[i])
+		do, dp := o-mo, p-mp
 		soo += do * do
 		spp += dp * dp
 		sop += do * dp
-		r := pred[i] - obs[i]
+		r := p - o
 		sr += r
 		srr += r * r
 		sar += math.Abs(r)
+		if i > 0 {
+			a += r
+			b += prev
+			aa += r * r
+			bb += prev * prev
+			ab += r * prev
+		}
+		prev = r
 	}
 	m.ObservedMean, m.PredictedMean = mo, mp
 	corr := sop / math.Sqrt(soo*spp)
@@ -58,25 +79,11 @@ func computeMetrics(obs, pred []float64, numParams int) Metrics {
 	m.CVRMSEAdj = m.RMSEAdj / mo
 	m.NMBE = sr / so
 	m.NMAE = sar / so
-	// lag-1 autocorrelation of residuals (pandas Series.autocorr: Pearson
-	// correlation of r[1:] with r[:-1]).
+	m.AutocorrResid = math.NaN()
 	if m.N > 2 {
-		var a, b, aa, bb, ab float64
 		k := n - 1
-		for i := 1; i < m.N; i++ {
-			a += pred[i] - obs[i]
-			b += pred[i-1] - obs[i-1]
-		}
-		a, b = a/k, b/k
-		for i := 1; i < m.N; i++ {
-			x, y := pred[i]-obs[i]-a, pred[i-1]-obs[i-1]-b
-			aa += x * x
-			bb += y * y
-			ab += x * y
-		}
-		m.AutocorrResid = ab / math.Sqrt(aa*bb)
-	} else {
-		m.AutocorrResid = math.NaN()
+		cov := ab - a*b/k
+		m.AutocorrResid = cov / math.Sqrt((aa-a*a/k)*(bb-b*b/k))
 	}
 	return m
 }

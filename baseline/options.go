@@ -135,13 +135,4 @@ func (o *Options) validate() error {
 	return nil
 }
 
-// balancePoints lists the grid.
-func (o *Options) balancePoints() []int {
-	var bps []int
-	for bp := o.MinBalancePointF; bp <= o.MaxBalancePointF; bp += o.BalancePointStepF {
-		bps = append(bps, bp)
-	}
-	return bps
-}
-
 const day = 24 * time.Hour

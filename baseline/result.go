@@ -1,23 +1,33 @@
 package baseline
 
 import (
+	"errors"
 	"fmt"
-	"math"
 	"time"
 )
 
-// FitResult is the outcome of a CalTRACK fit: the selected [Model], every
-// candidate, and the data-sufficiency verdict. A sufficiency FAIL does
-// not stop the fit (eemeter fits and reports it).
+// FitResult is the outcome of a CalTRACK fit: the selected [Model],
+// candidate counts, and the data-sufficiency verdict. A sufficiency FAIL
+// does not stop the fit (eemeter fits and reports it).
 type FitResult struct {
 	// Model is the selected candidate, ready to predict.
 	Model *Model
-	// Candidates lists every candidate in eemeter's order.
-	Candidates []Candidate
-	// Counts tallies Candidates by status and form.
+	// Counts tallies the candidates by status and form.
 	Counts CandidateCounts
 	// Sufficiency is CalTRACK 2.2's data-sufficiency check of the design.
 	Sufficiency Sufficiency
+
+	st   fitStats
+	opts Options
+}
+
+// Candidates lists every candidate in eemeter's order (recomputed from
+// the fit's sufficient statistics, so the fit itself stays
+// allocation-light).
+func (r *FitResult) Candidates() []Candidate {
+	s := searcher{out: make([]Candidate, 0, r.st.numCandidates(&r.opts))}
+	r.st.search(&r.opts, &s)
+	return s.out
 }
 
 // Fit builds the design matrix for a baseline (usage already windowed,
@@ -57,37 +67,56 @@ func FitBaseline(usage *Usage, temp *Temperature, end time.Time, maxDays int, o 
 }
 
 // Fit runs the CalTRACK usage-per-day grid search (eemeter
-// fit_caltrack_usage_per_day_model): every candidate from per-balance-point
-// sufficient statistics (O(1) each), qualification (non-negative
-// coefficients, optional beta p-value screen), selection by adjusted R²,
-// then the selected model's metrics. o.Method must match the design's.
-// It returns [ErrNoData] when no row is complete and
-// [ErrNoQualifiedModel] when no candidate qualifies.
+// fit_caltrack_usage_per_day_model) and the data-sufficiency check
+// (caltrack_sufficiency_criteria). See [Design.FitModel].
 func (d *Design) Fit(o Options) (*FitResult, error) {
+	res := &FitResult{opts: o}
+	m, err := d.fit(&o, &res.st, &res.Counts)
+	if err != nil && !errors.Is(err, ErrNoQualifiedModel) {
+		return nil, err
+	}
+	res.Model = m
+	res.Sufficiency = d.sufficiency(&o)
+	return res, err
+}
+
+// FitModel is eemeter's fit_caltrack_usage_per_day_model: every candidate
+// from per-balance-point sufficient statistics (O(1) each, none stored),
+// qualification (non-negative coefficients, optional beta p-value
+// screen), selection by adjusted R², then the selected model's metrics.
+// o.Method must match the design's. It returns [ErrNoData] when no row is
+// complete and [ErrNoQualifiedModel] when no candidate qualifies.
+func (d *Design) FitModel(o Options) (*Model, error) {
+	var st fitStats
+	var cc CandidateCounts
+	return d.fit(&o, &st, &cc)
+}
+
+func (d *Design) fit(o *Options, st *fitStats, cc *CandidateCounts) (*Model, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
 	if o.Method != d.method {
 		return nil, fmt.Errorf("%w: options are for %v but the design is %v", ErrBadOptions, o.Method, d.method)
 	}
-	var st fitStats
-	d.newStats(&o, &st)
+	d.newStats(o, st)
 	if st.n == 0 {
 		return nil, fmt.Errorf("%w: no complete baseline rows (usage and temperature)", ErrNoData)
 	}
-	cands, best := st.candidates(&o, nil)
-	res := &FitResult{Candidates: cands, Counts: countCandidates(cands), Sufficiency: d.sufficiency(&o)}
-	if best < 0 {
-		return res, ErrNoQualifiedModel
+	var s searcher
+	st.search(o, &s)
+	*cc = s.counts
+	if !s.found {
+		return nil, ErrNoQualifiedModel
 	}
-	res.Model = d.modelFor(&cands[best], &o)
-	res.Model.Candidates = res.Counts
-	return res, nil
+	m := d.modelFor(&s.best)
+	m.Candidates = s.counts
+	return m, nil
 }
 
 // modelFor turns the selected candidate into a Model with eemeter's
 // avgs and totals metrics and the baseline rows it was fitted on.
-func (d *Design) modelFor(c *Candidate, o *Options) *Model {
+func (d *Design) modelFor(c *Candidate) *Model {
 	m := &Model{
 		Method: d.method, Type: c.Type,
 		HeatingBalancePointF: c.HeatingBalancePointF, CoolingBalancePointF: c.CoolingBalancePointF,
@@ -106,30 +135,33 @@ func (d *Design) modelFor(c *Candidate, o *Options) *Model {
 	if c.Type.HasCDD() {
 		np++
 	}
-	var oa, pa, ot, pt []float64
+	n := 0
+	for i := range d.f.rows {
+		if d.f.rows[i].ok {
+			n++
+		}
+	}
+	m.Baseline = make([]BaselinePeriod, 0, n)
+	hasH, hasC := c.Type.HasHDD(), c.Type.HasCDD()
+	hbp, cbp := float64(c.HeatingBalancePointF), float64(c.CoolingBalancePointF)
 	for i := range d.f.rows {
 		r := &d.f.rows[i]
 		if !r.ok {
 			continue
 		}
 		var h, cd float64
-		if c.Type.HasHDD() {
-			h = d.f.hdd(r, float64(c.HeatingBalancePointF))
+		if hasH {
+			h = d.f.hdd(r, hbp)
 		}
-		if c.Type.HasCDD() {
-			cd = d.f.cdd(r, float64(c.CoolingBalancePointF))
+		if hasC {
+			cd = d.f.cdd(r, cbp)
 		}
-		p := m.Intercept + m.BetaHDD*h + m.BetaCDD*cd
-		oa, pa = append(oa, r.y), append(pa, p)
-		// eemeter totals: base = intercept·days, heating = hdd·β·days.
-		ot = append(ot, r.y*r.days)
-		pt = append(pt, m.Intercept*r.days+h*m.BetaHDD*r.days+cd*m.BetaCDD*r.days)
 		m.Baseline = append(m.Baseline, BaselinePeriod{Start: r.start, Days: r.days, UsagePerDay: r.y,
-			HDDPerDay: h, CDDPerDay: cd, Weight: d.weight(r), PredictedPerDay: p})
+			HDDPerDay: h, CDDPerDay: cd, Weight: d.weight(r), PredictedPerDay: m.Intercept + m.BetaHDD*h + m.BetaCDD*cd})
 	}
-	m.AvgsMetrics = computeMetrics(oa, pa, np)
-	m.TotalsMetrics = computeMetrics(ot, pt, np)
-	m.N = len(oa)
+	m.AvgsMetrics = computeMetrics(m.Baseline, np, false, m)
+	m.TotalsMetrics = computeMetrics(m.Baseline, np, true, m)
+	m.N = len(m.Baseline)
 	return m
 }
 
@@ -147,5 +179,3 @@ type BaselinePeriod struct {
 	// Weight is the regression weight (1 daily, n_days_kept billing).
 	Weight float64 `json:"weight"`
 }
-
-var _ = math.NaN
