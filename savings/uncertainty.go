@@ -3,6 +3,8 @@ package savings
 import (
 	"fmt"
 	"math"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/negawatt/negawatt/baseline"
@@ -354,12 +356,37 @@ func checkConfidence(c float64) error {
 // derivatives.py: the two-sided critical value with the baseline's degrees
 // of freedom (observations minus regressors, intercept not counted).
 func tStat(confidence float64, fit FitStats) (float64, error) {
-	df := float64(fit.Observations - fit.NumParameters)
+	df := fit.Observations - fit.NumParameters
 	if df <= 0 {
 		return 0, fmt.Errorf("%w: %d degrees of freedom (%d observations, %d parameters)",
-			ErrUncertaintyUndefined, fit.Observations-fit.NumParameters, fit.Observations, fit.NumParameters)
+			ErrUncertaintyUndefined, df, fit.Observations, fit.NumParameters)
 	}
-	return baseline.StudentTQuantile(1-(1-confidence)/2, df), nil
+	p := 1 - (1-confidence)/2
+	k := tKey{df, p}
+	if v, ok := tCache.Load(k); ok {
+		return v.(float64), nil
+	}
+	t := baseline.StudentTQuantile(p, float64(df))
+	if tCacheSize.Add(1) <= tCacheMax {
+		tCache.Store(k, t)
+	}
+	return t, nil
+}
+
+// tCache memoizes t quantiles: a utility settles many customers with the
+// same baseline length and confidence, and the quantile (a root search on
+// the incomplete beta function) costs far more than the bands. At most
+// tCacheMax entries are kept, so odd inputs cannot grow it without bound.
+var (
+	tCache     sync.Map // tKey → float64
+	tCacheSize atomic.Int64
+)
+
+const tCacheMax = 4096
+
+type tKey struct {
+	df int
+	p  float64
 }
 
 // effectiveObservations is ASHRAE Guideline 14-2014 eq. B-14 as eemeter
