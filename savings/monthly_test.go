@@ -296,3 +296,34 @@ func TestMonthlySettlementBands(t *testing.T) {
 		t.Errorf("undefined band: %+v", months[0])
 	}
 }
+
+// BenchmarkMonthlyStatementCustomerYear is the whole monthly statement of
+// one customer-year from a fitted daily baseline: metered savings over the
+// reporting year (prediction from hourly temperature), the whole-period
+// error bands, and the twelve settled months with their bands.
+func BenchmarkMonthlyStatementCustomerYear(b *testing.B) {
+	m, u, temp := sampleModel(b, "il-electricity-cdd-hdd-daily", baseline.Daily)
+	start := time.Date(2017, 1, 4, 0, 0, 0, 0, time.UTC)
+	rep, err := baseline.ReportingWindow(baseline.DailyUsage(u), start, 365)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fit, err := FitStatsOf(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		ms, err := Metered(m, rep, temp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := MeteredUncertainty(m, ms, DefaultConfidence); err != nil {
+			b.Fatal(err)
+		}
+		months, err := MonthlySettlement(ms.Periods, MonthlyOptions{Fit: &fit})
+		if err != nil || len(months) != 13 {
+			b.Fatal(err, len(months))
+		}
+	}
+}
