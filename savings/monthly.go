@@ -117,8 +117,8 @@ type monthAcc struct {
 
 // MonthlySettlement splits a reporting period's metered savings (the
 // Periods of [Metered], or periods built by hand) into calendar months.
-// Periods must be in time order and must not overlap; the last may have a
-// zero End (Metered's end marker) and is then ignored. A period straddling
+// Periods must be in time order and must not overlap; the last may be
+// Metered's end marker (zero End, not Complete) and is then ignored. A period straddling
 // a month boundary (a bill) is split in proportion to its time in each
 // month and the months are flagged [FlagProrated]. Periods that are not
 // Complete are left out of the sums, as eemeter drops rows with a missing
@@ -153,7 +153,7 @@ func MonthlySettlement(periods []MeteredPeriod, opts MonthlyOptions) ([]MonthSav
 			tq = t
 		}
 	}
-	if n := len(periods); n > 0 && periods[n-1].End.IsZero() {
+	if n := len(periods); n > 0 && periods[n-1].End.IsZero() && !periods[n-1].Complete {
 		periods = periods[:n-1] // the end marker
 	}
 	if err := checkSettlementPeriods(periods); err != nil {

@@ -327,3 +327,47 @@ func BenchmarkMonthlyStatementCustomerYear(b *testing.B) {
 		}
 	}
 }
+
+// FuzzMonthlySettlement: whatever periods a caller builds, settlement
+// either returns a typed error or months whose sums match the complete
+// periods; it never panics.
+func FuzzMonthlySettlement(f *testing.F) {
+	f.Add(int64(1483228800), []byte{24, 10, 8, 48, 20, 15, 0, 5, 5})
+	f.Add(int64(-62135596800), []byte{255, 1, 2, 0, 0, 0})
+	f.Add(int64(1710000000), []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12})
+	f.Fuzz(func(t *testing.T, startUnix int64, data []byte) {
+		at := time.Unix(startUnix%(1<<36), 0).UTC()
+		var ps []MeteredPeriod
+		var wantSav float64
+		for i := 0; i+2 < len(data) && len(ps) < 200; i += 3 {
+			// Hours may be 0 (an empty period: an error) and the start may
+			// step back (overlap: an error).
+			end := at.Add(time.Duration(data[i]) * 6 * time.Hour)
+			cf, obs := float64(data[i+1]), float64(data[i+2])
+			complete := data[i+2] != 0
+			ps = append(ps, MeteredPeriod{Start: at, End: end, CounterfactualKWh: cf, ObservedKWh: obs,
+				BaseLoadKWh: cf, HeatingLoadKWh: 0, CoolingLoadKWh: 0, Complete: complete})
+			if complete {
+				wantSav += cf - obs
+			}
+			at = end
+			if data[i]%7 == 3 {
+				at = at.Add(-time.Hour)
+			}
+		}
+		months, err := MonthlySettlement(ps, MonthlyOptions{})
+		if err != nil {
+			if !errors.Is(err, ErrInvalidPeriods) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		var sav float64
+		for _, m := range months {
+			sav += m.SavingsKWh
+		}
+		if math.Abs(sav-wantSav) > 1e-6*(1+math.Abs(wantSav)) {
+			t.Fatalf("months save %v, periods %v", sav, wantSav)
+		}
+	})
+}
