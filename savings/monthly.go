@@ -20,7 +20,7 @@ const (
 	// FlagProrated: a reporting period (a bill) straddles the month's
 	// boundary and was split between months in proportion to time.
 	FlagProrated Flag = "prorated"
-	// FlagNoData: no usable period in the month; its energy figures are 0.
+	// FlagNoData: no complete period in the month; its energy figures are 0.
 	FlagNoData Flag = "no_data"
 	// FlagUncertaintyUndefined: an uncertainty was asked for but cannot be
 	// computed for the month (see [ErrUncertaintyUndefined]).
@@ -50,7 +50,7 @@ type MonthSavings struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 	// CounterfactualKWh, ObservedKWh and SavingsKWh (= counterfactual −
-	// observed) sum the usable periods, prorated by time when a period
+	// observed) sum the complete periods, prorated by time when a period
 	// straddles the month boundary.
 	CounterfactualKWh float64 `json:"counterfactual_kwh"`
 	ObservedKWh       float64 `json:"observed_kwh"`
@@ -109,18 +109,17 @@ func (m MonthSavings) Result() Result {
 type monthAcc struct {
 	MonthSavings
 	from, to time.Time // calendar month bounds in the settlement's zone
-	kept     int       // usable periods touching the month
-	keptDays float64   // days of usable periods inside the month
+	kept     int       // complete periods touching the month
+	keptDays float64   // days of complete periods inside the month
 	prorated bool
-	loadSeen bool
 }
 
 // MonthlySettlement splits a reporting period's metered savings (the
 // Periods of [Metered], or periods built by hand) into calendar months.
 // Periods must be in time order and must not overlap; the last may be
-// Metered's end marker (zero End, not Complete) and is then ignored. A period straddling
-// a month boundary (a bill) is split in proportion to its time in each
-// month and the months are flagged [FlagProrated]. Periods that are not
+// Metered's end marker (zero End, not Complete) and is then ignored. A
+// period straddling a month boundary (a bill) is split in proportion to
+// its time in each month and the months are flagged [FlagProrated]. Periods that are not
 // Complete are left out of the sums, as eemeter drops rows with a missing
 // value, and their months flagged [FlagMissingData]. Every month from the
 // first period's start to the last period's end is returned, in order.
@@ -134,7 +133,7 @@ type monthAcc struct {
 // ASHRAE Guideline 14 eq. B-13.
 //
 // Summed over the months, CounterfactualKWh, ObservedKWh and SavingsKWh
-// equal the totals over the usable periods (up to rounding).
+// equal the totals over the complete periods (up to rounding).
 func MonthlySettlement(periods []MeteredPeriod, opts MonthlyOptions) ([]MonthSavings, error) {
 	loc := opts.Location
 	if loc == nil {
@@ -208,7 +207,6 @@ func MonthlySettlement(periods []MeteredPeriod, opts MonthlyOptions) ([]MonthSav
 			m.ObservedKWh += frac * p.ObservedKWh
 			m.SavingsKWh += frac * (p.CounterfactualKWh - p.ObservedKWh)
 			if !math.IsNaN(p.BaseLoadKWh) && !math.IsNaN(p.HeatingLoadKWh) && !math.IsNaN(p.CoolingLoadKWh) {
-				m.loadSeen = true
 				m.BaseLoadKWh += frac * p.BaseLoadKWh
 				m.HeatingLoadKWh += frac * p.HeatingLoadKWh
 				m.CoolingLoadKWh += frac * p.CoolingLoadKWh
@@ -247,8 +245,8 @@ func MonthlySettlement(periods []MeteredPeriod, opts MonthlyOptions) ([]MonthSav
 
 // monthBands applies [MeteredErrorBands] to one month. Reporting periods
 // are counted as eemeter counts them for a whole reporting period: daily
-// data counts the usable days; billing data counts months, here the usable
-// days / 30 (a prorated month is a fraction of a bill, not rounded).
+// data counts the complete days; billing data counts months, here the
+// complete days / 30 (a prorated month is a fraction of a bill, not rounded).
 //
 // The FSU band is then rescaled to the month. eemeter's FSU multiplies the
 // fractional uncertainty by the baseline's total energy (ȳ·n), which is
