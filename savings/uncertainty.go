@@ -199,7 +199,7 @@ func billingMonths(first, last time.Time) float64 {
 
 // ErrorBands are the savings error bands of a metered savings computation,
 // as eemeter 2.10.11 metered_savings returns them. Each is the half-width
-// of a two-sided method around total savings at Confidence, in the meter's
+// of a two-sided interval around total savings at Confidence, in the meter's
 // unit (kWh).
 type ErrorBands struct {
 	// Confidence is the two-sided confidence level, e.g. 0.9.
@@ -397,7 +397,7 @@ func effectiveObservations(n, rho float64) float64 {
 }
 
 // olsError is eemeter _compute_ols_error (ASHRAE Guideline 14 Annex B,
-// prediction method of a mean response aggregated over m reporting
+// prediction interval of a mean response aggregated over m reporting
 // periods):
 //
 //	model = t · RMSE · m / sqrt(n) · sqrt(1 + (ȳ_base - ȳ_post)² / var_base)
