@@ -28,7 +28,7 @@ func benchDesign(b *testing.B, sample string, o Options) *Design {
 	b.Helper()
 	u, tp := loadSample(b, sample)
 	if o.Method == Daily {
-		u = DailyUsage(u)
+		u, _ = DailyUsage(u)
 	}
 	bu, err := BaselineWindow(u, sampleEnd, 365)
 	if err != nil {
@@ -113,7 +113,7 @@ func BenchmarkFitBilling(b *testing.B) {
 // temperature (the feature step eemeter's figure excludes).
 func BenchmarkDesignDaily(b *testing.B) {
 	u, tp := loadSample(b, "il-electricity-cdd-hdd-daily")
-	u = DailyUsage(u)
+	u, _ = DailyUsage(u)
 	bu, _ := BaselineWindow(u, sampleEnd, 365)
 	o := DailyOptions()
 	b.ReportAllocs()

@@ -193,3 +193,20 @@ func FuzzReadTemperatureCSV(f *testing.F) {
 		}
 	})
 }
+
+func TestSpanTooLong(t *testing.T) {
+	u, err := ReadUsageCSV(strings.NewReader("start,value\n0001-01-01T00:00:00Z,1\n9999-01-01T00:00:00Z,2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DailyUsage(u); !errors.Is(err, ErrSpanTooLong) {
+		t.Errorf("DailyUsage: %v, want ErrSpanTooLong", err)
+	}
+	tp, err := ReadTemperatureCSV(strings.NewReader("dt,tempF\n1000-01-01T00:00:00Z,1\n3000-01-01T00:00:00Z,2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Fit(u, tp, BillingOptions()); !errors.Is(err, ErrSpanTooLong) {
+		t.Errorf("Fit: %v, want ErrSpanTooLong", err)
+	}
+}

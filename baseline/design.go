@@ -32,10 +32,13 @@ func isDailyMeans(t *Temperature) bool {
 // spread over the 24 hours starting at each reading, so the daily route
 // sees the day's mean and full temperature coverage; eemeter itself only
 // accepts hourly temperature.
-func newHourlyGrid(t *Temperature) hourlyGrid {
+func newHourlyGrid(t *Temperature) (hourlyGrid, error) {
 	r := t.s.r
 	first := r[0].Start.Truncate(time.Hour)
 	lastT := r[len(r)-1].Start.Truncate(time.Hour)
+	if err := checkSpan("temperature", first, lastT); err != nil {
+		return hourlyGrid{}, err
+	}
 	daily := isDailyMeans(t)
 	if daily {
 		lastT = lastT.Add(23 * time.Hour)
@@ -62,7 +65,7 @@ func newHourlyGrid(t *Temperature) hourlyGrid {
 			g.v[i] += rd.Value
 		}
 	}
-	return g
+	return g, nil
 }
 
 // index returns the first grid position at or after t (clamped to 0..len).
@@ -291,14 +294,20 @@ func NewDesign(u *Usage, t *Temperature, o Options) (*Design, error) {
 	}
 	tol := day
 	if o.Method == Daily {
-		u = DailyUsage(u)
+		var err error
+		if u, err = DailyUsage(u); err != nil {
+			return nil, err
+		}
 	} else {
 		tol = time.Duration(o.BillingToleranceDays) * day
 		if o.FullPeriodBillingTemperature {
 			tol = -1
 		}
 	}
-	g := newHourlyGrid(t)
+	g, err := newHourlyGrid(t)
+	if err != nil {
+		return nil, err
+	}
 	starts := make([]time.Time, u.Len())
 	for i := range starts {
 		starts[i] = u.At(i).Start

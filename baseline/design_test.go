@@ -3,6 +3,7 @@ package baseline
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -17,7 +18,7 @@ func TestDesignMatchesEemeter(t *testing.T) {
 		t.Run(tc.sample, func(t *testing.T) {
 			u, tp := loadSample(t, tc.sample)
 			if tc.o.Method == Daily {
-				u = DailyUsage(u)
+				u, _ = DailyUsage(u)
 			}
 			bu, err := BaselineWindow(u, sampleEnd, 365)
 			if err != nil {
@@ -82,5 +83,65 @@ func TestDesignMatchesEemeter(t *testing.T) {
 				t.Errorf("worst degree-day difference %g > 1e-12", worst)
 			}
 		})
+	}
+}
+
+// The bimonthly quirk (reference §3): with eemeter's 35-day tolerance a
+// ~61-day baseline bill sees its first 841 hourly readings, so 35 days are
+// kept and 1 (a one-reading chunk) dropped; FullPeriodBillingTemperature
+// uses every hour instead.
+func TestBimonthlyToleranceQuirk(t *testing.T) {
+	u, tp := loadSample(t, "il-electricity-cdd-hdd-billing_bimonthly")
+	bu, err := BaselineWindow(u, sampleEnd, 365)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, full := range []bool{false, true} {
+		o := BillingOptions()
+		o.FullPeriodBillingTemperature = full
+		d, err := NewDesign(bu, tp, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for i := 0; i < d.Len(); i++ {
+			r := d.Row(i)
+			if !r.Complete {
+				continue
+			}
+			n++
+			want := [3]int{35, 1, 841}
+			if full {
+				want = [3]int{int(math.Round(r.Days)), 0, int(math.Round(r.Days * 24))}
+			}
+			if got := [3]int{r.DaysKept, r.DaysDropped, r.TempNotNull}; got != want {
+				t.Errorf("full=%v row %v (%.0f days): kept/dropped/readings %v, want %v", full, r.Start, r.Days, got, want)
+			}
+		}
+		if n != 5 {
+			t.Errorf("full=%v: %d complete bimonthly bills, want 5 (reference §1)", full, n)
+		}
+	}
+}
+
+// Reference §6: the daily samples pass data sufficiency; every billing
+// sample fails, at least on incorrect_number_of_total_days.
+func TestSufficiencyOfSamples(t *testing.T) {
+	for _, s := range allSampleNames {
+		o := DailyOptions()
+		if !strings.HasSuffix(s, "daily") {
+			o = BillingOptions()
+		}
+		res := fitSample(t, s, o)
+		names := res.Sufficiency.WarningNames()
+		if o.Method == Daily {
+			if res.Sufficiency.Status != Pass {
+				t.Errorf("%s: %s %v, want PASS", s, res.Sufficiency.Status, names)
+			}
+			continue
+		}
+		if res.Sufficiency.Status != Fail || len(names) == 0 || names[0] != sufName+"incorrect_number_of_total_days" {
+			t.Errorf("%s: %s %v, want FAIL on incorrect_number_of_total_days", s, res.Sufficiency.Status, names)
+		}
 	}
 }

@@ -33,6 +33,9 @@ var (
 	ErrNoQualifiedModel = errors.New("no qualified candidate model")
 	// ErrBadOptions: an [Options] value is out of range.
 	ErrBadOptions = errors.New("bad options")
+	// ErrSpanTooLong: a series covers more than MaxSpanYears, which would
+	// need an unreasonable hourly or daily grid (usually a bad timestamp).
+	ErrSpanTooLong = errors.New("series spans too long")
 	// ErrBadModel: a serialized [Model] is malformed.
 	ErrBadModel = errors.New("bad model")
 )

@@ -48,12 +48,16 @@ func (d *Design) newStats(o *Options, st *fitStats) {
 	var w, wy float64
 	n := 0
 	minT, maxT := math.Inf(1), math.Inf(-1)
+	oneDay := true // every complete row is one day: the bucket route applies
 	for i := range rows {
 		r := &rows[i]
 		if !r.ok {
 			continue
 		}
 		n++
+		if r.c1-r.c0 != 1 || d.weight(r) != 1 {
+			oneDay = false
+		}
 		wi := d.weight(r)
 		w += wi
 		wy += wi * r.y
@@ -80,7 +84,7 @@ func (d *Design) newStats(o *Options, st *fitStats) {
 		}
 	}
 	st.syy = syy
-	if d.method == Daily && o.BalancePointStepF > 0 {
+	if d.method == Daily && oneDay {
 		d.dailyStats(o, st, minT, maxT)
 	} else {
 		d.periodStats(st)
@@ -265,12 +269,20 @@ type searcher struct {
 
 func (s *searcher) emit(c *Candidate) {
 	s.counts.add(c)
-	if c.Status == Qualified && (!s.found || c.RSquaredAdj > s.best.RSquaredAdj) {
+	// strict > against −Inf at first, as eemeter: NaN never wins.
+	if c.Status == Qualified && c.RSquaredAdj > s.bestR2() {
 		s.best, s.found = *c, true
 	}
 	if s.out != nil {
 		s.out = append(s.out, *c)
 	}
+}
+
+func (s *searcher) bestR2() float64 {
+	if !s.found {
+		return math.Inf(-1)
+	}
+	return s.best.RSquaredAdj
 }
 
 func (st *fitStats) numCandidates(o *Options) int {
@@ -296,6 +308,7 @@ func (st *fitStats) search(o *Options, s *searcher) {
 	// single-term forms
 	single := func(heat bool, xs []bpStats, minNZ int, minTotal, pmax float64) {
 		adjF := (n - 1) / (n - 2) * invSyy
+		scr := newScreen(st.n-2, pmax)
 		var tie Candidate
 		haveTie := false
 		for j, bp := range st.bps {
@@ -350,7 +363,7 @@ func (st *fitStats) search(o *Options, s *searcher) {
 			if beta < 0 {
 				r |= pick(heat, ReasonBetaHDDNegative, ReasonBetaCDDNegative)
 			}
-			if pmax < 1 && pValueTooHigh(beta*beta/v, c.DF, pmax) {
+			if pmax < 1 && scr.tooHigh(beta*beta/v) {
 				r |= pick(heat, ReasonBetaHDDPValueTooHigh, ReasonBetaCDDPValueTooHigh)
 			}
 			c.Status, c.Reason = Qualified, r
@@ -372,6 +385,18 @@ func (st *fitStats) search(o *Options, s *searcher) {
 	adjF := (n - 1) / (n - 3) * invSyy
 	invDF := 1 / (n - 3)
 	screen := o.BetaCDDMaxPValue < 1 || o.BetaHDDMaxPValue < 1
+	scrC, scrH := newScreen(df, o.BetaCDDMaxPValue), newScreen(df, o.BetaHDDMaxPValue)
+	nQual, nDisq, nNA := 0, 0, 0
+	bestR2 := s.bestR2()
+	syy, ybar := st.syy, st.ybar
+	defer func() {
+		s.counts.ByType[CDDHDD][Qualified] += nQual
+		s.counts.ByType[CDDHDD][Disqualified] += nDisq
+		s.counts.ByType[CDDHDD][NotAttempted] += nNA
+		s.counts.Qualified += nQual
+		s.counts.Disqualified += nDisq
+		s.counts.NotAttempted += nNA
+	}()
 	for ci, cbp := range st.bps {
 		cs := &st.cool[ci]
 		var cr Reason
@@ -392,8 +417,7 @@ func (st *fitStats) search(o *Options, s *searcher) {
 				r |= ReasonTooFewNonZeroHDD
 			}
 			if r != 0 {
-				s.counts.ByType[CDDHDD][NotAttempted]++
-				s.counts.NotAttempted++
+				nNA++
 				if s.out != nil {
 					s.out = append(s.out, Candidate{Type: CDDHDD, Status: NotAttempted, Reason: r, HeatingBalancePointF: st.bps[hi],
 						CoolingBalancePointF: cbp, Intercept: nan, BetaHDD: nan, BetaCDD: nan, RSquaredAdj: nan,
@@ -409,17 +433,17 @@ func (st *fitStats) search(o *Options, s *searcher) {
 			shc := raw - hs.s*cs.s*invW
 			det := shh*scc - shc*shc
 			var bh, bc, id float64
-			ssr := st.syy
+			ssr := syy
 			if det > 0 {
 				id = 1 / det
 				bh = (scc*hs.sy - shc*cs.sy) * id
 				bc = (shh*cs.sy - shc*hs.sy) * id
-				ssr = st.syy - bh*hs.sy - bc*cs.sy
+				ssr = syy - bh*hs.sy - bc*cs.sy
 				if ssr < 0 {
 					ssr = 0
 				}
 			}
-			intercept := st.ybar - (bh*hs.s+bc*cs.s)*invW
+			intercept := ybar - (bh*hs.s+bc*cs.s)*invW
 			r2adj := 1 - adjF*ssr
 			if intercept < 0 {
 				r |= ReasonInterceptNegative
@@ -436,29 +460,28 @@ func (st *fitStats) search(o *Options, s *searcher) {
 				vh, vc = sigma2*scc*id, sigma2*shh*id
 			}
 			if screen {
-				if pValueTooHigh(bc*bc/vc, df, o.BetaCDDMaxPValue) {
+				if scrC.tooHigh(bc * bc / vc) {
 					r |= ReasonBetaCDDPValueTooHigh
 				}
-				if pValueTooHigh(bh*bh/vh, df, o.BetaHDDMaxPValue) {
+				if scrH.tooHigh(bh * bh / vh) {
 					r |= ReasonBetaHDDPValueTooHigh
 				}
 			}
 			status := Qualified
 			if r != 0 {
 				status = Disqualified
-			}
-			s.counts.ByType[CDDHDD][status]++
-			if status == Qualified {
-				s.counts.Qualified++
+				nDisq++
 			} else {
-				s.counts.Disqualified++
+				nQual++
 			}
-			better := status == Qualified && (!s.found || r2adj > s.best.RSquaredAdj)
+			// strict >: the first candidate wins a tie; NaN never wins.
+			better := status == Qualified && r2adj > bestR2
 			if better || s.out != nil {
 				c := Candidate{Type: CDDHDD, Status: status, Reason: r, HeatingBalancePointF: st.bps[hi], CoolingBalancePointF: cbp,
 					Intercept: intercept, BetaHDD: bh, BetaCDD: bc, RSquaredAdj: r2adj, VarBetaHDD: vh, VarBetaCDD: vc, DF: df}
 				if better {
 					s.best, s.found = c, true
+					bestR2 = r2adj
 				}
 				if s.out != nil {
 					s.out = append(s.out, c)

@@ -238,3 +238,75 @@ func TestGoldenCandidates(t *testing.T) {
 func fmtF(f float64) string { b, _ := json.Marshal(f); return string(b) }
 
 var _ = time.Now
+
+// TestGoldenMetricsReproduceErrorBands checks the totals metrics the
+// savings error bands are built from (rmse_adj, observed mean and
+// variance, residual autocorrelation, n) by recomputing eemeter's OLS and
+// FSU error bands (derivatives.py, 90 % confidence) and comparing them with
+// golden.json.
+func TestGoldenMetricsReproduceErrorBands(t *testing.T) {
+	var bands map[string]map[string]float64
+	b, err := os.ReadFile(goldenPath(t, "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Samples map[string]struct {
+			Variants map[string]struct {
+				Savings struct {
+					Observed float64            `json:"reporting_observed_total"`
+					Bands    map[string]float64 `json:"error_bands"`
+				} `json:"savings"`
+			} `json:"variants"`
+		} `json:"samples"`
+	}
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	bands = map[string]map[string]float64{}
+	for s, v := range g.Samples {
+		bands[s] = v.Variants["primary"].Savings.Bands
+		bands[s]["observed"] = v.Variants["primary"].Savings.Observed
+	}
+	for _, s := range []string{"il-electricity-cdd-hdd-daily", "il-electricity-cdd-hdd-billing_monthly"} {
+		t.Run(s, func(t *testing.T) {
+			daily := s == "il-electricity-cdd-hdd-daily"
+			o := DailyOptions()
+			if !daily {
+				o = BillingOptions()
+			}
+			m := fitSample(t, s, o).Model.TotalsMetrics
+			hdr, all := readGoldenCSV(t, s+"__primary__reporting_savings.csv.gz")
+			var recs [][]string // eemeter drops rows with any NaN
+			for _, r := range all {
+				if !math.IsNaN(gf(r[hdr["reporting_observed"]])) && !math.IsNaN(gf(r[hdr["counterfactual_usage"]])) {
+					recs = append(recs, r)
+				}
+			}
+			nPost := float64(len(recs))
+			postObs, months := nPost, nPost/30
+			a, bb, c := -0.00024, 0.03535, 1.00286
+			if !daily {
+				// eemeter: round((results.index[-1] - results.index[0]).days / 30)
+				// over all reporting rows, end marker included
+				span := gt(t, all[len(all)-1][hdr["start"]]).Sub(gt(t, all[0][hdr["start"]]))
+				postObs = math.RoundToEven(float64(pyDays(span)) / 30)
+				months = postObs
+				a, bb, c = -0.00022, 0.03306, 0.94054
+			}
+			postAvg := bands[s]["observed"] / nPost
+			baseObs := float64(m.N)
+			ts := StudentTQuantile(0.95, baseObs-float64(m.NumParameters))
+			rho := m.AutocorrResid
+			np := baseObs * (1 - rho) / (1 + rho)
+			model := ts * m.RMSEAdj * postObs / math.Sqrt(baseObs) * math.Sqrt(1+math.Pow(m.ObservedMean-postAvg, 2)/m.ObservedVariance)
+			noise := ts * m.RMSEAdj * math.Sqrt(postObs*baseObs/np)
+			fsu := m.ObservedMean * baseObs * ts * (a*months*months + bb*months + c) * (m.RMSEAdj / m.ObservedMean) *
+				math.Sqrt(baseObs/np*(1+2/np)/postObs)
+			checkRel(t, "OLS Error Band", math.Hypot(model, noise), bands[s]["OLS Error Band"], 1e-9)
+			checkRel(t, "OLS Error Band: Model Error", model, bands[s]["OLS Error Band: Model Error"], 1e-9)
+			checkRel(t, "OLS Error Band: Noise", noise, bands[s]["OLS Error Band: Noise"], 1e-9)
+			checkRel(t, "FSU Error Band", fsu, bands[s]["FSU Error Band"], 1e-9)
+		})
+	}
+}

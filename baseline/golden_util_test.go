@@ -5,23 +5,21 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
 
-const goldenDir = "../../../shared/reference/eemeter-golden"
+const goldenDir = "testdata/eemeter-golden"
 
-// goldenPath finds the eemeter golden files: a copy under testdata/ first,
-// then the shared reference folder.
+// goldenPath names an eemeter golden file (testdata/eemeter-golden/README.md).
 func goldenPath(t testing.TB, name string) string {
 	t.Helper()
-	for _, p := range []string{"testdata/eemeter-golden/" + name, goldenDir + "/" + name} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
+	p := goldenDir + "/" + name
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("golden file: %v", err)
 	}
-	t.Skipf("golden file %s not found", name)
-	return ""
+	return p
 }
 
 // readGoldenCSV reads a gzip CSV into header-indexed rows of strings.
@@ -69,16 +67,25 @@ func relDiff(a, b float64) float64 {
 	return math.Abs(a-b) / math.Max(math.Abs(a), math.Abs(b))
 }
 
+// sampleCache keeps parsed samples: Usage and Temperature are immutable,
+// so tests can share them.
+var sampleCache sync.Map // file name → any (*Usage or *Temperature)
+
 func loadSample(t testing.TB, name string) (*Usage, *Temperature) {
 	t.Helper()
-	u, err := ReadUsageCSV(openGz(t, "../testdata/eemeter/"+name+".csv.gz"))
-	if err != nil {
-		t.Fatal(err)
+	load := func(file string, parse func(f string) (any, error)) any {
+		if v, ok := sampleCache.Load(file); ok {
+			return v
+		}
+		v, err := parse(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sampleCache.Store(file, v)
+		return v
 	}
-	tp, err := ReadTemperatureCSV(openGz(t, "../testdata/eemeter/il-tempF.csv.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := load(name, func(f string) (any, error) { return ReadUsageCSV(openGz(t, "../testdata/eemeter/"+f+".csv.gz")) }).(*Usage)
+	tp := load("il-tempF", func(f string) (any, error) { return ReadTemperatureCSV(openGz(t, "../testdata/eemeter/"+f+".csv.gz")) }).(*Temperature)
 	return u, tp
 }
 

@@ -32,8 +32,22 @@ type Model struct {
 	// AvgsMetrics compare usage per day; TotalsMetrics period totals
 	// (eemeter avgs_metrics / totals_metrics). Identical for daily data.
 	AvgsMetrics, TotalsMetrics Metrics
-	// Baseline holds the fitted rows (for error bands and diagnostics).
-	Baseline []BaselinePeriod
+
+	// design is the design matrix the model was fitted on (read-only);
+	// rows the baseline rows decoded from JSON. See Baseline.
+	design *Design
+	rows   []BaselinePeriod
+}
+
+// Baseline returns the complete baseline rows the model was fitted on,
+// with the model's degree days and predictions (for error bands and
+// diagnostics). It builds a new slice on each call; a model decoded from
+// JSON returns the rows it was stored with.
+func (m *Model) Baseline() []BaselinePeriod {
+	if m.design != nil {
+		return m.design.baselineRows(m)
+	}
+	return append([]BaselinePeriod(nil), m.rows...)
 }
 
 // PredictedPeriod is the model's prediction for one period.
@@ -65,7 +79,10 @@ func (m *Model) Predict(periods *Usage, temp *Temperature) ([]PredictedPeriod, e
 	if periods == nil || periods.Len() == 0 || temp == nil || temp.Len() == 0 {
 		return nil, ErrNoData
 	}
-	g := newHourlyGrid(temp)
+	g, err := newHourlyGrid(temp)
+	if err != nil {
+		return nil, err
+	}
 	starts := make([]time.Time, periods.Len())
 	for i := range starts {
 		starts[i] = periods.At(i).Start
@@ -156,6 +173,14 @@ type metricsJSON struct {
 	NMBE          *float64 `json:"nmbe"`
 	NMAE          *float64 `json:"nmae"`
 	AutocorrResid *float64 `json:"autocorr_resid"`
+	ObsVariance   *float64 `json:"observed_variance"`
+	PredVariance  *float64 `json:"predicted_variance"`
+	NPrime        *float64 `json:"n_prime"`
+	DF            *float64 `json:"degrees_of_freedom"`
+	TStat         *float64 `json:"t_stat"`
+	CVRMSEACC     *float64 `json:"cvrmse_auto_corr_correction"`
+	ApproxACC     *float64 `json:"approx_factor_auto_corr_correction"`
+	FSUBaseTerm   *float64 `json:"fsu_base_term"`
 }
 
 func num(x float64) *float64 {
@@ -174,12 +199,16 @@ func val(p *float64) float64 {
 
 func (m Metrics) toJSON() metricsJSON {
 	return metricsJSON{m.N, m.NumParameters, num(m.ObservedMean), num(m.PredictedMean), num(m.RSquared), num(m.RSquaredAdj),
-		num(m.RMSE), num(m.RMSEAdj), num(m.CVRMSE), num(m.CVRMSEAdj), num(m.NMBE), num(m.NMAE), num(m.AutocorrResid)}
+		num(m.RMSE), num(m.RMSEAdj), num(m.CVRMSE), num(m.CVRMSEAdj), num(m.NMBE), num(m.NMAE), num(m.AutocorrResid),
+		num(m.ObservedVariance), num(m.PredictedVariance), num(m.NPrime), num(m.DegreesOfFreedom), num(m.TStat),
+		num(m.CVRMSEAutoCorrCorrection), num(m.ApproxFactorAutoCorrCorrection), num(m.FSUBaseTerm)}
 }
 
 func (j metricsJSON) metrics() Metrics {
 	return Metrics{j.N, j.NumParameters, val(j.ObservedMean), val(j.PredictedMean), val(j.RSquared), val(j.RSquaredAdj),
-		val(j.RMSE), val(j.RMSEAdj), val(j.CVRMSE), val(j.CVRMSEAdj), val(j.NMBE), val(j.NMAE), val(j.AutocorrResid)}
+		val(j.RMSE), val(j.RMSEAdj), val(j.CVRMSE), val(j.CVRMSEAdj), val(j.NMBE), val(j.NMAE), val(j.AutocorrResid),
+		val(j.ObsVariance), val(j.PredVariance), val(j.NPrime), val(j.DF), val(j.TStat),
+		val(j.CVRMSEACC), val(j.ApproxACC), val(j.FSUBaseTerm)}
 }
 
 // MarshalJSON writes the v1 schema:
@@ -195,11 +224,11 @@ func (j metricsJSON) metrics() Metrics {
 // A balance point or beta the model type lacks is null; NaN is null.
 // Floats are written in Go's shortest round-trip form, so a decoded model
 // predicts bit-identically.
-func (m *Model) MarshalJSON() ([]byte, error) {
+func (m Model) MarshalJSON() ([]byte, error) {
 	j := modelJSON{Schema: ModelSchema, Method: m.Method.String(), ModelType: m.Type,
 		Intercept: num(m.Intercept), RSquaredAdj: num(m.RSquaredAdj), N: m.N,
 		Candidates:  countsJSON{m.Candidates.Qualified, m.Candidates.Disqualified, m.Candidates.NotAttempted},
-		AvgsMetrics: m.AvgsMetrics.toJSON(), TotalsMetrics: m.TotalsMetrics.toJSON(), Baseline: m.Baseline}
+		AvgsMetrics: m.AvgsMetrics.toJSON(), TotalsMetrics: m.TotalsMetrics.toJSON(), Baseline: m.Baseline()}
 	if m.Type.HasHDD() {
 		h := m.HeatingBalancePointF
 		j.HeatingBalancePointF, j.BetaHDD = &h, num(m.BetaHDD)
@@ -234,7 +263,7 @@ func (m *Model) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("%w: missing intercept", ErrBadModel)
 	}
 	out := Model{Method: meth, Type: j.ModelType, Intercept: *j.Intercept, RSquaredAdj: val(j.RSquaredAdj), N: j.N,
-		AvgsMetrics: j.AvgsMetrics.metrics(), TotalsMetrics: j.TotalsMetrics.metrics(), Baseline: j.Baseline}
+		AvgsMetrics: j.AvgsMetrics.metrics(), TotalsMetrics: j.TotalsMetrics.metrics(), rows: j.Baseline}
 	out.Candidates.Qualified, out.Candidates.Disqualified, out.Candidates.NotAttempted =
 		j.Candidates.Qualified, j.Candidates.Disqualified, j.Candidates.NotAttempted
 	if j.ModelType.HasHDD() {

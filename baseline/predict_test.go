@@ -19,7 +19,7 @@ func TestPredictGoldenReporting(t *testing.T) {
 			res := fitSample(t, sample, o)
 			u, tp := loadSample(t, sample)
 			if o.Method == Daily {
-				u = DailyUsage(u)
+				u, _ = DailyUsage(u)
 			}
 			rep, err := ReportingWindow(u, sampleRepStart, 365)
 			if err != nil {

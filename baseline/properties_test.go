@@ -205,3 +205,50 @@ func TestPropertySufficiencyMissingDays(t *testing.T) {
 		}
 	})
 }
+
+// The bucket route (O(days + balance points)) gives the same candidates
+// as summing every degree-day column directly.
+func TestPropertyBucketRouteMatchesColumns(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(30, 400).Draw(t, "days")
+		temps := make([]float64, n)
+		for i := range temps {
+			// whole and half degrees included, to exercise the strict inequalities
+			temps[i] = float64(rapid.IntRange(20*4, 95*4).Draw(t, "t4")) / 4
+		}
+		usage := noisyUsage(t, temps)
+		u, tp := dailySeries(t, temps, usage)
+		o := DailyOptions()
+		o.BetaHDDMaxPValue = rapid.SampledFrom([]float64{1, 0.1}).Draw(t, "pmax")
+		o.BetaCDDMaxPValue = o.BetaHDDMaxPValue
+		d, err := NewDesign(u, tp, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fast, slow fitStats
+		d.newStats(&o, &fast)
+		slow = fast
+		slow.heat = make([]bpStats, len(fast.heat))
+		slow.cool = make([]bpStats, len(fast.cool))
+		slow.cross = nil
+		d.periodStats(&slow)
+		for i := range slow.heat {
+			slow.heat[i].allIn, slow.cool[i].allIn = fast.heat[i].allIn, fast.cool[i].allIn
+		}
+		a := searcher{out: []Candidate{}}
+		b := searcher{out: []Candidate{}}
+		fast.search(&o, &a)
+		slow.search(&o, &b)
+		for i := range a.out {
+			x, y := a.out[i], b.out[i]
+			if x.Status != y.Status || x.HeatingBalancePointF != y.HeatingBalancePointF || x.CoolingBalancePointF != y.CoolingBalancePointF {
+				t.Fatalf("candidate %d: %+v vs %+v", i, x, y)
+			}
+			for _, p := range [][2]float64{{x.Intercept, y.Intercept}, {x.BetaHDD, y.BetaHDD}, {x.BetaCDD, y.BetaCDD}, {x.RSquaredAdj, y.RSquaredAdj}} {
+				if relDiff(p[0], p[1]) > 1e-8 && math.Abs(p[0]-p[1]) > 1e-9 {
+					t.Fatalf("candidate %d (%v %d/%d): %v vs %v", i, x.Type, x.HeatingBalancePointF, x.CoolingBalancePointF, p[0], p[1])
+				}
+			}
+		}
+	})
+}

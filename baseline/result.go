@@ -50,7 +50,10 @@ func FitBaseline(usage *Usage, temp *Temperature, end time.Time, maxDays int, o 
 		return nil, err
 	}
 	if o.Method == Daily {
-		usage = DailyUsage(usage)
+		var err error
+		if usage, err = DailyUsage(usage); err != nil {
+			return nil, err
+		}
 	}
 	bu, err := BaselineWindow(usage, end, maxDays)
 	if err != nil {
@@ -135,34 +138,58 @@ func (d *Design) modelFor(c *Candidate) *Model {
 	if c.Type.HasCDD() {
 		np++
 	}
-	n := 0
-	for i := range d.f.rows {
-		if d.f.rows[i].ok {
-			n++
-		}
-	}
-	m.Baseline = make([]BaselinePeriod, 0, n)
-	hasH, hasC := c.Type.HasHDD(), c.Type.HasCDD()
-	hbp, cbp := float64(c.HeatingBalancePointF), float64(c.CoolingBalancePointF)
+	var avg, tot metricSums
+	d.eachBaselineRow(m, func(r *row, h, cd, p float64) {
+		avg.add(r.y, p)
+		// eemeter totals: base = intercept·days, heating = hdd·β·days.
+		tot.add(r.y*r.days, m.Intercept*r.days+h*m.BetaHDD*r.days+cd*m.BetaCDD*r.days)
+	})
+	m.AvgsMetrics = avg.metrics(np)
+	m.TotalsMetrics = tot.metrics(np)
+	m.N = avg.n
+	m.design = d
+	return m
+}
+
+// eachBaselineRow calls fn for each complete row with its degree days per
+// day at the model's balance points and the model's prediction per day.
+func (d *Design) eachBaselineRow(m *Model, fn func(r *row, hdd, cdd, pred float64)) {
+	hasH, hasC := m.Type.HasHDD(), m.Type.HasCDD()
+	hbp, cbp := float64(m.HeatingBalancePointF), float64(m.CoolingBalancePointF)
 	for i := range d.f.rows {
 		r := &d.f.rows[i]
 		if !r.ok {
 			continue
 		}
 		var h, cd float64
-		if hasH {
-			h = d.f.hdd(r, hbp)
+		if r.c1-r.c0 == 1 {
+			t := d.f.temps[r.c0]
+			if hasH {
+				h = posPart(hbp - t)
+			}
+			if hasC {
+				cd = posPart(t - cbp)
+			}
+		} else {
+			if hasH {
+				h = d.f.hdd(r, hbp)
+			}
+			if hasC {
+				cd = d.f.cdd(r, cbp)
+			}
 		}
-		if hasC {
-			cd = d.f.cdd(r, cbp)
-		}
-		m.Baseline = append(m.Baseline, BaselinePeriod{Start: r.start, Days: r.days, UsagePerDay: r.y,
-			HDDPerDay: h, CDDPerDay: cd, Weight: d.weight(r), PredictedPerDay: m.Intercept + m.BetaHDD*h + m.BetaCDD*cd})
+		fn(r, h, cd, m.Intercept+m.BetaHDD*h+m.BetaCDD*cd)
 	}
-	m.AvgsMetrics = computeMetrics(m.Baseline, np, false, m)
-	m.TotalsMetrics = computeMetrics(m.Baseline, np, true, m)
-	m.N = len(m.Baseline)
-	return m
+}
+
+// baselineRows lists the complete rows for m.
+func (d *Design) baselineRows(m *Model) []BaselinePeriod {
+	out := make([]BaselinePeriod, 0, m.N)
+	d.eachBaselineRow(m, func(r *row, h, cd, p float64) {
+		out = append(out, BaselinePeriod{Start: r.start, Days: r.days, UsagePerDay: r.y,
+			HDDPerDay: h, CDDPerDay: cd, Weight: d.weight(r), PredictedPerDay: p})
+	})
+	return out
 }
 
 // BaselinePeriod is one complete baseline row the model was fitted on.

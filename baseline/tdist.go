@@ -165,10 +165,32 @@ func criticalT2(df int, pmax float64) float64 {
 // with t statistic t2 = t² on df degrees of freedom. NaN (a zero standard
 // error with a zero beta) compares false, as in Python.
 func pValueTooHigh(t2 float64, df int, pmax float64) bool {
-	if pmax >= 1 || math.IsNaN(t2) || df <= 0 {
+	if pmax >= 1 || df <= 0 {
 		return false
 	}
-	c := criticalT2(df, pmax)
+	return screenT2{df, pmax, criticalT2(df, pmax)}.tooHigh(t2)
+}
+
+// screenT2 is a p-value screen for one (df, pmax), looked up once per fit.
+type screenT2 struct {
+	df   int
+	pmax float64
+	crit float64
+}
+
+func newScreen(df int, pmax float64) screenT2 {
+	if pmax >= 1 || df <= 0 {
+		return screenT2{df: df, pmax: pmax}
+	}
+	return screenT2{df, pmax, criticalT2(df, pmax)}
+}
+
+// tooHigh reports p > pmax for t² = t2; never for pmax ≥ 1 or NaN.
+func (s screenT2) tooHigh(t2 float64) bool {
+	if s.pmax >= 1 || math.IsNaN(t2) || s.df <= 0 {
+		return false
+	}
+	c, df, pmax := s.crit, s.df, s.pmax
 	if math.Abs(t2-c) > 1e-9*c {
 		return t2 < c
 	}

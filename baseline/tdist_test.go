@@ -79,3 +79,17 @@ func TestPValueScreenMatchesDirect(t *testing.T) {
 		t.Error("NaN or pmax=1 must never disqualify")
 	}
 }
+
+// The FSU t statistic of the daily golden model: eemeter's
+// ModelMetrics uses t.ppf(0.95, round(n' − p)).
+func TestMetricsTStatIsQuantile(t *testing.T) {
+	res := fitSample(t, "il-electricity-cdd-hdd-daily", DailyOptions())
+	m := res.Model.TotalsMetrics
+	want := StudentTQuantile(0.95, m.DegreesOfFreedom)
+	if math.Abs(m.TStat-want) > 1e-12*want {
+		t.Errorf("TStat %v, want %v (df %v)", m.TStat, want, m.DegreesOfFreedom)
+	}
+	if !(m.FSUBaseTerm > 0) || !(m.NPrime > 0) {
+		t.Errorf("FSU terms: %+v", m)
+	}
+}

@@ -1,6 +1,7 @@
 package baseline
 
 import (
+	"fmt"
 	"math"
 	"time"
 )
@@ -14,12 +15,18 @@ import (
 //
 // The daily method applies this before choosing the baseline window, so
 // [BaselineWindow] and [ReportingWindow] see UTC-day rows.
-func DailyUsage(u *Usage) *Usage {
+//
+// It returns [ErrSpanTooLong] when the readings span more than
+// [MaxSpanYears].
+func DailyUsage(u *Usage) (*Usage, error) {
 	if u.Len() == 0 {
-		return u
+		return u, nil
 	}
 	first := u.At(0).Start.Truncate(day)
 	last := u.At(u.Len() - 1).Start.Truncate(day)
+	if err := checkSpan("usage", first, last); err != nil {
+		return nil, err
+	}
 	n := int(last.Sub(first)/day) + 1
 	out := make([]Reading, n)
 	for i := range out {
@@ -36,7 +43,19 @@ func DailyUsage(u *Usage) *Usage {
 			out[i].Value += r.Value
 		}
 	}
-	return &Usage{s: series{r: out}}
+	return &Usage{s: series{r: out}}, nil
+}
+
+// MaxSpanYears bounds the time a usage or temperature series may cover
+// (the fit works on continuous daily and hourly grids).
+const MaxSpanYears = 100
+
+func checkSpan(what string, first, last time.Time) error {
+	if last.Sub(first) > MaxSpanYears*365*day || last.Year()-first.Year() > MaxSpanYears {
+		return fmt.Errorf("%w: %s runs from %s to %s (more than %d years)", ErrSpanTooLong, what,
+			first.Format(time.RFC3339), last.Format(time.RFC3339), MaxSpanYears)
+	}
+	return nil
 }
 
 // BaselineWindow selects a baseline period as eemeter

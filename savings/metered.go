@@ -101,7 +101,10 @@ func MeteredWindow(m *baseline.Model, usage *baseline.Usage, temp *baseline.Temp
 		return nil, fmt.Errorf("savings: %w", baseline.ErrNoData)
 	}
 	if m.Method == baseline.Daily {
-		usage = baseline.DailyUsage(usage)
+		var err error
+		if usage, err = baseline.DailyUsage(usage); err != nil {
+			return nil, fmt.Errorf("savings: %w", err)
+		}
 	}
 	rep, err := baseline.ReportingWindow(usage, start, maxDays)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"testing"
@@ -29,9 +30,9 @@ func readGz(t *testing.T, path string) *gzip.Reader {
 // TestMeteredGolden compares totals with eemeter 2.10.11's
 // metered_savings on its two golden samples (both variants).
 func TestMeteredGolden(t *testing.T) {
-	b, err := os.ReadFile("../../../shared/reference/eemeter-golden/golden.json")
+	b, err := os.ReadFile("../baseline/testdata/eemeter-golden/golden.json")
 	if err != nil {
-		t.Skip("golden.json not available:", err)
+		t.Fatal(err)
 	}
 	var g struct {
 		Samples map[string]struct {
@@ -133,4 +134,37 @@ func TestMeteredHandCalculation(t *testing.T) {
 	if _, err := MeteredWindow(&m, u, tp, t0.Add(1000*time.Hour), 365); !errors.Is(err, baseline.ErrNoData) {
 		t.Errorf("empty window: %v", err)
 	}
+}
+
+// A stored daily model (10 kWh/day plus 2 kWh per heating degree day below
+// 60 °F) predicts two reporting days; the meter read 25 and 8 kWh.
+func ExampleMetered() {
+	var m baseline.Model
+	_ = json.Unmarshal([]byte(`{"schema":"negawatt.baseline.model/v1","method":"caltrack_daily","model_type":"hdd_only",
+		"heating_balance_point_f":60,"cooling_balance_point_f":null,"intercept":10,"beta_hdd":2,"beta_cdd":null,"r_squared_adj":0.5,"n":365}`), &m)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var temps []baseline.Reading
+	for h := 0; h < 48; h++ {
+		temp := 50.0 // day 1: 10 HDD
+		if h >= 24 {
+			temp = 65 // day 2: no HDD
+		}
+		temps = append(temps, baseline.Reading{Start: t0.Add(time.Duration(h) * time.Hour), Value: temp})
+	}
+	tp, _ := baseline.NewTemperatureF(temps)
+	usage, _ := baseline.NewUsage([]baseline.Reading{
+		{Start: t0, Value: 25}, {Start: t0.Add(24 * time.Hour), Value: 8}, {Start: t0.Add(48 * time.Hour), Value: math.NaN()}})
+	ms, err := Metered(&m, usage, tp)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, p := range ms.Periods[:2] {
+		fmt.Printf("%s: counterfactual %.0f, observed %.0f, saved %.0f kWh\n", p.Start.Format("2006-01-02"), p.CounterfactualKWh, p.ObservedKWh, p.SavingsKWh)
+	}
+	fmt.Printf("total saved %.0f of %.0f kWh (%.1f %%)\n", ms.SavingsKWh, ms.CounterfactualKWh, ms.PercentSavings)
+	// Output:
+	// 2024-01-01: counterfactual 30, observed 25, saved 5 kWh
+	// 2024-01-02: counterfactual 10, observed 8, saved 2 kWh
+	// total saved 7 of 40 kWh (17.5 %)
 }

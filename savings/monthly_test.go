@@ -304,7 +304,11 @@ func TestMonthlySettlementBands(t *testing.T) {
 func BenchmarkMonthlyStatementCustomerYear(b *testing.B) {
 	m, u, temp := sampleModel(b, "il-electricity-cdd-hdd-daily", baseline.Daily)
 	start := time.Date(2017, 1, 4, 0, 0, 0, 0, time.UTC)
-	rep, err := baseline.ReportingWindow(baseline.DailyUsage(u), start, 365)
+	du, err := baseline.DailyUsage(u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rep, err := baseline.ReportingWindow(du, start, 365)
 	if err != nil {
 		b.Fatal(err)
 	}

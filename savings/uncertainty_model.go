@@ -9,8 +9,8 @@ import (
 )
 
 // FitStatsOf computes the [FitStats] of a fitted baseline model from the
-// baseline rows it carries (Model.Baseline, kept in its JSON form too),
-// exactly as eemeter's totals_metrics are computed
+// baseline rows it carries ([baseline.Model.Baseline], kept in its JSON
+// form too), exactly as eemeter's totals_metrics are computed
 // (fit_caltrack_usage_per_day_model): observed totals are usage per day ×
 // days, predicted totals intercept·days + β_hdd·HDD·days + β_cdd·CDD·days,
 // with 0, 1 or 2 regressors for intercept_only, hdd_only / cdd_only and
@@ -19,11 +19,12 @@ func FitStatsOf(m *baseline.Model) (FitStats, error) {
 	if m == nil {
 		return FitStats{}, fmt.Errorf("%w: nil model", ErrInvalidStats)
 	}
-	if len(m.Baseline) == 0 {
+	rows := m.Baseline()
+	if len(rows) == 0 {
 		return FitStats{}, fmt.Errorf("%w: the model carries no baseline rows", ErrInvalidStats)
 	}
-	obs := make([]float64, len(m.Baseline))
-	pred := make([]float64, len(m.Baseline))
+	obs := make([]float64, len(rows))
+	pred := make([]float64, len(rows))
 	np := 0
 	if m.Type.HasHDD() {
 		np++
@@ -31,7 +32,7 @@ func FitStatsOf(m *baseline.Model) (FitStats, error) {
 	if m.Type.HasCDD() {
 		np++
 	}
-	for i, r := range m.Baseline {
+	for i, r := range rows {
 		obs[i] = r.UsagePerDay * r.Days
 		// Summed in eemeter's order: base + heating + cooling, each a
 		// per-day value times the period's days.
