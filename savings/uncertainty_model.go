@@ -8,44 +8,32 @@ import (
 	"github.com/negawatt/negawatt/baseline"
 )
 
-// FitStatsOf computes the [FitStats] of a fitted baseline model from the
-// baseline rows it carries ([baseline.Model.Baseline], kept in its JSON
-// form too), exactly as eemeter's totals_metrics are computed
-// (fit_caltrack_usage_per_day_model): observed totals are usage per day ×
-// days, predicted totals intercept·days + β_hdd·HDD·days + β_cdd·CDD·days,
-// with 0, 1 or 2 regressors for intercept_only, hdd_only / cdd_only and
-// cdd_hdd.
+// FitStatsOf returns the [FitStats] of a fitted (or JSON-decoded) baseline
+// model: its totals metrics (baseline.Model.TotalsMetrics, eemeter's
+// totals_metrics over period totals — usage per day × days against
+// intercept·days + β_hdd·HDD·days + β_cdd·CDD·days — with 0, 1 or 2
+// regressors for intercept_only, hdd_only / cdd_only and cdd_hdd) under
+// the names the error bands use.
 func FitStatsOf(m *baseline.Model) (FitStats, error) {
 	if m == nil {
 		return FitStats{}, fmt.Errorf("%w: nil model", ErrInvalidStats)
 	}
-	rows := m.Baseline()
-	if len(rows) == 0 {
-		return FitStats{}, fmt.Errorf("%w: the model carries no baseline rows", ErrInvalidStats)
+	if !validMethod(m.Method) {
+		return FitStats{}, fmt.Errorf("%w: model method %v", ErrInvalidStats, m.Method)
 	}
-	obs := make([]float64, len(rows))
-	pred := make([]float64, len(rows))
-	np := 0
-	if m.Type.HasHDD() {
-		np++
+	tm := m.TotalsMetrics
+	if tm.N <= 0 {
+		return FitStats{}, fmt.Errorf("%w: the model has no baseline totals metrics (n = %d)", ErrInvalidStats, tm.N)
 	}
-	if m.Type.HasCDD() {
-		np++
-	}
-	for i, r := range rows {
-		obs[i] = r.UsagePerDay * r.Days
-		// Summed in eemeter's order: base + heating + cooling, each a
-		// per-day value times the period's days.
-		p := m.Intercept * r.Days
-		if m.Type.HasHDD() {
-			p += r.HDDPerDay * m.BetaHDD * r.Days
-		}
-		if m.Type.HasCDD() {
-			p += r.CDDPerDay * m.BetaCDD * r.Days
-		}
-		pred[i] = p
-	}
-	return NewFitStats(m.Method, obs, pred, np)
+	return FitStats{
+		Method:           m.Method,
+		Observations:     tm.N,
+		NumParameters:    tm.NumParameters,
+		RMSEAdjKWh:       tm.RMSEAdj,
+		MeanKWh:          tm.ObservedMean,
+		VarianceKWh2:     tm.ObservedVariance,
+		ResidualAutocorr: tm.AutocorrResid,
+	}, nil
 }
 
 // ReportingStatsOf counts the reporting periods of metered savings the

@@ -75,10 +75,20 @@ func TestFitStatsOfModelGolden(t *testing.T) {
 			if d := cmp.Diff(want, got, cmpopts.EquateApprox(1e-9, 0)); d != "" {
 				t.Errorf("FitStats (-golden +model):\n%s", d)
 			}
-			tm := m.TotalsMetrics
-			if relErr(got.RMSEAdjKWh, tm.RMSEAdj) > 1e-12 || relErr(got.MeanKWh, tm.ObservedMean) > 1e-12 ||
-				relErr(got.ResidualAutocorr, tm.AutocorrResid) > 1e-9 || got.Observations != tm.N {
-				t.Errorf("FitStats %+v disagree with the model's totals metrics %+v", got, tm)
+			// The same statistics recomputed from the model's baseline rows.
+			rows := m.Baseline()
+			obs := make([]float64, len(rows))
+			pred := make([]float64, len(rows))
+			for i, r := range rows {
+				obs[i] = r.UsagePerDay * r.Days
+				pred[i] = m.Intercept*r.Days + r.HDDPerDay*m.BetaHDD*r.Days + r.CDDPerDay*m.BetaCDD*r.Days
+			}
+			fromRows, err := NewFitStats(m.Method, obs, pred, got.NumParameters)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(fromRows, got, cmpopts.EquateApprox(1e-9, 0)); d != "" {
+				t.Errorf("FitStats (-from rows +model):\n%s", d)
 			}
 			// A model decoded from JSON gives the same statistics.
 			b, err := json.Marshal(m)
@@ -102,7 +112,10 @@ func TestFitStatsOfModelGolden(t *testing.T) {
 		t.Errorf("nil model: err = %v", err)
 	}
 	if _, err := FitStatsOf(&baseline.Model{Method: baseline.Daily}); !errors.Is(err, ErrInvalidStats) {
-		t.Errorf("no rows: err = %v", err)
+		t.Errorf("no metrics: err = %v", err)
+	}
+	if _, err := FitStatsOf(&baseline.Model{TotalsMetrics: baseline.Metrics{N: 10}}); !errors.Is(err, ErrInvalidStats) {
+		t.Errorf("no method: err = %v", err)
 	}
 }
 
