@@ -197,7 +197,7 @@ func TestBaselinePlotBadInput(t *testing.T) {
 
 func TestBaselineHelpListsSubcommands(t *testing.T) {
 	code, out, _ := runCLI(t, "baseline", "--help")
-	if code != exitOK || !strings.Contains(out, "baseline fit") || !strings.Contains(out, "baseline plot") {
+	if code != exitOK || !strings.Contains(out, "baseline fit") || !strings.Contains(out, "baseline plot") || !strings.Contains(out, "baseline batch") {
 		t.Errorf("exit %d, help:\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, "baseline", "plot", "--help")
