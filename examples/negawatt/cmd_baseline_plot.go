@@ -22,7 +22,7 @@ func init() {
 	baselineSubs["plot"] = baselineSub{usage: baselinePlotUsage, run: runBaselinePlot}
 }
 
-const baselinePlotUsage = "negawatt baseline plot --usage U.csv --temperature T.csv --method daily|billing --baseline-end T [--baseline-days 365] [--fit-cdd=true|false] [--max-p-value 1] [--reporting-start T [--reporting-days 365]] [--unit kWh] --out DIR|FILE.svg [--format svg] [--json]"
+const baselinePlotUsage = "negawatt baseline plot --usage U.csv --temperature T.csv --method daily|billing --baseline-end T [--baseline-days 365] [--fit-cdd=true|false] [--max-p-value 1] [--reporting-start T [--reporting-days 365]] [--unit kWh] --out DIR|FILE.svg|FILE.png [--format svg|png] [--json]"
 
 // plotSize is the coordinate system of each picture: wider than
 // chart.DefaultSize so a two-year daily series keeps its detail.
@@ -40,8 +40,9 @@ var plotSize = chart.Size{Width: 960, Height: 420}
 //     counterfactual over the reporting period.
 //
 // --out DIR writes DIR/<usage stem>-temperature.svg and
-// DIR/<usage stem>-timeseries.svg; --out FILE.svg writes both pictures
-// stacked in one SVG. Each file is rendered in memory first and renamed
+// DIR/<usage stem>-timeseries.svg (.png with --format png); --out FILE.svg
+// or FILE.png writes both pictures stacked in one image. PNG is the same
+// SVG rasterized by chart.SVGToPNG (standard library + a bitmap font). Each file is rendered in memory first and renamed
 // into place, so a failure never leaves a half-written picture.
 func runBaselinePlot(args []string, stdout, stderr io.Writer) int {
 	const name = "baseline plot"
@@ -53,7 +54,7 @@ func runBaselinePlot(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&repStart, "reporting-start", "", "also plot the reporting period's counterfactual from this start, RFC 3339")
 	fs.IntVar(&repDays, "reporting-days", 365, "reporting period length in days")
 	fs.StringVar(&out, "out", "", "output directory (two files) or FILE.svg (both pictures in one file)")
-	fs.StringVar(&format, "format", "", "svg (png is not implemented); default from --out's extension, else svg")
+	fs.StringVar(&format, "format", "", "svg or png; default from --out's extension, else svg")
 	fs.StringVar(&unit, "unit", "kWh", "usage unit for the axis labels (kWh, therms ...)")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -106,8 +107,9 @@ func runBaselinePlot(args []string, stdout, stderr io.Writer) int {
 
 // plotDest is where `baseline plot` writes: a directory or one file.
 type plotDest struct {
-	dir  string // set for directory output
-	file string // set for single-file output
+	dir    string // set for directory output
+	file   string // set for single-file output
+	format string // "svg" or "png"
 }
 
 func plotDestination(out, format string) (plotDest, error) {
@@ -121,20 +123,17 @@ func plotDestination(out, format string) (plotDest, error) {
 			format = "png"
 		}
 	}
-	switch format {
-	case "svg":
-	case "png":
-		return plotDest{}, errors.New("--format png: PNG output is not implemented yet; use svg")
-	default:
-		return plotDest{}, fmt.Errorf("--format %q: want svg", format)
+	if format != "svg" && format != "png" {
+		return plotDest{}, fmt.Errorf("--format %q: want svg or png", format)
 	}
 	switch ext {
-	case ".svg":
-		return plotDest{file: out}, nil
-	case ".png":
-		return plotDest{}, fmt.Errorf("--out %q: a .png file needs --format png, which is not implemented yet", out)
+	case ".svg", ".png":
+		if ext[1:] != format {
+			return plotDest{}, fmt.Errorf("--out %q does not match --format %s", out, format)
+		}
+		return plotDest{file: out, format: format}, nil
 	}
-	return plotDest{dir: out}, nil
+	return plotDest{dir: out, format: format}, nil
 }
 
 // picture is one rendered chart and its file-name suffix.
@@ -151,6 +150,11 @@ func (d plotDest) write(stem string, pics []picture) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		if d.format == "png" {
+			if b, err = chart.SVGToPNG(b); err != nil {
+				return nil, err
+			}
+		}
 		if err := os.MkdirAll(filepath.Dir(d.file), 0o755); err != nil {
 			return nil, err
 		}
@@ -164,8 +168,15 @@ func (d plotDest) write(stem string, pics []picture) ([]string, error) {
 	}
 	var paths []string
 	for _, p := range pics {
-		path := filepath.Join(d.dir, stem+"-"+p.suffix+".svg")
-		if err := writeFileAtomic(path, p.svg); err != nil {
+		b := p.svg
+		if d.format == "png" {
+			var err error
+			if b, err = chart.SVGToPNG(b); err != nil {
+				return paths, err
+			}
+		}
+		path := filepath.Join(d.dir, stem+"-"+p.suffix+"."+d.format)
+		if err := writeFileAtomic(path, b); err != nil {
 			return paths, err
 		}
 		paths = append(paths, path)

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"flag"
+	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -163,8 +164,7 @@ func TestBaselinePlotBadInput(t *testing.T) {
 		want string
 	}{
 		{"no out", base, "--out is required"},
-		{"png", append(base, "--out", filepath.Join(dir, "p.png")), "not implemented"},
-		{"png format", append(base, "--out", dir, "--format", "png"), "not implemented"},
+		{"format mismatch", append(base, "--out", filepath.Join(dir, "p.png"), "--format", "svg"), "does not match --format svg"},
 		{"bad format", append(base, "--out", dir, "--format", "gif"), "--format"},
 		{"missing usage", []string{"baseline", "plot", "--usage", filepath.Join(dir, "nope.csv"), "--temperature", tempFile,
 			"--method", "daily", "--baseline-end", "2016-12-26T00:00:00Z", "--out", dir}, "nope.csv"},
@@ -203,5 +203,44 @@ func TestBaselineHelpListsSubcommands(t *testing.T) {
 	code, out, _ = runCLI(t, "baseline", "plot", "--help")
 	if code != exitOK || !strings.Contains(out, "-out") {
 		t.Errorf("exit %d, plot help:\n%s", code, out)
+	}
+}
+
+func TestBaselinePlotPNG(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	base := []string{"baseline", "plot", "--usage", sampleDir + "il-electricity-cdd-only-daily.csv.gz", "--temperature", tempFile,
+		"--method", "daily", "--baseline-end", "2016-12-26T00:00:00Z"}
+	for _, tc := range []struct {
+		args  []string
+		files []string
+		w, h  int
+	}{
+		// One file: both pictures stacked, each plotSize (960×420)
+		// pixels. (Directory output writes the same pictures one per
+		// file; rasterizing is too slow under -race to test both.)
+		{[]string{"--out", filepath.Join(dir, "both.png")}, []string{"both.png"}, 960, 840},
+	} {
+		code, out, errs := runCLI(t, append(base, tc.args...)...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, errs)
+		}
+		for _, f := range tc.files {
+			path := filepath.Join(dir, f)
+			if !strings.Contains(out, "wrote "+path) {
+				t.Errorf("stdout %q lacks %s", out, path)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(bytes.NewReader(b))
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if img.Bounds().Dx() != tc.w || img.Bounds().Dy() != tc.h {
+				t.Errorf("%s: %v, want %d×%d", f, img.Bounds(), tc.w, tc.h)
+			}
+		}
 	}
 }
