@@ -70,6 +70,19 @@ func TestBaselineBatchDirMatchesFit(t *testing.T) {
 	t.Parallel()
 	dir := samplesDir(t)
 	temp := filepath.Join(dir, "il-tempF.csv.gz")
+	single := map[string]map[string]json.RawMessage{}
+	for _, s := range allSamples {
+		code, out, errs := runCLI(t, "baseline", "fit", "--usage", sampleDir+s+".csv.gz", "--temperature", tempFile,
+			"--method", methodOf(s), "--baseline-end", "2016-12-26T00:00:00Z", "--json")
+		if code != exitOK {
+			t.Fatalf("fit %s: %s", s, errs)
+		}
+		var fit map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(out), &fit); err != nil {
+			t.Fatal(err)
+		}
+		single[s] = fit
+	}
 	for _, workers := range []string{"1", "3"} {
 		t.Run("workers="+workers, func(t *testing.T) {
 			t.Parallel()
@@ -96,22 +109,13 @@ func TestBaselineBatchDirMatchesFit(t *testing.T) {
 				if string(rows[i]["error"]) != "null" {
 					t.Errorf("%s: error %s", s, rows[i]["error"])
 				}
-				code, single, errs := runCLI(t, "baseline", "fit", "--usage", sampleDir+s+".csv.gz", "--temperature", tempFile,
-					"--method", methodOf(s), "--baseline-end", "2016-12-26T00:00:00Z", "--json")
-				if code != exitOK {
-					t.Fatalf("fit %s: %s", s, errs)
-				}
-				var fit map[string]json.RawMessage
-				if err := json.Unmarshal([]byte(single), &fit); err != nil {
-					t.Fatal(err)
-				}
 				got := map[string]json.RawMessage{}
 				for k, v := range rows[i] {
 					if k != "meter" && k != "error" {
 						got[k] = v
 					}
 				}
-				if d := cmp.Diff(fit, got); d != "" {
+				if d := cmp.Diff(single[s], got); d != "" {
 					t.Errorf("%s: batch line differs from baseline fit --json (-fit +batch):\n%s", s, d)
 				}
 			}
