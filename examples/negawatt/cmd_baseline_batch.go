@@ -99,6 +99,13 @@ func runBaselineBatch(args []string, stdout, stderr io.Writer) int {
 	workers = min(workers, len(jobs))
 
 	temps := &tempCache{m: map[string]*tempEntry{}}
+	if f.temperature != "" {
+		// A bad shared weather file is a usage error, not a failure of
+		// every meter.
+		if _, err := temps.get(f.temperature); err != nil {
+			return fail(stderr, name, err)
+		}
+	}
 	start := time.Now()
 	prog := newProgress(stderr, len(jobs), quiet, start)
 	results := make([]batchResult, len(jobs))
@@ -264,11 +271,6 @@ func batchJobs(f *fitFlags, manifest, dir string, workers int) ([]batchJob, erro
 	}
 	if _, _, err := check.options(baseline.Daily); err != nil {
 		return nil, err
-	}
-	if f.temperature != "" {
-		if _, err := os.Stat(f.temperature); err != nil {
-			return nil, err
-		}
 	}
 	var jobs []batchJob
 	var err error

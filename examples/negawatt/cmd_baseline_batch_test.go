@@ -257,6 +257,8 @@ func TestBaselineBatchBadUsage(t *testing.T) {
 		{"no end", []string{"baseline", "batch", "--dir", sampleDir, "--temperature", tempFile}, "--baseline-end is required"},
 		{"dir without temperature", []string{"baseline", "batch", "--dir", sampleDir, "--baseline-end", "2016-12-26T00:00:00Z"}, "--temperature is required"},
 		{"missing temperature", []string{"baseline", "batch", "--dir", sampleDir, "--temperature", filepath.Join(dir, "t.csv"), "--baseline-end", "2016-12-26T00:00:00Z"}, "t.csv"},
+		{"bad temperature", []string{"baseline", "batch", "--dir", sampleDir, "--temperature", write("badtemp.csv", "dt,tempF\nnot-a-time,1\n"),
+			"--baseline-end", "2016-12-26T00:00:00Z"}, "badtemp.csv: line 2"},
 		{"missing dir", args("--dir", filepath.Join(dir, "nope")), "nope"},
 		{"empty dir", args("--dir", empty), "no *.csv"},
 		{"missing manifest", args("--manifest", filepath.Join(dir, "nope.csv")), "nope.csv"},

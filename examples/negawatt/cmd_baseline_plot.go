@@ -228,6 +228,8 @@ func buildPlots(f *fitFlags, in *fitInputs, res *baseline.FitResult, repStart ti
 	m := res.Model
 	// Rebuild the design matrix the fit used (FitBaseline's own steps) to
 	// get each period's mean temperature, which the model does not keep.
+	// For billing data that is the mean of the hours the fit matched to
+	// the bill (eemeter's 35-day tolerance), as eemeter's own plot shows.
 	u := in.usage
 	var err error
 	if m.Method == baseline.Daily {
@@ -270,9 +272,9 @@ func buildPlots(f *fitFlags, in *fitInputs, res *baseline.FitResult, repStart ti
 	// Baseline: every period of the window (the end marker excluded), the
 	// observed usage per day and the model's fitted value where the row
 	// was fitted (complete); NaN leaves a gap.
-	fitted := map[time.Time]float64{}
+	fitted := map[int64]float64{} // by period start, Unix seconds
 	for _, b := range m.Baseline() {
-		fitted[b.Start] = b.PredictedPerDay
+		fitted[b.Start.Unix()] = b.PredictedPerDay
 	}
 	var times []time.Time
 	var observed, model, counterfactual []float64
@@ -280,7 +282,7 @@ func buildPlots(f *fitFlags, in *fitInputs, res *baseline.FitResult, repStart ti
 		r := d.Row(i)
 		times = append(times, r.Start)
 		observed = append(observed, r.UsagePerDay)
-		if p, ok := fitted[r.Start]; ok {
+		if p, ok := fitted[r.Start.Unix()]; ok {
 			model = append(model, p)
 		} else {
 			model = append(model, math.NaN())
