@@ -84,7 +84,8 @@ func runBaselineBatch(args []string, stdout, stderr io.Writer) int {
 	mf := fs.Lookup("method")
 	mf.Usage, mf.DefValue = "daily, billing or auto (daily when usage readings are at most a day apart)", methodAuto
 	f.method = methodAuto
-	fs.Lookup("temperature").Usage = "hourly temperature CSV for meters whose manifest row names none"
+	fs.Lookup("temperature").Usage = "hourly temperature CSV (for --dir, and for manifest rows without temperature_file)"
+	fs.Lookup("json").Usage = "print one JSON line per meter (baseline fit --json keys + meter, error); totals go to stderr"
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printFlagHelp(stdout, baselineBatchUsage, fs)
