@@ -332,6 +332,12 @@ func manifestJobs(f *fitFlags, manifest string) ([]batchJob, error) {
 		return nil, err
 	}
 	defer file.Close()
+	return parseManifest(file, manifest, f)
+}
+
+// parseManifest reads a manifest named manifest (for messages and as the
+// base of relative paths) from r; see manifestColumns.
+func parseManifest(in io.Reader, manifest string, f *fitFlags) ([]batchJob, error) {
 	base := filepath.Dir(manifest)
 	resolve := func(p string) string {
 		if filepath.IsAbs(p) {
@@ -339,7 +345,7 @@ func manifestJobs(f *fitFlags, manifest string) ([]batchJob, error) {
 		}
 		return filepath.Join(base, p)
 	}
-	r := csv.NewReader(file)
+	r := csv.NewReader(in)
 	r.Comment = '#'
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true

@@ -341,3 +341,56 @@ func BenchmarkBaselineBatch(b *testing.B) {
 		})
 	}
 }
+
+// TestParseManifest checks the parsed jobs of a manifest by hand.
+func TestParseManifest(t *testing.T) {
+	f := &fitFlags{temperature: "/w/t.csv", method: methodAuto, baselineEnd: "2016-12-26T00:00:00Z"}
+	in := "\ufeffMeter_ID, usage_file ,method,temperature_file,baseline_end\n" +
+		"# comment line\n" +
+		"a,a.csv,,,\n" +
+		"b,/abs/b.csv.gz,BILLING,w2.csv,2017-01-01T00:00:00Z\n" +
+		"\"c, quoted\",sub/c.csv,daily,,\n"
+	got, err := parseManifest(strings.NewReader(in), "/m/pilot.csv", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []batchJob{
+		{meter: "a", usage: "/m/a.csv", temperature: "/w/t.csv", method: "auto", where: "/m/pilot.csv line 3"},
+		{meter: "b", usage: "/abs/b.csv.gz", temperature: "/m/w2.csv", method: "billing", end: "2017-01-01T00:00:00Z", where: "/m/pilot.csv line 4"},
+		{meter: "c, quoted", usage: "/m/sub/c.csv", temperature: "/w/t.csv", method: "daily", where: "/m/pilot.csv line 5"},
+	}
+	if d := cmp.Diff(want, got, cmp.AllowUnexported(batchJob{})); d != "" {
+		t.Errorf("jobs (-want +got):\n%s", d)
+	}
+}
+
+// FuzzParseManifest: any manifest either parses into jobs with a meter,
+// a usage file and a known method, or fails with an error naming the
+// manifest; never a panic.
+func FuzzParseManifest(f *testing.F) {
+	f.Add("meter_id,usage_file\na,a.csv\n")
+	f.Add("meter_id,usage_file,temperature_file,method,baseline_end\na,a.csv,t.csv,daily,2016-12-26T00:00:00Z\n")
+	f.Add("meter_id,usage_file\na,a.csv\na,b.csv\n")
+	f.Add("# c\nmeter_id,usage_file,method\n\"x\"\"y\",u,auto\n")
+	f.Add("meter_id,usage_file\n\"a,b\n")
+	flags := &fitFlags{temperature: "t.csv", method: methodAuto, baselineEnd: "2016-12-26T00:00:00Z"}
+	f.Fuzz(func(t *testing.T, in string) {
+		jobs, err := parseManifest(strings.NewReader(in), "m.csv", flags)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "m.csv") {
+				t.Fatalf("error %q does not name the manifest", err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, j := range jobs {
+			if j.meter == "" || j.usage == "" || j.temperature == "" || seen[j.meter] {
+				t.Fatalf("bad job %+v", j)
+			}
+			seen[j.meter] = true
+			if j.method != methodAuto && j.method != "daily" && j.method != "billing" && j.method != "caltrack_daily" && j.method != "caltrack_billing" {
+				t.Fatalf("method %q accepted", j.method)
+			}
+		}
+	})
+}
