@@ -15,6 +15,7 @@ require (
 	github.com/shopspring/decimal v1.6.0
 	modernc.org/sqlite v1.62.0
 	pgregory.net/rapid v1.3.0
+	golang.org/x/image v0.44.0
 )
 
 require (

@@ -13,8 +13,17 @@ import (
 )
 
 func init() {
-	register(&command{name: "baseline", summary: "fit a CalTRACK 2.0 daily or billing baseline (baseline fit ...)", run: runBaseline})
+	register(&command{name: "baseline", summary: "fit, plot or batch-fit CalTRACK 2.0 baselines (baseline fit|plot|batch ...)", run: runBaseline})
 }
+
+// baselineSub is a `baseline` sub-subcommand other than fit, registered
+// from its own file's init (cmd_baseline_plot.go, cmd_baseline_batch.go).
+type baselineSub struct {
+	usage string
+	run   func(args []string, stdout, stderr io.Writer) int
+}
+
+var baselineSubs = map[string]baselineSub{}
 
 const baselineFitUsage = "negawatt baseline fit --usage U.csv --temperature T.csv --method daily|billing --baseline-end 2016-12-26T00:00:00Z [--baseline-days 365] [--fit-cdd=true|false] [--max-p-value 1] [--json]"
 
@@ -24,10 +33,18 @@ func runBaseline(args []string, stdout, stderr io.Writer) int {
 	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintln(stdout, "usage: "+baselineFitUsage)
+		for _, name := range []string{"plot", "batch"} {
+			if sub, ok := baselineSubs[name]; ok {
+				fmt.Fprintln(stdout, "       "+sub.usage)
+			}
+		}
 		return exitOK
 	}
+	if sub, ok := baselineSubs[args[0]]; ok {
+		return sub.run(args[1:], stdout, stderr)
+	}
 	if args[0] != "fit" {
-		return fail(stderr, "baseline", fmt.Errorf("unknown subcommand %q (want: fit)", args[0]))
+		return fail(stderr, "baseline", fmt.Errorf("unknown subcommand %q (want: fit, plot or batch)", args[0]))
 	}
 	const name = "baseline fit"
 	var f fitFlags

@@ -120,6 +120,12 @@ type fitFlags struct {
 
 func (f *fitFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.usage, "usage", "", "usage CSV (start,value; .csv or .csv.gz)")
+	f.registerModel(fs)
+}
+
+// registerModel registers every fit flag except --usage (for commands
+// that take many usage files, such as `baseline batch`).
+func (f *fitFlags) registerModel(fs *flag.FlagSet) {
 	fs.StringVar(&f.temperature, "temperature", "", "hourly temperature CSV (dt,tempF or dt,tempC; .csv or .csv.gz)")
 	fs.StringVar(&f.method, "method", "", "daily or billing")
 	fs.StringVar(&f.baselineEnd, "baseline-end", "", "baseline end, RFC 3339 (e.g. 2016-12-26T00:00:00Z)")
@@ -188,19 +194,10 @@ func (f *fitFlags) load() (*fitInputs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--method %q: want daily or billing", f.method)
 	}
-	end, err := parseTimeFlag("baseline-end", f.baselineEnd)
+	o, end, err := f.options(m)
 	if err != nil {
 		return nil, err
 	}
-	if f.baselineDays <= 0 {
-		return nil, fmt.Errorf("--baseline-days %d: must be positive", f.baselineDays)
-	}
-	if !(f.maxP > 0 && f.maxP <= 1) {
-		return nil, fmt.Errorf("--max-p-value %v: must be in (0, 1]", f.maxP)
-	}
-	o := baseline.OptionsFor(m)
-	o.FitCDD = f.fitCDD
-	o.BetaHDDMaxPValue, o.BetaCDDMaxPValue = f.maxP, f.maxP
 	in := &fitInputs{end: end, opts: o}
 	if in.usage, err = readUsageFile(f.usage); err != nil {
 		return nil, err
@@ -209,6 +206,25 @@ func (f *fitFlags) load() (*fitInputs, error) {
 		return nil, err
 	}
 	return in, nil
+}
+
+// options validates the flags other than the files and the method and
+// returns the fit options for method m and the baseline end.
+func (f *fitFlags) options(m baseline.Method) (baseline.Options, time.Time, error) {
+	end, err := parseTimeFlag("baseline-end", f.baselineEnd)
+	if err != nil {
+		return baseline.Options{}, time.Time{}, err
+	}
+	if f.baselineDays <= 0 {
+		return baseline.Options{}, time.Time{}, fmt.Errorf("--baseline-days %d: must be positive", f.baselineDays)
+	}
+	if !(f.maxP > 0 && f.maxP <= 1) {
+		return baseline.Options{}, time.Time{}, fmt.Errorf("--max-p-value %v: must be in (0, 1]", f.maxP)
+	}
+	o := baseline.OptionsFor(m)
+	o.FitCDD = f.fitCDD
+	o.BetaHDDMaxPValue, o.BetaCDDMaxPValue = f.maxP, f.maxP
+	return o, end, nil
 }
 
 func (in *fitInputs) fit(f *fitFlags) (*baseline.FitResult, error) {
