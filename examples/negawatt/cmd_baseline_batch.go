@@ -486,7 +486,7 @@ func printBatchTable(w io.Writer, results []batchResult) {
 	fmt.Fprintln(tw, "METER\tMETHOD\tMODEL\tHBP °F\tCBP °F\tADJ R²\tCV(RMSE)\tSUFFICIENCY\tERROR")
 	for _, r := range results {
 		if r.err != nil {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t%s\n", r.meter, oneLine(r.err.Error()))
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t%s\n", r.meter, strings.ReplaceAll(oneLine(r.err.Error()), "\t", " "))
 			continue
 		}
 		j := newFitJSON(r.res)
@@ -509,8 +509,6 @@ func fmtFixed(p *float64) string {
 	}
 	return fmt.Sprintf("%.4f", *p)
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // printBatchTotals prints counts by outcome, model type and sufficiency,
 // and the throughput.

@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/rules")
+var update = flag.Bool("update", false, "rewrite golden files (testdata/, ../../testdata/rules)")
 
 const rulesDir = "../../testdata/rules"
 
@@ -24,6 +24,9 @@ const rulesDir = "../../testdata/rules"
 func golden(t *testing.T, path string, got []byte) {
 	t.Helper()
 	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
