@@ -71,7 +71,9 @@ func FitBaseline(usage *Usage, temp *Temperature, end time.Time, maxDays int, o 
 
 // Fit runs the CalTRACK usage-per-day grid search (eemeter
 // fit_caltrack_usage_per_day_model) and the data-sufficiency check
-// (caltrack_sufficiency_criteria). See [Design.FitModel].
+// (caltrack_sufficiency_criteria). See [Design.FitModel]. When no
+// candidate qualifies it returns the result (counts, sufficiency, nil
+// Model) together with [ErrNoQualifiedModel].
 func (d *Design) Fit(o Options) (*FitResult, error) {
 	res := &FitResult{opts: o}
 	m, err := d.fit(&o, &res.st, &res.Counts)

@@ -48,6 +48,7 @@ func rel(a, b float64) float64 {
 // TestBaselineFitGolden runs the CLI on the two samples with eemeter
 // golden outputs, both variants, and compares within 1e-6 relative.
 func TestBaselineFitGolden(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile(goldenDir + "golden.json")
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +81,7 @@ func TestBaselineFitGolden(t *testing.T) {
 	for sample, s := range g.Samples {
 		for vname, v := range s.Variants {
 			t.Run(sample+"/"+vname, func(t *testing.T) {
+				t.Parallel()
 				args := []string{"--usage", sampleDir + sample + ".csv.gz", "--temperature", tempFile, "--method", methodOf(sample),
 					"--baseline-end", "2016-12-26T00:00:00Z", "--json"}
 				if p, ok := v.FitKwargs["beta_hdd_maximum_p_value"].(float64); ok {
@@ -140,42 +142,47 @@ func eqIntPtr(a, b *int) bool {
 func TestBaselineFitAllSamples(t *testing.T) {
 	wantKeys := []string{"method", "model_type", "heating_balance_point", "cooling_balance_point", "intercept", "beta_hdd",
 		"beta_cdd", "r_squared_adj", "cvrmse_adj", "nmbe", "n", "candidates", "sufficiency"}
+	t.Parallel()
 	for _, s := range allSamples {
 		for _, extra := range [][]string{nil, {"--max-p-value", "0.1"}} {
-			fitCDD := "--fit-cdd=" + map[bool]string{true: "false", false: "true"}[strings.Contains(s, "gas")]
-			args := append([]string{"--usage", sampleDir + s + ".csv.gz", "--temperature", tempFile, "--method", methodOf(s),
-				"--baseline-end", "2016-12-26T00:00:00Z", fitCDD, "--json"}, extra...)
-			code, out, errs := runCLI(t, append([]string{"baseline", "fit"}, args...)...)
-			if code != 0 {
-				t.Errorf("%s %v: exit %d: %s", s, extra, code, errs)
-				continue
-			}
-			var m map[string]json.RawMessage
-			if err := json.Unmarshal([]byte(out), &m); err != nil {
-				t.Fatal(err)
-			}
-			if len(m) != len(wantKeys) {
-				t.Errorf("%s: keys %v", s, m)
-			}
-			for _, k := range wantKeys {
-				if _, ok := m[k]; !ok {
-					t.Errorf("%s: missing key %q", s, k)
+			t.Run(s+strings.Join(extra, ""), func(t *testing.T) {
+				t.Parallel()
+				fitCDD := "--fit-cdd=" + map[bool]string{true: "false", false: "true"}[strings.Contains(s, "gas")]
+				args := append([]string{"--usage", sampleDir + s + ".csv.gz", "--temperature", tempFile, "--method", methodOf(s),
+					"--baseline-end", "2016-12-26T00:00:00Z", fitCDD, "--json"}, extra...)
+				code, out, errs := runCLI(t, append([]string{"baseline", "fit"}, args...)...)
+				if code != 0 {
+					t.Fatalf("%s %v: exit %d: %s", s, extra, code, errs)
 				}
-			}
-			var c map[string]int
-			_ = json.Unmarshal(m["candidates"], &c)
-			if len(c) != 3 {
-				t.Errorf("%s: candidates %s", s, m["candidates"])
-			}
-			code, out, errs = runCLI(t, append([]string{"savings", "--reporting-start", "2017-01-04T00:00:00Z"}, args...)...)
-			if code != 0 {
-				t.Errorf("%s savings: exit %d: %s", s, code, errs)
-				continue
-			}
-			var sv map[string]json.RawMessage
-			if err := json.Unmarshal([]byte(out), &sv); err != nil || len(sv) != 5 {
-				t.Errorf("%s savings: %s %v", s, out, err)
-			}
+				var m map[string]json.RawMessage
+				if err := json.Unmarshal([]byte(out), &m); err != nil {
+					t.Fatal(err)
+				}
+				if len(m) != len(wantKeys) {
+					t.Errorf("%s: keys %v", s, m)
+				}
+				for _, k := range wantKeys {
+					if _, ok := m[k]; !ok {
+						t.Errorf("%s: missing key %q", s, k)
+					}
+				}
+				var c map[string]int
+				_ = json.Unmarshal(m["candidates"], &c)
+				if len(c) != 3 {
+					t.Errorf("%s: candidates %s", s, m["candidates"])
+				}
+				if extra != nil {
+					return // savings does not depend on the screen beyond the model
+				}
+				code, out, errs = runCLI(t, append([]string{"savings", "--reporting-start", "2017-01-04T00:00:00Z"}, args...)...)
+				if code != 0 {
+					t.Fatalf("%s savings: exit %d: %s", s, code, errs)
+				}
+				var sv map[string]json.RawMessage
+				if err := json.Unmarshal([]byte(out), &sv); err != nil || len(sv) != 5 {
+					t.Errorf("%s savings: %s %v", s, out, err)
+				}
+			})
 		}
 	}
 }
@@ -217,6 +224,7 @@ func TestBaselineFitBadInput(t *testing.T) {
 }
 
 func TestBaselineFitNmecrAndPlainCSV(t *testing.T) {
+	t.Parallel()
 	// nmecr's commercial building: daily kWh and daily-mean °F, "time","eload" files.
 	code, out, errs := runCLI(t, "baseline", "fit", "--usage", "../../testdata/nmecr/eload.csv.gz", "--temperature", "../../testdata/nmecr/temp.csv.gz",
 		"--method", "daily", "--baseline-end", "2013-03-01T00:00:00Z", "--json")

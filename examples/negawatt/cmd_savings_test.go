@@ -35,6 +35,7 @@ func TestSavingsBadInput(t *testing.T) {
 }
 
 func TestSavingsTableAndNmecr(t *testing.T) {
+	t.Parallel()
 	code, out, errs := runCLI(t, "savings", "--usage", sampleDir+"il-gas-hdd-only-billing_monthly.csv.gz", "--temperature", tempFile,
 		"--method", "billing", "--baseline-end", "2016-12-26T00:00:00Z", "--reporting-start", "2017-01-04T00:00:00Z", "--fit-cdd=false")
 	if code != 0 || !strings.Contains(out, "savings") || !strings.Contains(out, "counterfactual") {
