@@ -179,8 +179,16 @@ func TestBaselineFitAllSamples(t *testing.T) {
 					t.Fatalf("%s savings: exit %d: %s", s, code, errs)
 				}
 				var sv map[string]json.RawMessage
-				if err := json.Unmarshal([]byte(out), &sv); err != nil || len(sv) != 5 {
+				if err := json.Unmarshal([]byte(out), &sv); err != nil || len(sv) != 7 {
 					t.Errorf("%s savings: %s %v", s, out, err)
+				}
+				// issue 4: eemeter's error bands at 90 % confidence, defined
+				// on every sample.
+				for _, k := range []string{"fsu_error_band", "ols_error_band"} {
+					var v float64
+					if err := json.Unmarshal(sv[k], &v); err != nil || !(v > 0) {
+						t.Errorf("%s savings: %s = %s", s, k, sv[k])
+					}
 				}
 			})
 		}
