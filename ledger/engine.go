@@ -1,0 +1,442 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+)
+
+// Engine implements [Ledger] and every capability interface over a [Store].
+// All ledger semantics live here once; adapters only persist rows. An
+// Engine is safe for concurrent use.
+type Engine struct {
+	store  Store
+	cfg    config
+	closed atomic.Bool
+}
+
+// Interface checks.
+var (
+	_ Ledger      = (*Engine)(nil)
+	_ BatchPoster = (*Engine)(nil)
+	_ Holder      = (*Engine)(nil)
+	_ Expirer     = (*Engine)(nil)
+	_ Reverser    = (*Engine)(nil)
+	_ AwardSummer = (*Engine)(nil)
+)
+
+// New builds a ledger over store. It validates the options; it does not
+// touch the store.
+func New(store Store, opts ...Option) (*Engine, error) {
+	if store == nil {
+		return nil, errors.New("ledger: New: nil store")
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := cfg.currencies[cfg.defaultCurrency]; !ok {
+		return nil, fmt.Errorf("ledger: default currency %q: %w", cfg.defaultCurrency, ErrUnknownCurrency)
+	}
+	return &Engine{store: store, cfg: cfg}, nil
+}
+
+// Store returns the store the engine runs on (for export and tests).
+func (e *Engine) Store() Store { return e.store }
+
+// Close implements [Ledger]: it closes the store. Closing again is a no-op.
+func (e *Engine) Close() error {
+	if e.closed.Swap(true) {
+		return nil
+	}
+	return e.store.Close()
+}
+
+func (e *Engine) now() time.Time { return normTime(e.cfg.now()) }
+
+// commitThen asks run to commit the unit's changes and then return err
+// (used when a hold is found past its deadline: the release is recorded,
+// the caller still learns ErrHoldExpired).
+type commitThen struct{ err error }
+
+func (c *commitThen) Error() string { return c.err.Error() }
+
+// run executes fn as one storage transaction, retrying from scratch when
+// the store reports ErrRetry.
+func (e *Engine) run(ctx context.Context, write bool, fn func(w *work) error) error {
+	for attempt := 0; ; attempt++ {
+		if e.closed.Load() {
+			return ErrClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := e.runOnce(ctx, write, fn)
+		if err != nil && errors.Is(err, ErrRetry) && attempt < e.cfg.maxRetries {
+			continue
+		}
+		return err
+	}
+}
+
+func (e *Engine) runOnce(ctx context.Context, write bool, fn func(w *work) error) (err error) {
+	stx, err := e.store.Begin(ctx, write)
+	if err != nil {
+		return fmt.Errorf("ledger: begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			// The unit's own error is what the caller needs; a failing
+			// rollback (e.g. a dropped connection) adds nothing to it.
+			_ = stx.Rollback()
+		}
+	}()
+	w := &work{e: e, ctx: ctx, stx: stx, now: e.now()}
+	ferr := fn(w)
+	var ct *commitThen
+	if ferr != nil && !errors.As(ferr, &ct) {
+		return ferr
+	}
+	if write && !w.ch.empty() {
+		if err := stx.Apply(ctx, &w.ch); err != nil {
+			return fmt.Errorf("ledger: store apply: %w", err)
+		}
+	}
+	committed = true // whatever Commit returns, do not roll back after it
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("ledger: commit: %w", err)
+	}
+	if ct != nil {
+		return ct.err
+	}
+	return nil
+}
+
+func (c *Changes) empty() bool {
+	return len(c.NewAccounts) == 0 && len(c.Accounts) == 0 && len(c.Transactions) == 0 &&
+		len(c.Reversed) == 0 && len(c.NewLots) == 0 && len(c.Lots) == 0 &&
+		len(c.NewHolds) == 0 && len(c.Holds) == 0
+}
+
+// work is the state of one unit of work: the locked accounts, the lots
+// loaded for them, and the changes to apply.
+type work struct {
+	e   *Engine
+	ctx context.Context
+	stx StoreTx
+	now time.Time
+
+	accts map[string]*acct
+	books map[string]*lotBook // lot-keeping accounts whose open lots are loaded
+	lots  map[LotID]*lotRef   // every lot loaded or created in this unit
+
+	seqNext, seqEnd int64
+	ch              Changes
+
+	newLots  []*lotRef // lots opened in this unit, in ID order (not in lots)
+	acctSlab []acct    // backing store for accts, one allocation per unit
+	lotSlab  []lotRef
+}
+
+func (w *work) newAcct(a acct) *acct {
+	if len(w.acctSlab) == cap(w.acctSlab) {
+		w.acctSlab = make([]acct, 0, max(16, 2*cap(w.acctSlab)))
+	}
+	w.acctSlab = append(w.acctSlab, a)
+	return &w.acctSlab[len(w.acctSlab)-1]
+}
+
+func (w *work) newLotRef(r lotRef) *lotRef {
+	if len(w.lotSlab) == cap(w.lotSlab) {
+		w.lotSlab = make([]lotRef, 0, max(4, 2*cap(w.lotSlab)))
+	}
+	w.lotSlab = append(w.lotSlab, r)
+	return &w.lotSlab[len(w.lotSlab)-1]
+}
+
+type acct struct {
+	st     AccountState
+	cur    Currency
+	isNew  bool
+	dirty  bool
+	keeper bool // keeps lots (FlagNoNegative)
+}
+
+type lotRef struct {
+	l      Lot
+	isNew  bool
+	dirty  bool
+	inBook bool
+}
+
+// lotBook holds an account's lots with Remaining > 0 in consumption order.
+type lotBook struct{ lots []*lotRef }
+
+// lotBefore is the consumption order: earliest expiry first, lots that
+// never expire last, ties by creation.
+func lotBefore(a, b *Lot) bool {
+	az, bz := a.ExpiresAt.IsZero(), b.ExpiresAt.IsZero()
+	if az != bz {
+		return bz
+	}
+	if !az && !a.ExpiresAt.Equal(b.ExpiresAt) {
+		return a.ExpiresAt.Before(b.ExpiresAt)
+	}
+	return a.ID.Less(b.ID)
+}
+
+func (b *lotBook) insert(r *lotRef) {
+	i, _ := slices.BinarySearchFunc(b.lots, r, func(x, y *lotRef) int {
+		if lotBefore(&x.l, &y.l) {
+			return -1
+		}
+		if lotBefore(&y.l, &x.l) {
+			return 1
+		}
+		return 0
+	})
+	b.lots = slices.Insert(b.lots, i, r)
+	r.inBook = true
+}
+
+// lock loads and locks the accounts (any order, duplicates allowed) in
+// sorted order with one store call, creating unknown ones through the
+// auto-create rule when create is set. Accounts already loaded in this unit
+// are skipped, so call it once per unit with every ID.
+func (w *work) lock(ids []string, create bool) error {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if w.accts == nil {
+		w.accts = make(map[string]*acct, len(ids))
+	}
+	got, err := w.stx.LockAccounts(w.ctx, ids)
+	if err != nil {
+		return fmt.Errorf("ledger: lock accounts: %w", err)
+	}
+	if w.acctSlab == nil {
+		w.acctSlab = make([]acct, 0, len(ids))
+	}
+	for _, st := range got {
+		cur, ok := w.e.cfg.currencies[st.Currency]
+		if !ok {
+			return fmt.Errorf("ledger: account %q: currency %q: %w", st.ID, st.Currency, ErrUnknownCurrency)
+		}
+		w.accts[st.ID] = w.newAcct(acct{st: st, cur: cur, keeper: st.Flags&FlagNoNegative != 0})
+	}
+	if !create {
+		return nil
+	}
+	for _, id := range ids {
+		if w.accts[id] != nil {
+			continue
+		}
+		if w.e.cfg.autoCreate == nil {
+			continue
+		}
+		a, ok := w.e.cfg.autoCreate(id)
+		if !ok {
+			continue
+		}
+		a.ID = id
+		if err := w.addAccount(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addAccount validates a and records it as new in this unit.
+func (w *work) addAccount(a Account) error {
+	a, cur, err := w.e.normAccount(a)
+	if err != nil {
+		return err
+	}
+	a.CreatedAt = w.now
+	st := AccountState{Account: a}
+	w.accts[a.ID] = w.newAcct(acct{st: st, cur: cur, isNew: true, keeper: a.Flags&FlagNoNegative != 0})
+	return nil
+}
+
+func (e *Engine) normAccount(a Account) (Account, Currency, error) {
+	if err := checkID("", "Account.ID", a.ID); err != nil {
+		return a, Currency{}, err
+	}
+	if !a.Kind.Valid() {
+		return a, Currency{}, &FieldError{Field: "Account.Kind", Reason: fmt.Sprintf("invalid kind %d for account %q", a.Kind, a.ID)}
+	}
+	if a.Flags&^FlagNoNegative != 0 {
+		return a, Currency{}, &FieldError{Field: "Account.Flags", Reason: fmt.Sprintf("unknown flags %#x for account %q", uint32(a.Flags), a.ID)}
+	}
+	if a.Kind == KindCustomer {
+		a.Flags |= FlagNoNegative
+	}
+	if a.Currency == "" {
+		a.Currency = e.cfg.defaultCurrency
+	}
+	cur, ok := e.cfg.currencies[a.Currency]
+	if !ok {
+		return a, Currency{}, fmt.Errorf("ledger: account %q: currency %q: %w", a.ID, a.Currency, ErrUnknownCurrency)
+	}
+	a.CreatedAt = time.Time{}
+	return a, cur, nil
+}
+
+func (w *work) account(key, field, id string) (*acct, error) {
+	a := w.accts[id]
+	if a == nil {
+		return nil, fmt.Errorf("ledger: key %q: %s: account %q: %w", key, field, id, ErrNotFound)
+	}
+	return a, nil
+}
+
+// loadBooks loads the open lots of the given lot-keeping accounts that are
+// not loaded yet, with one store call.
+func (w *work) loadBooks(ids []string) error {
+	if w.books == nil {
+		w.books = make(map[string]*lotBook)
+		w.lots = make(map[LotID]*lotRef)
+	}
+	var need []string
+	for _, id := range ids {
+		a := w.accts[id]
+		if a == nil || !a.keeper || w.books[id] != nil {
+			continue
+		}
+		w.books[id] = &lotBook{}
+		if !a.isNew {
+			need = append(need, id)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	slices.Sort(need)
+	need = slices.Compact(need)
+	lots, err := w.stx.OpenLots(w.ctx, need)
+	if err != nil {
+		return fmt.Errorf("ledger: load lots: %w", err)
+	}
+	for _, l := range lots {
+		r := w.lots[l.ID]
+		if r == nil {
+			r = w.newLotRef(lotRef{l: l})
+			w.lots[l.ID] = r
+		}
+		if b := w.books[r.l.Account]; b != nil && !r.inBook && r.l.Remaining.Sign() > 0 {
+			b.lots = append(b.lots, r)
+			r.inBook = true
+		}
+	}
+	for _, id := range need {
+		b := w.books[id]
+		slices.SortFunc(b.lots, func(x, y *lotRef) int {
+			if lotBefore(&x.l, &y.l) {
+				return -1
+			}
+			if lotBefore(&y.l, &x.l) {
+				return 1
+			}
+			return 0
+		})
+	}
+	return nil
+}
+
+// loadLots makes sure the lots with these IDs are loaded (even when
+// exhausted), for giving points back to them.
+func (w *work) loadLots(ids []LotID) error {
+	if w.lots == nil {
+		w.books = make(map[string]*lotBook)
+		w.lots = make(map[LotID]*lotRef)
+	}
+	var need []LotID
+	for _, id := range ids {
+		if w.lots[id] == nil {
+			need = append(need, id)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	lots, err := w.stx.Lots(w.ctx, need)
+	if err != nil {
+		return fmt.Errorf("ledger: load lots: %w", err)
+	}
+	for _, l := range lots {
+		if w.lots[l.ID] == nil {
+			w.lots[l.ID] = w.newLotRef(lotRef{l: l})
+		}
+	}
+	return nil
+}
+
+// reserveSeq reserves n sequence numbers for this unit.
+func (w *work) reserveSeq(n int) error {
+	if n == 0 {
+		return nil
+	}
+	first, err := w.stx.ReserveSeq(w.ctx, n)
+	if err != nil {
+		return fmt.Errorf("ledger: reserve sequence: %w", err)
+	}
+	w.seqNext, w.seqEnd = first, first+int64(n)
+	return nil
+}
+
+func (w *work) nextSeq() int64 {
+	if w.seqNext >= w.seqEnd {
+		// The engine reserves exactly what it uses; running out is a bug.
+		panic("ledger: internal error: sequence reservation exhausted")
+	}
+	s := w.seqNext
+	w.seqNext++
+	return s
+}
+
+// flush turns the unit's dirty accounts and lots into Changes, in
+// deterministic order.
+func (w *work) flush() {
+	ids := make([]string, 0, len(w.accts))
+	for id, a := range w.accts {
+		if a.isNew || a.dirty {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		a := w.accts[id]
+		if a.isNew {
+			w.ch.NewAccounts = append(w.ch.NewAccounts, a.st)
+		} else {
+			w.ch.Accounts = append(w.ch.Accounts, a.st)
+		}
+	}
+	var lids []LotID
+	for id, r := range w.lots {
+		if r.dirty {
+			lids = append(lids, id)
+		}
+	}
+	slices.SortFunc(lids, func(a, b LotID) int {
+		if a.Less(b) {
+			return -1
+		}
+		if b.Less(a) {
+			return 1
+		}
+		return 0
+	})
+	for _, id := range lids {
+		w.ch.Lots = append(w.ch.Lots, w.lots[id].l)
+	}
+	for _, r := range w.newLots {
+		w.ch.NewLots = append(w.ch.NewLots, r.l)
+	}
+}

@@ -1,0 +1,336 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/negawatt/negawatt/ledger"
+)
+
+// Apply implements [ledger.StoreTx]. Every kind of change is one set-based
+// statement over unnest()ed array parameters, whatever the number of rows.
+// They go to the server as one pipelined pgx.Batch (with BEGIN, if nothing
+// was sent yet): a batch of 100 transactions costs one round trip here.
+//
+// COMMIT is deliberately not pipelined behind them, although that would
+// save a round trip: once COMMIT is in the server's input it runs even if
+// the client gives up (context cancelled while a write waits on a lock),
+// and the caller would see an error for work that committed. Sent
+// separately, COMMIT is never sent for a cancelled unit of work. Plain INSERTs (never
+// upserts) make a duplicate key fail with 23505, reported as ErrRetry.
+// UPDATEs check their row counts, so a change to a row that does not exist
+// fails the unit of work instead of vanishing.
+func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
+	if !t.write {
+		return fmt.Errorf("postgres: apply in a read-only transaction")
+	}
+	queue := func(rows int, sql string, args ...any) {
+		t.pending.Queue(sql, args...)
+		t.pendingRows = append(t.pendingRows, int64(rows))
+	}
+
+	// Sequence numbers stored beyond what this transaction reserved come
+	// from an import: keep later reservations above them.
+	var hi int64
+	for i := range c.Transactions {
+		hi = max(hi, c.Transactions[i].Seq)
+	}
+	if hi > t.seqHi {
+		queue(-1, `SELECT ledger_advance_seq($1)`, hi)
+	}
+
+	if n := len(c.NewAccounts); n > 0 {
+		if err := queueNewAccounts(queue, c.NewAccounts); err != nil {
+			return err
+		}
+	}
+	if n := len(c.Accounts); n > 0 {
+		ids := make([]string, n)
+		posted := make([]string, n)
+		held := make([]string, n)
+		for i, a := range c.Accounts {
+			ids[i], posted[i], held[i] = a.ID, a.Posted.String(), a.Held.String()
+		}
+		queue(n, `UPDATE accounts a SET posted = u.posted::numeric, held = u.held::numeric
+			FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, posted, held)
+			WHERE a.id = u.id`, ids, posted, held)
+	}
+	if len(c.Transactions) > 0 {
+		if err := queueTransactions(queue, c.Transactions); err != nil {
+			return err
+		}
+	}
+	if n := len(c.Reversed); n > 0 {
+		keys := make([]string, n)
+		by := make([]string, n)
+		for i, r := range c.Reversed {
+			keys[i], by[i] = r.Key, r.By
+		}
+		queue(n, `UPDATE transactions t SET reversed_by = u.by
+			FROM unnest($1::text[], $2::text[]) AS u(key, by) WHERE t.key = u.key`, keys, by)
+	}
+	if len(c.NewLots) > 0 {
+		if err := queueNewLots(queue, c.NewLots); err != nil {
+			return err
+		}
+	}
+	if n := len(c.Lots); n > 0 {
+		seqs := make([]int64, n)
+		posts := make([]int32, n)
+		rem := make([]string, n)
+		exp := make([]string, n)
+		for i, l := range c.Lots {
+			seqs[i], posts[i], rem[i], exp[i] = l.ID.Seq, l.ID.Posting, l.Remaining.String(), l.Expired.String()
+		}
+		queue(n, `UPDATE lots l SET remaining = u.remaining::numeric, expired = u.expired::numeric
+			FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::text[]) AS u(seq, posting, remaining, expired)
+			WHERE l.seq = u.seq AND l.posting = u.posting`, seqs, posts, rem, exp)
+	}
+	if len(c.NewHolds) > 0 {
+		if err := queueNewHolds(queue, c.NewHolds); err != nil {
+			return err
+		}
+	}
+	if n := len(c.Holds); n > 0 {
+		ids := make([]string, n)
+		status := make([]int16, n)
+		committed := make([]string, n)
+		commitKey := make([]string, n)
+		resolved := make([]pgtype.Int8, n)
+		reserved := make([]pgtype.Text, n)
+		for i, h := range c.Holds {
+			ids[i], status[i], committed[i], commitKey[i] = h.ID, int16(h.Status), h.Committed.String(), h.CommitKey
+			var err error
+			if resolved[i], err = toNS("hold "+h.ID+" ResolvedAt", h.ResolvedAt); err != nil {
+				return fmt.Errorf("postgres: apply: %w", err)
+			}
+			if reserved[i], err = jsonText(encodeLotUses(h.Reserved)); err != nil {
+				return fmt.Errorf("postgres: apply: hold %q: %w", h.ID, err)
+			}
+		}
+		queue(n, `UPDATE holds h SET status = u.status, committed = u.committed::numeric,
+				commit_key = u.commit_key, resolved_ns = u.resolved_ns, reserved = u.reserved::jsonb
+			FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+				AS u(id, status, committed, commit_key, resolved_ns, reserved)
+			WHERE h.id = u.id`, ids, status, committed, commitKey, resolved, reserved)
+	}
+	if len(t.pendingRows) == 0 {
+		return nil
+	}
+	br, err := t.send(ctx)
+	if err != nil {
+		return wrap("apply", err)
+	}
+	return wrap("apply", br.Close())
+}
+
+func firstWord(ct pgconn.CommandTag) string {
+	s := ct.String()
+	for i := range len(s) {
+		if s[i] == ' ' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// jsonText turns an encoded JSON document into a nullable text parameter
+// (cast to jsonb in SQL); nil stays NULL.
+func jsonText(b []byte, err error) (pgtype.Text, error) {
+	if err != nil || b == nil {
+		return pgtype.Text{}, err
+	}
+	return pgtype.Text{String: string(b), Valid: true}, nil
+}
+
+type queueFunc func(rows int, sql string, args ...any)
+
+func queueNewAccounts(queue queueFunc, as []ledger.AccountState) error {
+	n := len(as)
+	ids := make([]string, n)
+	kinds := make([]int16, n)
+	flags := make([]int32, n)
+	curs := make([]string, n)
+	created := make([]pgtype.Int8, n)
+	posted := make([]string, n)
+	held := make([]string, n)
+	for i, a := range as {
+		ids[i], kinds[i], flags[i], curs[i] = a.ID, int16(a.Kind), int32(a.Flags), a.Currency
+		posted[i], held[i] = a.Posted.String(), a.Held.String()
+		var err error
+		if created[i], err = toNS("account "+a.ID+" CreatedAt", a.CreatedAt); err != nil {
+			return fmt.Errorf("postgres: apply: %w", err)
+		}
+	}
+	queue(n, `INSERT INTO accounts (id, kind, flags, currency, created_ns, posted, held)
+		SELECT id, kind, flags, currency, created_ns, posted::numeric, held::numeric
+		FROM unnest($1::text[], $2::smallint[], $3::integer[], $4::text[], $5::bigint[], $6::text[], $7::text[])
+			AS u(id, kind, flags, currency, created_ns, posted, held)`,
+		ids, kinds, flags, curs, created, posted, held)
+	return nil
+}
+
+// queueTransactions inserts transactions with their postings folded into
+// the per-row arrays, and the (account, seq) rows History reads.
+func queueTransactions(queue queueFunc, txs []ledger.TxRecord) error {
+	n := len(txs)
+	seqs := make([]int64, n)
+	keys := make([]string, n)
+	hashes := make([][]byte, n)
+	effective := make([]pgtype.Int8, n)
+	posted := make([]pgtype.Int8, n)
+	reverses := make([]string, n)
+	reversedBy := make([]string, n)
+	meta := make([]pgtype.Text, n)
+	consumed := make([]pgtype.Text, n)
+	var (
+		pSeq           []int64
+		pIdx           []int32
+		pFrom, pTo, pA []string
+		pExp           []pgtype.Int8
+		aAcct          []string
+		aSeq           []int64
+	)
+	for i := range txs {
+		r := &txs[i]
+		seqs[i], keys[i], hashes[i] = r.Seq, r.Key, r.Hash[:]
+		reverses[i], reversedBy[i] = r.Reverses, r.ReversedBy
+		var err error
+		if effective[i], err = toNS("transaction "+r.Key+" EffectiveAt", r.EffectiveAt); err != nil {
+			return fmt.Errorf("postgres: apply: %w", err)
+		}
+		if posted[i], err = toNS("transaction "+r.Key+" PostedAt", r.PostedAt); err != nil {
+			return fmt.Errorf("postgres: apply: %w", err)
+		}
+		if meta[i], err = jsonText(encodeMeta(r.Metadata)); err != nil {
+			return fmt.Errorf("postgres: apply: transaction %q metadata: %w", r.Key, err)
+		}
+		if consumed[i], err = jsonText(encodeLotUses(r.Consumed)); err != nil {
+			return fmt.Errorf("postgres: apply: transaction %q: %w", r.Key, err)
+		}
+		first := len(aAcct)
+		touch := func(acct string) {
+			for _, a := range aAcct[first:] {
+				if a == acct {
+					return
+				}
+			}
+			aAcct = append(aAcct, acct)
+			aSeq = append(aSeq, r.Seq)
+		}
+		for j, p := range r.Postings {
+			exp, err := toNS(fmt.Sprintf("transaction %s Postings[%d].ExpiresAt", r.Key, j), p.ExpiresAt)
+			if err != nil {
+				return fmt.Errorf("postgres: apply: %w", err)
+			}
+			pSeq = append(pSeq, r.Seq)
+			pIdx = append(pIdx, int32(j))
+			pFrom = append(pFrom, p.From)
+			pTo = append(pTo, p.To)
+			pA = append(pA, p.Amount.String())
+			pExp = append(pExp, exp)
+			touch(p.From)
+			touch(p.To)
+		}
+	}
+	queue(n, `INSERT INTO transactions (seq, key, hash, effective_ns, posted_ns, reverses, reversed_by,
+			metadata, consumed, from_accts, to_accts, amounts, expires_ns)
+		SELECT t.seq, t.key, t.hash, t.effective_ns, t.posted_ns, t.reverses, t.reversed_by,
+			t.metadata::jsonb, t.consumed::jsonb,
+			coalesce(p.from_accts, '{}'), coalesce(p.to_accts, '{}'),
+			coalesce(p.amounts, '{}'), coalesce(p.expires_ns, '{}')
+		FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bigint[], $5::bigint[], $6::text[],
+				$7::text[], $8::text[], $9::text[])
+			AS t(seq, key, hash, effective_ns, posted_ns, reverses, reversed_by, metadata, consumed)
+		LEFT JOIN (
+			SELECT x.seq,
+				array_agg(x.from_acct ORDER BY x.idx) AS from_accts,
+				array_agg(x.to_acct ORDER BY x.idx) AS to_accts,
+				array_agg(x.amount::numeric ORDER BY x.idx) AS amounts,
+				array_agg(x.expires_ns ORDER BY x.idx) AS expires_ns
+			FROM unnest($10::bigint[], $11::integer[], $12::text[], $13::text[], $14::text[], $15::bigint[])
+				AS x(seq, idx, from_acct, to_acct, amount, expires_ns)
+			GROUP BY x.seq
+		) p ON p.seq = t.seq`,
+		seqs, keys, hashes, effective, posted, reverses, reversedBy, meta, consumed,
+		pSeq, pIdx, pFrom, pTo, pA, pExp)
+	queue(len(aAcct), `INSERT INTO tx_accounts (account, seq)
+		SELECT * FROM unnest($1::text[], $2::bigint[])`, aAcct, aSeq)
+	return nil
+}
+
+func queueNewLots(queue queueFunc, ls []ledger.Lot) error {
+	n := len(ls)
+	seqs := make([]int64, n)
+	posts := make([]int32, n)
+	accts := make([]string, n)
+	exp := make([]pgtype.Int8, n)
+	amt := make([]string, n)
+	rem := make([]string, n)
+	expired := make([]string, n)
+	for i, l := range ls {
+		seqs[i], posts[i], accts[i] = l.ID.Seq, l.ID.Posting, l.Account
+		amt[i], rem[i], expired[i] = l.Amount.String(), l.Remaining.String(), l.Expired.String()
+		var err error
+		if exp[i], err = toNS(fmt.Sprintf("lot %d.%d ExpiresAt", l.ID.Seq, l.ID.Posting), l.ExpiresAt); err != nil {
+			return fmt.Errorf("postgres: apply: %w", err)
+		}
+	}
+	queue(n, `INSERT INTO lots (seq, posting, account, expires_ns, amount, remaining, expired)
+		SELECT seq, posting, account, expires_ns, amount::numeric, remaining::numeric, expired::numeric
+		FROM unnest($1::bigint[], $2::integer[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])
+			AS u(seq, posting, account, expires_ns, amount, remaining, expired)`,
+		seqs, posts, accts, exp, amt, rem, expired)
+	return nil
+}
+
+func queueNewHolds(queue queueFunc, hs []ledger.HoldRecord) error {
+	n := len(hs)
+	ids := make([]string, n)
+	accts := make([]string, n)
+	tos := make([]string, n)
+	amt := make([]string, n)
+	deadline := make([]pgtype.Int8, n)
+	meta := make([]pgtype.Text, n)
+	status := make([]int16, n)
+	committed := make([]string, n)
+	commitKey := make([]string, n)
+	created := make([]pgtype.Int8, n)
+	resolved := make([]pgtype.Int8, n)
+	hashes := make([][]byte, n)
+	reserved := make([]pgtype.Text, n)
+	for i := range hs {
+		h := &hs[i]
+		ids[i], accts[i], tos[i], amt[i] = h.ID, h.Account, h.To, h.Amount.String()
+		status[i], committed[i], commitKey[i], hashes[i] = int16(h.Status), h.Committed.String(), h.CommitKey, h.Hash[:]
+		var err error
+		if deadline[i], err = toNS("hold "+h.ID+" Deadline", h.Deadline); err != nil {
+			return fmt.Errorf("postgres: apply: %w", err)
+		}
+		if created[i], err = toNS("hold "+h.ID+" CreatedAt", h.CreatedAt); err != nil {
+			return fmt.Errorf("postgres: apply: %w", err)
+		}
+		if resolved[i], err = toNS("hold "+h.ID+" ResolvedAt", h.ResolvedAt); err != nil {
+			return fmt.Errorf("postgres: apply: %w", err)
+		}
+		if meta[i], err = jsonText(encodeMeta(h.Metadata)); err != nil {
+			return fmt.Errorf("postgres: apply: hold %q metadata: %w", h.ID, err)
+		}
+		if reserved[i], err = jsonText(encodeLotUses(h.Reserved)); err != nil {
+			return fmt.Errorf("postgres: apply: hold %q: %w", h.ID, err)
+		}
+	}
+	queue(n, `INSERT INTO holds (id, account, to_acct, amount, deadline_ns, metadata, status,
+			committed, commit_key, created_ns, resolved_ns, hash, reserved)
+		SELECT id, account, to_acct, amount::numeric, deadline_ns, metadata::jsonb, status,
+			committed::numeric, commit_key, created_ns, resolved_ns, hash, reserved::jsonb
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::smallint[],
+				$8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bytea[], $13::text[])
+			AS u(id, account, to_acct, amount, deadline_ns, metadata, status,
+				committed, commit_key, created_ns, resolved_ns, hash, reserved)`,
+		ids, accts, tos, amt, deadline, meta, status, committed, commitKey, created, resolved, hashes, reserved)
+	return nil
+}

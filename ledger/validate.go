@@ -1,0 +1,260 @@
+package ledger
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+)
+
+// Limits on identifiers and request sizes; they keep rows indexable and
+// requests bounded.
+const (
+	maxIDBytes   = 256
+	maxPostings  = 1000
+	maxMetadata  = 64
+	maxMetaBytes = 4096
+	maxBatch     = 10000
+	reservedMeta = "ledger."
+	reservedKey  = "ledger/" // keys of transactions the engine creates
+)
+
+// Representable time range: UnixNano covers 1678..2262; we accept a
+// narrower, obviously sane range and keep times in UTC at microsecond
+// precision, PostgreSQL's timestamptz resolution, so every store returns
+// exactly what was posted.
+var (
+	minTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+func validID(id string) bool {
+	return id != "" && len(id) <= maxIDBytes && utf8.ValidString(id)
+}
+
+func checkID(key, field, id string) error {
+	if !validID(id) {
+		return &FieldError{Key: key, Field: field, Reason: fmt.Sprintf("must be 1..%d bytes of UTF-8", maxIDBytes)}
+	}
+	return nil
+}
+
+func checkTime(key, field string, t time.Time) error {
+	if !t.IsZero() && (t.Before(minTime) || !t.Before(maxTime)) {
+		return &FieldError{Key: key, Field: field, Reason: fmt.Sprintf("%s outside 1900..2200", t.Format(time.RFC3339))}
+	}
+	return nil
+}
+
+func checkAmount(key, field string, d decimal.Decimal) error {
+	if d.Sign() <= 0 {
+		return &FieldError{Key: key, Field: field, Reason: fmt.Sprintf("amount %s must be positive", d)}
+	}
+	return nil
+}
+
+// checkScale rejects amounts with more decimal places than the currency
+// allows; 1.500 is fine at scale 2, 1.505 is not.
+func checkScale(key, field string, d decimal.Decimal, cur Currency) error {
+	if inScale(d, cur) {
+		return nil
+	}
+	return &FieldError{Key: key, Field: field, Err: ErrScale,
+		Reason: fmt.Sprintf("amount %s has more than %d decimal places (currency %s)", d, cur.Scale, cur.Code)}
+}
+
+func inScale(d decimal.Decimal, cur Currency) bool {
+	return d.Exponent() >= -cur.Scale || d.Equal(d.Truncate(cur.Scale))
+}
+
+func checkMeta(key string, m map[string]string, allowReserved bool) error {
+	if len(m) > maxMetadata {
+		return &FieldError{Key: key, Field: "Metadata", Reason: fmt.Sprintf("more than %d entries", maxMetadata)}
+	}
+	for k, v := range m {
+		if k == "" || len(k) > maxIDBytes || !utf8.ValidString(k) {
+			return &FieldError{Key: key, Field: "Metadata", Reason: fmt.Sprintf("key %q must be 1..%d bytes of UTF-8", k, maxIDBytes)}
+		}
+		if len(v) > maxMetaBytes || !utf8.ValidString(v) {
+			return &FieldError{Key: key, Field: "Metadata[" + k + "]", Reason: fmt.Sprintf("value must be at most %d bytes of UTF-8", maxMetaBytes)}
+		}
+		if !allowReserved && strings.HasPrefix(k, reservedMeta) {
+			return &FieldError{Key: key, Field: "Metadata[" + k + "]", Reason: "keys starting \"ledger.\" are reserved"}
+		}
+	}
+	return nil
+}
+
+func copyMeta(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// normalizeTx validates a caller's transaction and returns a private,
+// normalized copy (times in UTC µs, metadata copied) and its content hash.
+func normalizeTx(tx Transaction, allowReserved bool) (Transaction, [32]byte, error) {
+	var h [32]byte
+	if err := checkID(tx.Key, "Key", tx.Key); err != nil {
+		return tx, h, err
+	}
+	k := tx.Key
+	if !allowReserved && strings.HasPrefix(k, reservedKey) {
+		return tx, h, &FieldError{Key: k, Field: "Key", Reason: "keys starting \"ledger/\" are reserved for the ledger's own transactions"}
+	}
+	if len(tx.Postings) == 0 || len(tx.Postings) > maxPostings {
+		return tx, h, &FieldError{Key: k, Field: "Postings", Reason: fmt.Sprintf("need 1..%d postings, got %d", maxPostings, len(tx.Postings))}
+	}
+	if !allowReserved && tx.Reverses != "" {
+		return tx, h, &FieldError{Key: k, Field: "Reverses", Reason: "set only by Reverse"}
+	}
+	if tx.Seq != 0 || !tx.PostedAt.IsZero() || tx.ReversedBy != "" {
+		return tx, h, &FieldError{Key: k, Field: "Seq/PostedAt/ReversedBy", Reason: "are set by the ledger and must be empty"}
+	}
+	if err := checkMeta(k, tx.Metadata, allowReserved); err != nil {
+		return tx, h, err
+	}
+	if err := checkTime(k, "EffectiveAt", tx.EffectiveAt); err != nil {
+		return tx, h, err
+	}
+	// Metadata is not copied: stores copy what they keep, and the returned
+	// transaction may share the caller's own map.
+	meta := tx.Metadata
+	if len(meta) == 0 {
+		meta = nil
+	}
+	out := Transaction{Key: k, Metadata: meta, EffectiveAt: normTime(tx.EffectiveAt), Reverses: tx.Reverses}
+	out.Postings = make([]Posting, len(tx.Postings))
+	for i, p := range tx.Postings {
+		// Checks first, field names only when reporting.
+		f := func(s string) string { return "Postings[" + strconv.Itoa(i) + "]." + s }
+		if !validID(p.From) {
+			return tx, h, checkID(k, f("From"), p.From)
+		}
+		if !validID(p.To) {
+			return tx, h, checkID(k, f("To"), p.To)
+		}
+		if p.From == p.To {
+			return tx, h, &FieldError{Key: k, Field: f("To"), Reason: "same account as From"}
+		}
+		if p.Amount.Sign() <= 0 {
+			return tx, h, checkAmount(k, f("Amount"), p.Amount)
+		}
+		if !p.ExpiresAt.IsZero() {
+			if err := checkTime(k, f("ExpiresAt"), p.ExpiresAt); err != nil {
+				return tx, h, err
+			}
+		}
+		out.Postings[i] = Posting{From: p.From, To: p.To, Amount: p.Amount, ExpiresAt: normTime(p.ExpiresAt)}
+	}
+	return out, hashTx(&out), nil
+}
+
+// canon builds the canonical, unambiguous byte encoding of request
+// content: every field length-prefixed, maps in sorted key order, amounts
+// in shortest form (decimal.String trims trailing zeros, so 1.5 and 1.50
+// encode alike), times as UTC Unix microseconds.
+type canon struct{ b []byte }
+
+func (c *canon) str(s string) {
+	c.b = binary.AppendUvarint(c.b, uint64(len(s)))
+	c.b = append(c.b, s...)
+}
+
+func (c *canon) time(t time.Time) {
+	if t.IsZero() {
+		c.b = append(c.b, 0)
+		return
+	}
+	c.b = append(c.b, 1)
+	c.b = binary.AppendVarint(c.b, t.UnixMicro())
+}
+
+func (c *canon) dec(d decimal.Decimal) { c.str(d.String()) }
+
+func (c *canon) meta(m map[string]string) {
+	var arr [8]string
+	keys := arr[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	c.b = binary.AppendUvarint(c.b, uint64(len(keys)))
+	for _, k := range keys {
+		c.str(k)
+		c.str(m[k])
+	}
+}
+
+func hashTx(tx *Transaction) [32]byte {
+	var buf [256]byte
+	c := canon{b: buf[:0]}
+	c.str("tx/v1")
+	c.str(tx.Key)
+	c.b = binary.AppendUvarint(c.b, uint64(len(tx.Postings)))
+	for _, p := range tx.Postings {
+		c.str(p.From)
+		c.str(p.To)
+		c.dec(p.Amount)
+		c.time(p.ExpiresAt)
+	}
+	c.meta(tx.Metadata)
+	c.time(tx.EffectiveAt)
+	c.str(tx.Reverses)
+	return sha256.Sum256(c.b)
+}
+
+func hashReverse(key, orig string) [32]byte {
+	c := canon{}
+	c.str("reverse/v1")
+	c.str(key)
+	c.str(orig)
+	return sha256.Sum256(c.b)
+}
+
+func hashHold(r *HoldRequest) [32]byte {
+	c := canon{}
+	c.str("hold/v1")
+	c.str(r.ID)
+	c.str(r.Account)
+	c.str(r.To)
+	c.dec(r.Amount)
+	c.time(r.Deadline)
+	c.meta(r.Metadata)
+	return sha256.Sum256(c.b)
+}
+
+func hashCommit(holdID string, amount decimal.Decimal) [32]byte {
+	c := canon{}
+	c.str("hold-commit/v1")
+	c.str(holdID)
+	c.dec(amount)
+	return sha256.Sum256(c.b)
+}
+
+func hashExpiry(lot LotID, amount decimal.Decimal) [32]byte {
+	c := canon{}
+	c.str("expire/v1")
+	c.b = binary.AppendVarint(c.b, lot.Seq)
+	c.b = binary.AppendVarint(c.b, int64(lot.Posting))
+	c.dec(amount)
+	return sha256.Sum256(c.b)
+}
