@@ -1,0 +1,180 @@
+package rewards
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/negawatt/negawatt/savings"
+	"github.com/shopspring/decimal"
+)
+
+// Fact is what rules pay on: a savings fact with the customer, the event
+// (for event facts) and history around it. Its JSON form is one line of
+// the CLI's facts file (snake_case keys).
+type Fact struct {
+	Customer Customer       `json:"customer"`
+	Savings  savings.Result `json:"savings"`
+	// Event is nil for period facts.
+	Event   *Event  `json:"event"`
+	History History `json:"history"`
+	// Now is the settlement time, visible to rules as now.
+	Now time.Time `json:"now"`
+}
+
+// Customer is the enrolled customer a fact belongs to.
+type Customer struct {
+	ID         string            `json:"id"`
+	Tier       string            `json:"tier"`
+	EnrolledAt time.Time         `json:"enrolled_at"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+// Event identifies a demand-response event.
+type Event struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// History counts the customer's earlier events.
+type History struct {
+	EventStreak int `json:"event_streak"`
+	EventsTotal int `json:"events_total"`
+}
+
+// Validate checks what the engine relies on: a customer id, a fact id, a
+// known kind and a start time.
+func (f *Fact) Validate() error {
+	switch {
+	case f.Customer.ID == "":
+		return &FactError{Field: "customer.id", Err: errors.New("missing")}
+	case f.Savings.ID == "":
+		return &FactError{Field: "savings.id", Err: errors.New("missing")}
+	case f.Savings.Kind != savings.KindPeriod && f.Savings.Kind != savings.KindEvent:
+		return &FactError{Field: "savings.kind", Err: fmt.Errorf("%q is neither \"period\" nor \"event\"", f.Savings.Kind)}
+	case f.Savings.Start.IsZero():
+		return &FactError{Field: "savings.start", Err: errors.New("missing")}
+	case !f.Savings.End.IsZero() && f.Savings.End.Before(f.Savings.Start):
+		return &FactError{Field: "savings.end", Err: errors.New("before savings.start")}
+	case f.History.EventStreak < 0 || f.History.EventsTotal < 0:
+		return &FactError{Field: "history", Err: errors.New("negative count")}
+	}
+	return nil
+}
+
+// DecodeFact decodes and validates one JSON fact.
+func DecodeFact(data []byte) (Fact, error) {
+	var f Fact
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&f); err != nil {
+		return Fact{}, &FactError{Err: jsonProblem(err)}
+	}
+	if dec.More() {
+		return Fact{}, &FactError{Err: errors.New("more than one JSON value")}
+	}
+	if err := f.Validate(); err != nil {
+		return Fact{}, err
+	}
+	return f, nil
+}
+
+func jsonProblem(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("%s: cannot use JSON %s as %s", te.Field, te.Value, te.Type)
+	}
+	return err
+}
+
+// DecodeFacts reads JSON lines (one fact per line, blank lines skipped).
+// An error names the line.
+func DecodeFacts(r io.Reader) ([]Fact, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	var out []Fact
+	for line := 1; sc.Scan(); line++ {
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		f, err := DecodeFact(b)
+		if err != nil {
+			var fe *FactError
+			if errors.As(err, &fe) {
+				fe.Line = line
+			}
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, &FactError{Err: err}
+	}
+	return out, nil
+}
+
+// env builds the expression environment of f, converting only the amounts
+// some rule reads (each conversion allocates).
+func (p *Program) env(f *Fact, e *Env) {
+	*e = Env{
+		Customer: CustomerEnv{ID: f.Customer.ID, Tier: f.Customer.Tier, EnrolledAt: f.Customer.EnrolledAt, Attributes: f.Customer.Attributes},
+		Savings:  SavingsEnv{Kind: string(f.Savings.Kind), ID: f.Savings.ID, Start: f.Savings.Start, End: f.Savings.End},
+		Now:      f.Now,
+	}
+	s, u := &f.Savings, p.uses
+	if u&useBaseline != 0 {
+		e.Savings.BaselineKWh = decimal.NewFromFloat(s.BaselineKWh)
+	}
+	if u&useObserved != 0 {
+		e.Savings.ObservedKWh = decimal.NewFromFloat(s.ObservedKWh)
+	}
+	if u&useKWh != 0 {
+		e.Savings.KWh = decimal.NewFromFloat(s.SavingsKWh)
+	}
+	if u&usePercent != 0 {
+		e.Savings.Percent = decimal.NewFromFloat(s.PercentSavings)
+	}
+	if u&useUncertainty != 0 {
+		e.Savings.UncertaintyKWh = decimal.NewFromFloat(s.UncertaintyKWh)
+	}
+	if u&useHistory != 0 {
+		e.History = HistoryEnv{EventStreak: decimal.NewFromInt(int64(f.History.EventStreak)),
+			EventsTotal: decimal.NewFromInt(int64(f.History.EventsTotal))}
+	}
+	if f.Event != nil {
+		e.Event = EventEnv{ID: f.Event.ID, Type: f.Event.Type}
+	} else if f.Savings.Kind == savings.KindEvent {
+		e.Event = EventEnv{ID: f.Savings.ID, Type: f.Savings.EventType}
+	}
+}
+
+const (
+	useBaseline = 1 << iota
+	useObserved
+	useKWh
+	usePercent
+	useUncertainty
+	useHistory
+)
+
+func usesOf(name string) int {
+	switch name {
+	case "savings.baseline_kwh":
+		return useBaseline
+	case "savings.observed_kwh":
+		return useObserved
+	case "savings.kwh":
+		return useKWh
+	case "savings.percent":
+		return usePercent
+	case "savings.uncertainty_kwh":
+		return useUncertainty
+	case "history.event_streak", "history.events_total":
+		return useHistory
+	}
+	return 0
+}
