@@ -1,0 +1,122 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/negawatt/negawatt/examples/internal/loadgen"
+)
+
+// Scenario is one measured workload against a started server.
+type Scenario struct {
+	// Name identifies the workload in reports, e.g. "balance reads".
+	Name string
+	// Setup prepares data before the timed part (not measured); nil does
+	// nothing. It may keep state for Request in the closure.
+	Setup func(ctx context.Context, s *Server) error
+	// Request builds request i of the timed part.
+	Request func(ctx context.Context, s *Server, i int) (*http.Request, error)
+	// Check verifies the server's state after the timed part (e.g. every
+	// award posted exactly once); nil checks nothing.
+	Check func(ctx context.Context, s *Server, sent int) error
+}
+
+// Limits bound one scenario's timed part.
+type Limits struct {
+	Requests    int
+	Duration    time.Duration
+	Concurrency int
+}
+
+// Figure is one scenario's measurement.
+type Figure struct {
+	Scenario string
+	Store    string
+	Limits   Limits
+	loadgen.Result
+}
+
+// Row formats f as a Markdown table row: store, scenario, requests,
+// req/s, p50, p99, errors.
+func (f Figure) Row() string {
+	return fmt.Sprintf("| %s | %s | %d | %.0f | %s | %s | %d |", f.Store, f.Scenario, f.Requests, f.RPS,
+		fmtDur(f.P50), fmtDur(f.P99), f.Errors)
+}
+
+func fmtDur(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}
+
+// Measure runs sc's setup, its timed part within lim, and its check.
+func Measure(ctx context.Context, s *Server, store string, sc Scenario, lim Limits) (Figure, error) {
+	if sc.Setup != nil {
+		if err := sc.Setup(ctx, s); err != nil {
+			return Figure{}, fmt.Errorf("loadtest: %s: setup: %w", sc.Name, err)
+		}
+	}
+	res, err := loadgen.Run(ctx, loadgen.Config{
+		URL:         s.URL,
+		Requests:    lim.Requests,
+		Duration:    lim.Duration,
+		Concurrency: lim.Concurrency,
+		NewRequest: func(ctx context.Context, i int) (*http.Request, error) {
+			return sc.Request(ctx, s, i)
+		},
+	})
+	if err != nil {
+		return Figure{}, fmt.Errorf("loadtest: %s: %w", sc.Name, err)
+	}
+	f := Figure{Scenario: sc.Name, Store: store, Limits: lim, Result: res}
+	if sc.Check != nil {
+		if err := sc.Check(ctx, s, res.Requests); err != nil {
+			return f, fmt.Errorf("loadtest: %s: check: %w", sc.Name, err)
+		}
+	}
+	return f, nil
+}
+
+// NewRequest builds a request to s's path with a bearer token and, when
+// body is not empty, a JSON body.
+func (s *Server) NewRequest(ctx context.Context, method, path, token, body string) (*http.Request, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	r, err := http.NewRequestWithContext(ctx, method, s.URL+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	return r, nil
+}
+
+// Do sends one request (setup and checks, not timed) and returns the
+// body; a status other than want is an error carrying the body.
+func (s *Server) Do(ctx context.Context, method, path, token, body string, want int) ([]byte, error) {
+	r, err := s.NewRequest(ctx, method, path, token, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != want {
+		return b, fmt.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, strings.TrimSpace(string(b)))
+	}
+	return b, nil
+}
