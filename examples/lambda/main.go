@@ -83,7 +83,7 @@ func handler(getenv func(string) string, log *slog.Logger) (any, error) {
 		}
 		return nightly.Jobs{
 			Location: loc,
-			Settle:   func(ctx context.Context, d nightly.Day) error { return fmt.Errorf("settle: %w", errNotWired) },
+			Settle:   func(ctx context.Context, p nightly.Period) error { return fmt.Errorf("settle: %w", errNotWired) },
 			Sweep:    func(ctx context.Context, asOf time.Time) error { return fmt.Errorf("sweep: %w", errNotWired) },
 			Logger:   log,
 		}.Handle, nil
