@@ -38,14 +38,28 @@ type Figure struct {
 	Store    string
 	Limits   Limits
 	loadgen.Result
+	// ServerCPU is the CPU time the server process used during the timed
+	// part (see Server.cpuTime); 0 if unknown.
+	ServerCPU time.Duration
+}
+
+// CPUPerRequest is the server's CPU time per request.
+func (f Figure) CPUPerRequest() time.Duration {
+	if f.Requests == 0 {
+		return 0
+	}
+	return f.ServerCPU / time.Duration(f.Requests)
 }
 
 // Row formats f as a Markdown table row: store, scenario, requests,
-// req/s, p50, p99, errors.
+// req/s, p50, p99, errors, server CPU µs per request.
 func (f Figure) Row() string {
-	return fmt.Sprintf("| %s | %s | %d | %.0f | %s | %s | %d |", f.Store, f.Scenario, f.Requests, f.RPS,
-		fmtDur(f.P50), fmtDur(f.P99), f.Errors)
+	return fmt.Sprintf("| %s | %s | %d | %.0f | %s | %s | %d | %.0f |", f.Store, f.Scenario, f.Requests, f.RPS,
+		fmtDur(f.P50), fmtDur(f.P99), f.Errors, float64(f.CPUPerRequest())/float64(time.Microsecond))
 }
+
+// Header is the Markdown table header matching Row.
+const Header = "| store | scenario | requests | req/s | p50 | p99 | errors | server CPU µs/req |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 
 func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
@@ -58,6 +72,7 @@ func Measure(ctx context.Context, s *Server, store string, sc Scenario, lim Limi
 			return Figure{}, fmt.Errorf("loadtest: %s: setup: %w", sc.Name, err)
 		}
 	}
+	cpu0, cpuErr := s.cpuTime()
 	res, err := loadgen.Run(ctx, loadgen.Config{
 		URL:         s.URL,
 		Requests:    lim.Requests,
@@ -71,6 +86,9 @@ func Measure(ctx context.Context, s *Server, store string, sc Scenario, lim Limi
 		return Figure{}, fmt.Errorf("loadtest: %s: %w", sc.Name, err)
 	}
 	f := Figure{Scenario: sc.Name, Store: store, Limits: lim, Result: res}
+	if cpu1, err := s.cpuTime(); err == nil && cpuErr == nil {
+		f.ServerCPU = cpu1 - cpu0
+	}
 	if sc.Check != nil {
 		if err := sc.Check(ctx, s, res.Requests); err != nil {
 			return f, fmt.Errorf("loadtest: %s: check: %w", sc.Name, err)
@@ -99,12 +117,21 @@ func (s *Server) NewRequest(ctx context.Context, method, path, token, body strin
 	return r, nil
 }
 
-// Do sends one request (setup and checks, not timed) and returns the
-// body; a status other than want is an error carrying the body.
+// Do sends one request (setup and checks, not timed) with a JSON body
+// and returns the response body; a status other than want is an error
+// carrying the body.
 func (s *Server) Do(ctx context.Context, method, path, token, body string, want int) ([]byte, error) {
+	return s.DoContent(ctx, method, path, token, "application/json", body, want)
+}
+
+// DoContent is Do with another body media type (text/csv, application/yaml).
+func (s *Server) DoContent(ctx context.Context, method, path, token, contentType, body string, want int) ([]byte, error) {
 	r, err := s.NewRequest(ctx, method, path, token, body)
 	if err != nil {
 		return nil, err
+	}
+	if body != "" {
+		r.Header.Set("Content-Type", contentType)
 	}
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil {

@@ -43,7 +43,8 @@ type Server struct {
 	URL string
 
 	signer *platform.Signer
-	cmd    *exec.Cmd
+	cmd    *exec.Cmd  // nil when served in process
+	stop   func()     // in process: begins the graceful shutdown
 	done   chan error // the process's exit, once
 	copied sync.WaitGroup
 }
@@ -187,6 +188,12 @@ func (s *Server) CustomerToken(id string) (string, error) {
 // up to 30 s before killing the process. It returns the exit error, if
 // any; stopping twice returns the first result.
 func (s *Server) Stop() error {
+	if s.cmd == nil {
+		s.stop()
+		err := <-s.done
+		s.done <- err
+		return err
+	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM) // fails harmlessly once exited
 	select {
 	case err := <-s.done:
