@@ -110,14 +110,15 @@ func readCSV(body []byte, setup func(header []string) error, row func(line int, 
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.Line
 			}
 			return RowErrors{{Line: line, Field: "csv", Message: err.Error()}}
 		}
+		line, _ := r.FieldPos(0)
 		if n++; n > MaxRows {
 			return RowErrors{{Line: line, Field: "csv", Message: fmt.Sprintf("more than %d rows", MaxRows)}}
 		}
@@ -168,7 +169,7 @@ func ParseUsageCSV(body []byte) ([]store.UsageReading, error) {
 	if err != nil {
 		return nil, err
 	}
-	return out, c.result()
+	return done(out, &c)
 }
 
 func (c *rowCollector) result() error {
@@ -176,6 +177,15 @@ func (c *rowCollector) result() error {
 		return c.errs
 	}
 	return nil
+}
+
+// done returns the rows, or nothing with every row error: an upload with
+// one bad row is refused whole.
+func done[T any](rows []T, c *rowCollector) ([]T, error) {
+	if err := c.result(); err != nil {
+		return nil, err
+	}
+	return rows, nil
 }
 
 // UsageJSON is the JSON form of a usage upload.
@@ -208,7 +218,7 @@ func ParseUsageJSON(in UsageJSON) ([]store.UsageReading, error) {
 			out = append(out, store.UsageReading{Start: t, KWh: *r.KWh})
 		}
 	}
-	return out, c.result()
+	return done(out, &c)
 }
 
 // ParseTemperatureCSV reads `dt,tempF` or `dt,tempC` (converted to °F).
@@ -244,7 +254,7 @@ func ParseTemperatureCSV(body []byte) ([]store.TempReading, error) {
 	if err != nil {
 		return nil, err
 	}
-	return out, c.result()
+	return done(out, &c)
 }
 
 // TemperatureJSON is the JSON form of a temperature upload: Unit "F"
@@ -286,5 +296,5 @@ func ParseTemperatureJSON(in TemperatureJSON) ([]store.TempReading, error) {
 			out = append(out, store.TempReading{Start: t, TempF: v})
 		}
 	}
-	return out, c.result()
+	return done(out, &c)
 }

@@ -90,3 +90,12 @@ func TestLoadDemo(t *testing.T) {
 		t.Errorf("second LoadDemo changed the balance: %s -> %s", b.Posted, b2.Posted)
 	}
 }
+
+// mustCustomer returns the customer, or one with just the id.
+func (s *Service) mustCustomer(id string) store.Customer {
+	c, err := s.store.Customer(context.Background(), id)
+	if err != nil {
+		return store.Customer{ID: id}
+	}
+	return c
+}
