@@ -3,15 +3,23 @@
 // Prometheus metrics, health probes, an OpenAPI document and the customer
 // dashboard, served with timeouts and graceful shutdown on SIGTERM/SIGINT.
 //
-//	go run ./examples/httpserver [-addr 127.0.0.1:8080] [-demo]
+//	go run ./examples/httpserver [--addr 127.0.0.1:8080] [--data-dir DIR] [--postgres URL] [--demo]
+//
+// Data: by default the app store (store.Open) and the points ledger
+// (ledger/sqlite) are two SQLite files in --data-dir (default
+// ./negawatt-data, created if missing; a fresh directory needs no other
+// set-up). With --postgres URL, or NEGAWATT_POSTGRES_URL in the
+// environment, both live in that PostgreSQL database instead (app tables
+// prefixed app_, ledger tables migrated by ledger/postgres.Migrate).
 //
 // The token signing key is read from NEGAWATT_TOKEN_KEY (hex, ≥ 32
 // bytes). Without it a random key is made and an operator token is logged
-// so the service can be used at once. -demo serves the dashboard from
-// fixed demo data (customers demo-alice and demo-bob) and logs a token for
-// demo-alice; browsers send tokens in the negawatt_token cookie (honoured
-// on GET and HEAD only). With the key set, -mint SCOPE prints a token
-// (scope "operator" or "customer:<id>", lifetime -ttl) and exits.
+// so the service can be used at once. --demo loads the demo program from
+// testdata/ (customer demo-1: the nmecr commercial building, gold tier,
+// with a fitted baseline and twelve settled months) and logs a token for
+// demo-1; browsers send tokens in the negawatt_token cookie (honoured on
+// GET and HEAD only). With the key set, -mint SCOPE prints a token (scope
+// "operator" or "customer:<id>", lifetime -ttl) and exits.
 //
 // Package layout: the reusable pieces live under examples/internal
 // (platform: auth/middleware/server; openapi: the document and its test
@@ -30,12 +38,18 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/negawatt/negawatt/examples/internal/app"
-	"github.com/negawatt/negawatt/examples/internal/dashboard"
+
 	"github.com/negawatt/negawatt/examples/internal/platform"
+	"github.com/negawatt/negawatt/examples/internal/store"
+	"github.com/negawatt/negawatt/ledger"
+	"github.com/negawatt/negawatt/ledger/postgres"
+	"github.com/negawatt/negawatt/ledger/sqlite"
 )
 
 func main() {
@@ -53,7 +67,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet("httpserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	demo := fs.Bool("demo", false, "serve the dashboard from built-in demo data")
+	demo := fs.Bool("demo", false, "load demo data from testdata/ (customer demo-1) and log a token for it")
+	dataDir := fs.String("data-dir", "negawatt-data", "directory of the SQLite app store and ledger (created if missing)")
+	pgURL := fs.String("postgres", "", "PostgreSQL URL for the app store and ledger (default: env NEGAWATT_POSTGRES_URL; empty: SQLite)")
+	testdata := fs.String("testdata", "", "testdata directory for --demo (default: found above the working directory)")
 	grace := fs.Duration("shutdown-grace", platform.DefaultShutdownGrace, "how long in-flight requests may take to finish on shutdown")
 	rate := fs.Float64("rate-limit", platform.DefaultRateLimit.PerSecond, "sustained requests/s allowed per token (0 disables limiting, e.g. for load tests)")
 	burst := fs.Int("rate-burst", platform.DefaultRateLimit.Burst, "burst of requests allowed per token")
@@ -81,10 +98,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *mint != "" {
 		return mintToken(signer, *mint, *ttl, generated, stdout, stderr)
 	}
-	cfg := app.Config{Signer: signer, Logger: log, RateLimit: platform.RateLimit{PerSecond: *rate, Burst: *burst, Disabled: *rate == 0}}
-	if *demo {
-		cfg.Dashboard = dashboard.Demo()
+	if *pgURL == "" {
+		*pgURL = getenv("NEGAWATT_POSTGRES_URL")
 	}
+	svc, closeData, err := openData(ctx, *dataDir, *pgURL, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "httpserver: %v\n", err)
+		return 1
+	}
+	defer closeData()
+	if *demo {
+		dir := *testdata
+		if dir == "" {
+			wd, _ := os.Getwd()
+			if dir, err = app.FindTestdata(wd); err != nil {
+				fmt.Fprintf(stderr, "httpserver: --demo: %v (pass --testdata DIR)\n", err)
+				return 2
+			}
+		}
+		if err := app.LoadDemo(ctx, svc, dir); err != nil {
+			fmt.Fprintf(stderr, "httpserver: --demo: %v\n", err)
+			return 1
+		}
+		log.Info("demo data loaded", slog.String("customer", app.DemoCustomer), slog.String("testdata", dir))
+	}
+	cfg := app.Config{Signer: signer, Logger: log, Service: svc, Dashboard: app.DashboardSource(svc),
+		RateLimit: platform.RateLimit{PerSecond: *rate, Burst: *burst, Disabled: *rate == 0}}
 	h, err := app.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "httpserver: %v\n", err)
@@ -102,9 +141,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			slog.String("operator_token", op), slog.Duration("valid_for", tokenTTL))
 	}
 	if *demo {
-		alice, _ := platform.CustomerScope("demo-alice")
-		tok, _ := signer.Mint(alice, tokenTTL)
-		log.Info("demo dashboard: set this token as the negawatt_token cookie and open /customers/demo-alice",
+		demoScope, _ := platform.CustomerScope(app.DemoCustomer)
+		tok, _ := signer.Mint(demoScope, tokenTTL)
+		log.Info("demo dashboard: set this token as the negawatt_token cookie and open /customers/"+app.DemoCustomer,
 			slog.String("customer_token", tok))
 	}
 	if err := platform.Serve(ctx, platform.NewServer(h, log), ln, *grace); err != nil {
@@ -150,4 +189,66 @@ func signingKey(hexKey string) (key []byte, generated bool, err error) {
 		return nil, false, fmt.Errorf("%d bytes, want at least 32", len(key))
 	}
 	return key, false, nil
+}
+
+// openData opens the app store and the points ledger: PostgreSQL when
+// pgURL is set, else SQLite files in dir. The returned func closes both.
+func openData(ctx context.Context, dir, pgURL string, log *slog.Logger) (*app.Service, func(), error) {
+	var st store.Store
+	var l *ledger.Engine
+	var err error
+	if pgURL != "" {
+		if st, err = store.OpenPostgres(ctx, pgURL); err != nil {
+			return nil, nil, err
+		}
+		pool, err := pgxpool.New(ctx, pgURL)
+		if err != nil {
+			st.Close()
+			return nil, nil, fmt.Errorf("ledger: %w", err)
+		}
+		if err := postgres.Migrate(ctx, pool); err != nil {
+			st.Close()
+			pool.Close()
+			return nil, nil, fmt.Errorf("ledger: migrate: %w", err)
+		}
+		if l, err = postgres.OpenPool(ctx, pool); err != nil {
+			st.Close()
+			pool.Close()
+			return nil, nil, err
+		}
+		prev := st
+		st = closer{prev, pool.Close}
+		log.Info("data in PostgreSQL")
+	} else {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, nil, err
+		}
+		if st, err = store.Open(ctx, filepath.Join(dir, "app.db")); err != nil {
+			return nil, nil, err
+		}
+		if l, err = sqlite.Open(ctx, filepath.Join(dir, "ledger.db")); err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+		log.Info("data in SQLite", slog.String("data_dir", dir))
+	}
+	svc, err := app.NewService(ctx, st, l)
+	if err != nil {
+		l.Close()
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, func() { l.Close(); st.Close() }, nil
+}
+
+// closer closes a pgx pool after the store it travels with.
+type closer struct {
+	store.Store
+	after func()
+}
+
+func (c closer) Close() error {
+	err := c.Store.Close()
+	c.after()
+	return err
 }

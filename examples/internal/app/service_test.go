@@ -1,7 +1,11 @@
 package app
 
 import (
+	"errors"
+
 	"context"
+	"github.com/negawatt/negawatt/examples/internal/dashboard"
+	"github.com/shopspring/decimal"
 	"path/filepath"
 	"testing"
 	"time"
@@ -98,4 +102,38 @@ func (s *Service) mustCustomer(id string) store.Customer {
 		return store.Customer{ID: id}
 	}
 	return c
+}
+
+func TestDashboardSource(t *testing.T) {
+	s := newSQLiteService(t)
+	ctx := context.Background()
+	if err := LoadDemo(ctx, s, "../../../testdata"); err != nil {
+		t.Fatal(err)
+	}
+	src := DashboardSource(s)
+	p, err := src.Customer(ctx, DemoCustomer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := s.Balance(ctx, DemoCustomer)
+	if len(p.Months) != 12 || len(p.Daily) < 360 || len(p.History) != 12 || len(p.Expiries) == 0 || !p.Balance.Equal(b.Available) {
+		t.Errorf("page: %d months, %d days, %d history, %d expiries, balance %s (want %s)", len(p.Months), len(p.Daily), len(p.History), len(p.Expiries), p.Balance, b.Available)
+	}
+	sum := decimal.Zero
+	for _, m := range p.Months {
+		sum = sum.Add(m.Points)
+	}
+	if !sum.Equal(b.Posted) {
+		t.Errorf("months pay %s, ledger holds %s", sum, b.Posted)
+	}
+	o, err := src.Overview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Customers != 1 || !o.PointsIssued.Equal(b.Posted) || len(o.Months) != 12 || o.ProgramName != "negawatt-demo" {
+		t.Errorf("overview: %+v", o)
+	}
+	if _, err := src.Customer(ctx, "nobody"); !errors.Is(err, dashboard.ErrNotFound) {
+		t.Errorf("unknown customer: %v", err)
+	}
 }

@@ -290,3 +290,7 @@ func groupDigits(s string) string {
 	}
 	return b.String()
 }
+
+// FormatPoints formats points as the pages show them (two decimals, ".00"
+// dropped, thousands grouped), e.g. for tests that read a rendered page.
+func FormatPoints(d decimal.Decimal) string { return formatPoints(d) }
