@@ -136,9 +136,9 @@ func entryOf(tx ledger.Transaction, acct string) HistoryEntry {
 	case md[ledger.MetaReason] == "hold-commit":
 		e.Kind, e.Description = "redemption", "Redeemed: "+nonEmpty(md["reward"], "reward")
 	case md[ledgertally.MetaAdjusts] != "":
-		e.Kind, e.Description = "adjustment", fmt.Sprintf("Restated %s: rule %s", md[ledgertally.MetaFact], md[ledgertally.MetaRule])
+		e.Kind, e.Description = "adjustment", fmt.Sprintf("%s restated (%s)", factName(md[ledgertally.MetaFact]), md[ledgertally.MetaRule])
 	case md[ledgertally.MetaRule] != "":
-		e.Kind, e.Description = "award", fmt.Sprintf("Savings %s: rule %s", md[ledgertally.MetaFact], md[ledgertally.MetaRule])
+		e.Kind, e.Description = "award", fmt.Sprintf("%s (%s)", factName(md[ledgertally.MetaFact]), md[ledgertally.MetaRule])
 	}
 	return e
 }
@@ -297,4 +297,13 @@ func holdErr(id string, err error) error {
 // expired account (the scheduled job; idempotent).
 func (s *Service) SweepExpired(ctx context.Context, now time.Time) (ledger.SweepResult, error) {
 	return s.ledger.(ledger.Expirer).SweepExpired(ctx, now)
+}
+
+// factName is how history names a fact: "March 2014 savings" for a
+// monthly fact id, "Event <id>" otherwise.
+func factName(id string) string {
+	if t, err := time.Parse("2006-01", id); err == nil {
+		return t.Format("January 2006") + " savings"
+	}
+	return "Event " + id
 }
