@@ -33,6 +33,8 @@ func FreshSchema(ctx context.Context, baseURL string) (schemaURL string, drop fu
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	// Tags the run's connections in pg_stat_activity (see backendCPU).
+	q.Set("application_name", schema)
 	u.RawQuery = q.Encode()
 	drop = func(ctx context.Context) error {
 		c, err := pgx.Connect(ctx, baseURL)

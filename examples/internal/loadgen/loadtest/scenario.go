@@ -41,6 +41,10 @@ type Figure struct {
 	// ServerCPU is the CPU time the server process used during the timed
 	// part (see Server.cpuTime); 0 if unknown.
 	ServerCPU time.Duration
+	// DBCPU is the CPU time of the PostgreSQL backends serving the server
+	// under test during the timed part (see backendCPU); 0 for SQLite or
+	// when unknown.
+	DBCPU time.Duration
 }
 
 // CPUPerRequest is the server's CPU time per request.
@@ -51,15 +55,38 @@ func (f Figure) CPUPerRequest() time.Duration {
 	return f.ServerCPU / time.Duration(f.Requests)
 }
 
+// DBCPUPerRequest is the database server's CPU time per request.
+func (f Figure) DBCPUPerRequest() time.Duration {
+	if f.Requests == 0 {
+		return 0
+	}
+	return f.DBCPU / time.Duration(f.Requests)
+}
+
+// IdleRPS estimates the requests/s of cores otherwise idle: cores divided
+// by the CPU time one request costs the server and the database together
+// (the load generator excluded). On a shared machine wall-clock req/s
+// also counts the wait for a core; this counts only the work.
+func (f Figure) IdleRPS(cores int) float64 {
+	per := f.CPUPerRequest() + f.DBCPUPerRequest()
+	if per <= 0 {
+		return 0
+	}
+	return float64(cores) / per.Seconds()
+}
+
 // Row formats f as a Markdown table row: store, scenario, requests,
-// req/s, p50, p99, errors, server CPU µs per request.
+// req/s, p50, p99, errors, server and database CPU µs per request, and
+// the idle 2-core estimate.
 func (f Figure) Row() string {
-	return fmt.Sprintf("| %s | %s | %d | %.0f | %s | %s | %d | %.0f |", f.Store, f.Scenario, f.Requests, f.RPS,
-		fmtDur(f.P50), fmtDur(f.P99), f.Errors, float64(f.CPUPerRequest())/float64(time.Microsecond))
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	return fmt.Sprintf("| %s | %s | %d | %.0f | %s | %s | %d | %.0f | %.0f | %.0f |", f.Store, f.Scenario, f.Requests, f.RPS,
+		fmtDur(f.P50), fmtDur(f.P99), f.Errors, us(f.CPUPerRequest()), us(f.DBCPUPerRequest()), f.IdleRPS(2))
 }
 
 // Header is the Markdown table header matching Row.
-const Header = "| store | scenario | requests | req/s | p50 | p99 | errors | server CPU µs/req |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+const Header = "| store | scenario | requests | req/s (wall) | p50 | p99 | errors | server CPU µs/req | PostgreSQL CPU µs/req | req/s on 2 idle cores (est.) |\n" +
+	"| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 
 func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
@@ -73,6 +100,11 @@ func Measure(ctx context.Context, s *Server, store string, sc Scenario, lim Limi
 		}
 	}
 	cpu0, cpuErr := s.cpuTime()
+	var db0 map[int]time.Duration
+	var dbErr error
+	if s.PostgresURL != "" {
+		db0, dbErr = backendCPU(ctx, s.PostgresURL)
+	}
 	res, err := loadgen.Run(ctx, loadgen.Config{
 		URL:         s.URL,
 		Requests:    lim.Requests,
@@ -88,6 +120,11 @@ func Measure(ctx context.Context, s *Server, store string, sc Scenario, lim Limi
 	f := Figure{Scenario: sc.Name, Store: store, Limits: lim, Result: res}
 	if cpu1, err := s.cpuTime(); err == nil && cpuErr == nil {
 		f.ServerCPU = cpu1 - cpu0
+	}
+	if s.PostgresURL != "" && dbErr == nil {
+		if db1, err := backendCPU(ctx, s.PostgresURL); err == nil {
+			f.DBCPU = cpuDelta(db0, db1)
+		}
 	}
 	if sc.Check != nil {
 		if err := sc.Check(ctx, s, res.Requests); err != nil {

@@ -41,6 +41,9 @@ func Build(ctx context.Context, dir string) (string, error) {
 type Server struct {
 	// URL is the base URL, e.g. http://127.0.0.1:40123.
 	URL string
+	// PostgresURL, when set, is the database the server uses (from
+	// FreshSchema); Measure then also reports its backends' CPU time.
+	PostgresURL string
 
 	signer *platform.Signer
 	cmd    *exec.Cmd  // nil when served in process
@@ -82,7 +85,15 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	args := append([]string{"-addr", "127.0.0.1:0", "-rate-limit", "0"}, o.Args...)
 	cmd := exec.Command(o.Binary, args...)
-	cmd.Env = append(append(os.Environ(), o.Env...), "NEGAWATT_TOKEN_KEY="+hex.EncodeToString(key))
+	// The store comes from the flags only: a NEGAWATT_POSTGRES_URL in the
+	// driver's environment must not switch a SQLite run to PostgreSQL.
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NEGAWATT_POSTGRES_URL=") && !strings.HasPrefix(kv, "NEGAWATT_TOKEN_KEY=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(append(env, o.Env...), "NEGAWATT_TOKEN_KEY="+hex.EncodeToString(key))
 	cmd.Stdout = io.Discard
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
