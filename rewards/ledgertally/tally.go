@@ -207,8 +207,18 @@ func (s *state) ensureAccounts(ctx context.Context, cust, iss string) error {
 		if _, ok := s.accounts.Load(a.ID); ok {
 			continue
 		}
-		if _, err := s.l.CreateAccount(ctx, a); err != nil {
+		// A read first: on SQLite and PostgreSQL it does not queue behind
+		// the writer, and most customers exist already.
+		got, err := s.l.Account(ctx, a.ID)
+		switch {
+		case errors.Is(err, ledger.ErrNotFound):
+			if _, err := s.l.CreateAccount(ctx, a); err != nil {
+				return fmt.Errorf("ledgertally: account %q: %w", a.ID, err)
+			}
+		case err != nil:
 			return fmt.Errorf("ledgertally: account %q: %w", a.ID, err)
+		case got.Kind != a.Kind:
+			return fmt.Errorf("ledgertally: account %q is a %s account, want %s: %w", a.ID, got.Kind, a.Kind, ledger.ErrAccountConflict)
 		}
 		s.accounts.Store(a.ID, struct{}{})
 	}

@@ -389,3 +389,23 @@ func TestWithContextCancelled(t *testing.T) {
 		t.Fatalf("Evaluate with cancelled context: %v, want context.Canceled", err)
 	}
 }
+
+// TestAccountKindConflict: an existing account under the customer's name
+// that is not a customer account is refused, not paid into.
+func TestAccountKindConflict(t *testing.T) {
+	p, err := rewards.Load("caps.yaml", []byte(capRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.CreateAccount(context.Background(), ledger.Account{ID: "customer/c1", Kind: ledger.KindSystem}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Evaluate(newTally(t, l), []rewards.Fact{periodFact("c1", "f", time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), 5)})
+	if !errors.Is(err, ledger.ErrAccountConflict) {
+		t.Fatalf("Evaluate: %v, want ledger.ErrAccountConflict", err)
+	}
+}
