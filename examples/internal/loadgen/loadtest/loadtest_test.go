@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 
 func start(t *testing.T, args ...string) *Server {
 	t.Helper()
-	s, err := Start(context.Background(), Options{Binary: binary, Args: args})
+	s, err := Start(context.Background(), Options{Binary: binary, Args: args, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestTokensAreAccepted(t *testing.T) {
 }
 
 func TestStartFails(t *testing.T) {
-	_, err := Start(context.Background(), Options{Binary: binary, Args: []string{"-no-such-flag"}})
+	_, err := Start(context.Background(), Options{Binary: binary, Args: []string{"-no-such-flag"}, Dir: t.TempDir()})
 	if !errors.Is(err, ErrServer) {
 		t.Errorf("err = %v, want ErrServer", err)
 	}

@@ -65,6 +65,9 @@ type Options struct {
 	// Log receives the server's JSON log lines after start-up; nil
 	// discards them.
 	Log io.Writer
+	// Dir is the process's working directory (where a default data
+	// directory would be created); "" is the caller's.
+	Dir string
 	// StartTimeout bounds start-up (listening and /readyz 200); 0 is 30 s.
 	StartTimeout time.Duration
 }
@@ -95,6 +98,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	cmd.Env = append(append(env, o.Env...), "NEGAWATT_TOKEN_KEY="+hex.EncodeToString(key))
 	cmd.Stdout = io.Discard
+	cmd.Dir = o.Dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
