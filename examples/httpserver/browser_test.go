@@ -72,7 +72,7 @@ func TestDashboardRealDataInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	svc, closeData, err := openData(context.Background(), t.TempDir(), "", log)
+	svc, closeData, err := app.OpenService(context.Background(), t.TempDir(), "", log)
 	if err != nil {
 		t.Fatal(err)
 	}

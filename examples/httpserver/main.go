@@ -38,18 +38,11 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/negawatt/negawatt/examples/internal/app"
-
 	"github.com/negawatt/negawatt/examples/internal/platform"
-	"github.com/negawatt/negawatt/examples/internal/store"
-	"github.com/negawatt/negawatt/ledger"
-	"github.com/negawatt/negawatt/ledger/postgres"
-	"github.com/negawatt/negawatt/ledger/sqlite"
 )
 
 func main() {
@@ -101,7 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *pgURL == "" {
 		*pgURL = getenv("NEGAWATT_POSTGRES_URL")
 	}
-	svc, closeData, err := openData(ctx, *dataDir, *pgURL, log)
+	svc, closeData, err := app.OpenService(ctx, *dataDir, *pgURL, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "httpserver: %v\n", err)
 		return 1
@@ -189,66 +182,4 @@ func signingKey(hexKey string) (key []byte, generated bool, err error) {
 		return nil, false, fmt.Errorf("%d bytes, want at least 32", len(key))
 	}
 	return key, false, nil
-}
-
-// openData opens the app store and the points ledger: PostgreSQL when
-// pgURL is set, else SQLite files in dir. The returned func closes both.
-func openData(ctx context.Context, dir, pgURL string, log *slog.Logger) (*app.Service, func(), error) {
-	var st store.Store
-	var l *ledger.Engine
-	var err error
-	if pgURL != "" {
-		if st, err = store.OpenPostgres(ctx, pgURL); err != nil {
-			return nil, nil, err
-		}
-		pool, err := pgxpool.New(ctx, pgURL)
-		if err != nil {
-			st.Close()
-			return nil, nil, fmt.Errorf("ledger: %w", err)
-		}
-		if err := postgres.Migrate(ctx, pool); err != nil {
-			st.Close()
-			pool.Close()
-			return nil, nil, fmt.Errorf("ledger: migrate: %w", err)
-		}
-		if l, err = postgres.OpenPool(ctx, pool); err != nil {
-			st.Close()
-			pool.Close()
-			return nil, nil, err
-		}
-		prev := st
-		st = closer{prev, pool.Close}
-		log.Info("data in PostgreSQL")
-	} else {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, nil, err
-		}
-		if st, err = store.Open(ctx, filepath.Join(dir, "app.db")); err != nil {
-			return nil, nil, err
-		}
-		if l, err = sqlite.Open(ctx, filepath.Join(dir, "ledger.db")); err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		log.Info("data in SQLite", slog.String("data_dir", dir))
-	}
-	svc, err := app.NewService(ctx, st, l)
-	if err != nil {
-		l.Close()
-		st.Close()
-		return nil, nil, err
-	}
-	return svc, func() { l.Close(); st.Close() }, nil
-}
-
-// closer closes a pgx pool after the store it travels with.
-type closer struct {
-	store.Store
-	after func()
-}
-
-func (c closer) Close() error {
-	err := c.Store.Close()
-	c.after()
-	return err
 }

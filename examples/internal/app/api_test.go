@@ -294,19 +294,27 @@ func walkFlow(t *testing.T, a *apiClient) {
 		t.Errorf("rule sets: %+v", list.RuleSets)
 	}
 
-	// Metrics counted the awards.
+	// Metrics counted every paying award and its points.
 	code, body := a.do(op, "GET", "/metrics", "", nil)
-	if code != 200 || !bytes.Contains(body, []byte("negawatt_awards_posted_total")) {
-		t.Errorf("metrics (%d) lack awards: %.300s", code, body)
+	wantAwards := fmt.Sprintf("negawatt_awards_posted_total %d\n", res.Awards+again.Awards)
+	if code != 200 || !bytes.Contains(body, []byte(wantAwards)) || !bytes.Contains(body, []byte("negawatt_points_issued_total ")) {
+		t.Errorf("metrics (%d) lack %q", code, wantAwards)
 	}
 	a.must(200, "", "GET", "/readyz", "", nil, nil)
 }
 
-func TestAPIFlowSQLite(t *testing.T) { walkFlow(t, newAPI(t, newSQLiteService(t))) }
+func TestAPIFlowSQLite(t *testing.T) {
+	t.Parallel()
+	walkFlow(t, newAPI(t, newSQLiteService(t)))
+}
 
-func TestAPIFlowPostgres(t *testing.T) { walkFlow(t, newAPI(t, newPostgresService(t))) }
+func TestAPIFlowPostgres(t *testing.T) {
+	t.Parallel()
+	walkFlow(t, newAPI(t, newPostgresService(t)))
+}
 
 func TestEventSettlement(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t, newSQLiteService(t))
 	op := a.token("operator")
 	a.must(201, op, "POST", "/v1/rulesets", "application/yaml", DemoRules, nil)
@@ -344,6 +352,7 @@ func TestEventSettlement(t *testing.T) {
 // TestNightlyAndSweep drives the scheduled entry points the Lambda
 // example calls.
 func TestNightlyAndSweep(t *testing.T) {
+	t.Parallel()
 	s := newSQLiteService(t)
 	ctx := context.Background()
 	if err := LoadDemo(ctx, s, "../../../testdata"); err != nil {

@@ -46,6 +46,7 @@ func snapshot(t *testing.T, s *Service) string {
 // TestHostileRequests: each way in gets the right 4xx with a JSON error
 // envelope (checked by openapitest) and writes nothing.
 func TestHostileRequests(t *testing.T) {
+	t.Parallel()
 	s := newSQLiteService(t)
 	a := newAPI(t, s)
 	op := a.token("operator")

@@ -1,76 +1,45 @@
 package app
 
 import (
-	"errors"
-
 	"context"
-	"github.com/negawatt/negawatt/examples/internal/dashboard"
-	"github.com/shopspring/decimal"
-	"path/filepath"
+	"errors"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/negawatt/negawatt/examples/internal/dashboard"
 	"github.com/negawatt/negawatt/examples/internal/store"
 	"github.com/negawatt/negawatt/examples/internal/store/storetest"
-	"github.com/negawatt/negawatt/ledger/postgres"
-	"github.com/negawatt/negawatt/ledger/sqlite"
 )
 
-// newSQLiteService builds a Service over a fresh SQLite store and ledger.
+// newSQLiteService builds a Service over a fresh data directory (SQLite
+// store and ledger), as the server does by default.
 func newSQLiteService(t testing.TB) *Service {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, filepath.Join(dir, "app.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	l, err := sqlite.Open(ctx, filepath.Join(dir, "ledger.db"), sqlite.WithSynchronous(sqlite.SyncNormal))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	s, err := NewService(ctx, st, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return openTestService(t, t.TempDir(), "")
 }
 
 // newPostgresService builds a Service over a private PostgreSQL schema
 // (skipped without NEGAWATT_POSTGRES_URL, failed in CI).
 func newPostgresService(t testing.TB) *Service {
 	t.Helper()
-	ctx := context.Background()
-	url := storetest.PostgresURL(t)
-	st, err := store.OpenPostgres(ctx, url)
+	return openTestService(t, "", storetest.PostgresURL(t))
+}
+
+func openTestService(t testing.TB, dir, url string) *Service {
+	s, closeAll, err := OpenService(context.Background(), dir, url, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := postgres.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	l, err := postgres.OpenPool(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	s, err := NewService(ctx, st, l)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(closeAll)
 	return s
 }
 
 func TestLoadDemo(t *testing.T) {
+	t.Parallel()
 	s := newSQLiteService(t)
 	ctx := context.Background()
 	if err := LoadDemo(ctx, s, "../../../testdata"); err != nil {
@@ -105,6 +74,7 @@ func (s *Service) mustCustomer(id string) store.Customer {
 }
 
 func TestDashboardSource(t *testing.T) {
+	t.Parallel()
 	s := newSQLiteService(t)
 	ctx := context.Background()
 	if err := LoadDemo(ctx, s, "../../../testdata"); err != nil {
