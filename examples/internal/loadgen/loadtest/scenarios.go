@@ -246,3 +246,39 @@ func (f *Fixture) BalanceReads() Scenario {
 		},
 	}
 }
+
+// BatchSettlements settles per customers' same month in each request
+// (SettleRequest takes up to 1,000 customers), every (customer, month)
+// fact once: request i covers customers [i·per, (i+1)·per) of month
+// i / (Customers/per). Its req/s times per is settlements/s. Customers
+// must be a multiple of per.
+func (f *Fixture) BatchSettlements(per int) (Scenario, int, error) {
+	if per < 1 || len(f.Customers)%per != 0 {
+		return Scenario{}, 0, fmt.Errorf("loadtest: %d customers are not a multiple of %d", len(f.Customers), per)
+	}
+	perMonth := len(f.Customers) / per
+	return Scenario{
+		Name: fmt.Sprintf("settlement batch (POST /v1/settlements, %d customers × 1 month, awards posted)", per),
+		Request: func(ctx context.Context, s *Server, i int) (*http.Request, error) {
+			m, b := i/perMonth, i%perMonth
+			if m >= len(f.Months) {
+				return nil, fmt.Errorf("loadtest: request %d: only %d batches seeded", i, perMonth*len(f.Months))
+			}
+			ids, err := json.Marshal(f.Customers[b*per : (b+1)*per])
+			if err != nil {
+				return nil, err
+			}
+			body := fmt.Sprintf(`{"customers":%s,"kind":"period","from":%q,"to":%q}`, ids,
+				f.Months[m].Format(time.DateOnly), f.Months[m].AddDate(0, 1, 0).Format(time.DateOnly))
+			return s.NewRequest(ctx, http.MethodPost, "/v1/settlements", f.operator, body)
+		},
+	}, perMonth * len(f.Months), nil
+}
+
+// Later returns the fixture without its first skip months, to settle
+// them in another scenario without repeating facts.
+func (f *Fixture) Later(skip int) *Fixture {
+	g := *f
+	g.Months = f.Months[min(skip, len(f.Months)):]
+	return &g
+}

@@ -44,6 +44,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	months := fs.Int("months", 6, "reporting months per customer: settlements = customers × months")
 	reads := fs.Int("reads", 100_000, "balance reads")
 	conc := fs.Int("c", 16, "concurrent connections")
+	batch := fs.Int("batch", 0, "also settle this many customers per request (customers must be a multiple), on a second set of months")
 	dur := fs.Duration("d", 2*time.Minute, "time limit of each timed part")
 	inproc := fs.Bool("inprocess", false, "serve the handler in this process instead of starting the binary")
 	binary := fs.String("server", "", "httpserver binary (default: go build it)")
@@ -118,7 +119,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}()
 
 	t0 := time.Now()
-	f, err := loadtest.SeedData(ctx, s, loadtest.Seed{Customers: *customers, Months: *months})
+	seedMonths := *months
+	if *batch > 0 {
+		seedMonths *= 2 // the first half for single settlements, the rest for batches
+	}
+	f, err := loadtest.SeedData(ctx, s, loadtest.Seed{Customers: *customers, Months: seedMonths})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -139,11 +144,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer pprof.StopCPUProfile()
 	}
 	fmt.Fprintf(stdout, "GOMAXPROCS %d, %d connections\n\n%s\n", runtime.GOMAXPROCS(0), *conc, loadtest.Header)
-	failed := false
-	for _, c := range []struct {
+	type run struct {
 		sc loadtest.Scenario
 		n  int
-	}{{f.Settlements(), f.Facts()}, {f.BalanceReads(), *reads}} {
+	}
+	runs := []run{{f.Settlements(), *customers * *months}}
+	if *batch > 0 {
+		// Batches settle the months after the ones settled singly.
+		bf := f.Later(*months)
+		sc, n, err := bf.BatchSettlements(*batch)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		runs = append(runs, run{sc, n})
+	}
+	runs = append(runs, run{f.BalanceReads(), *reads})
+	failed := false
+	for _, c := range runs {
 		fig, err := loadtest.Measure(ctx, s, label, c.sc, loadtest.Limits{Requests: c.n, Duration: *dur, Concurrency: *conc})
 		if err != nil && !errors.Is(err, context.Canceled) {
 			fmt.Fprintln(stderr, err)
