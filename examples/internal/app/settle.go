@@ -111,7 +111,10 @@ func (s *Service) program(rs store.RuleSet) (*rewards.Program, error) {
 	return p, nil
 }
 
-// Settle computes savings facts and pays them with the live rule set.
+// Settle computes savings facts and pays them with the live rule set:
+// UTC calendar months of CalTRACK metered savings for "period", the
+// customer-baseline-load savings of one event (in the customer's time
+// zone) for "event".
 // Awards are idempotent (rewards.AwardKey): settling the same facts again
 // pays nothing; restated facts pay the difference.
 func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult, error) {
@@ -274,10 +277,6 @@ func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to t
 	if err := m.UnmarshalJSON(rec.JSON); err != nil {
 		return nil, fmt.Errorf("app: stored model of %s: %w", c.ID, err)
 	}
-	loc, err := time.LoadLocation(c.TimeZone)
-	if err != nil {
-		return nil, fmt.Errorf("app: customer %s time zone: %w", c.ID, err)
-	}
 	usage, err := s.usageSeries(ctx, c.ID, from.AddDate(0, 0, -1), to.AddDate(0, 0, 2))
 	if err != nil {
 		return nil, err
@@ -291,7 +290,12 @@ func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to t
 	if err != nil {
 		return nil, unprocessable("savings: %v", err)
 	}
-	opts := savings.MonthlyOptions{Location: loc}
+	// Months are UTC calendar months: CalTRACK's rows are UTC days
+	// (eemeter resamples usage to UTC days) and from/to are UTC dates, so
+	// a month is a whole number of rows and every window that contains a
+	// month gives it the same numbers (local months would split a day
+	// and restate a month whenever the window moved).
+	opts := savings.MonthlyOptions{Location: time.UTC}
 	if fit, err := savings.FitStatsOf(&m); err == nil {
 		opts.Fit = &fit
 	}
@@ -302,10 +306,8 @@ func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to t
 	var out []savings.Result
 	for _, mo := range months {
 		r := mo.Result()
-		// Months are the customer's local months while from and to are
-		// dates (UTC midnight), so UTC-day data leaves a sliver of a
-		// few hours in the month before from (or the one after to); it
-		// is not a month of the requested period.
+		// A window that does not start or end on a month boundary
+		// settles its partial months too; only months outside it go.
 		if r.ID < from.Format("2006-01") || r.ID > to.Add(-time.Nanosecond).Format("2006-01") {
 			continue
 		}
@@ -346,9 +348,10 @@ func (s *Service) eventFacts(ctx context.Context, c store.Customer, in *EventInp
 	return []savings.Result{r.Result()}, nil
 }
 
-// SettleNightly settles, for every customer with a baseline, each
-// calendar month (in the customer's time zone) from the end of the
-// baseline to the start of the month containing now. It is the scheduled
+// SettleNightly settles, for every customer with a baseline, each UTC
+// calendar month from the end of the baseline to the start of the month
+// containing now (customers whose meter has not reached that month yet
+// are skipped). It is the scheduled
 // job the Lambda example runs; re-running it pays nothing twice.
 func (s *Service) SettleNightly(ctx context.Context, now time.Time) (*SettleResult, error) {
 	cs, err := s.store.Customers(ctx)
@@ -364,14 +367,9 @@ func (s *Service) SettleNightly(ctx context.Context, now time.Time) (*SettleResu
 		if err != nil {
 			return nil, err
 		}
-		loc, err := time.LoadLocation(c.TimeZone)
-		if err != nil {
-			continue
-		}
-		n := now.In(loc)
-		to := time.Date(n.Year(), n.Month(), 1, 0, 0, 0, 0, loc)
-		e := rec.End.In(loc)
-		from := time.Date(e.Year(), e.Month(), 1, 0, 0, 0, 0, loc)
+		n, e := now.UTC(), rec.End.UTC()
+		to := time.Date(n.Year(), n.Month(), 1, 0, 0, 0, 0, time.UTC)
+		from := time.Date(e.Year(), e.Month(), 1, 0, 0, 0, 0, time.UTC)
 		if from.Before(rec.End) {
 			from = from.AddDate(0, 1, 0)
 		}
