@@ -88,9 +88,13 @@ func open(t *testing.T, st storage) *app.Service {
 	return svc
 }
 
+func appCustomer() app.CustomerInput {
+	return app.CustomerInput{Tier: "residential", TimeZone: "UTC", EnrolledAt: "2023-01-01"}
+}
+
 func register(t *testing.T, svc *app.Service, id string) {
 	t.Helper()
-	if _, _, err := svc.PutCustomer(context.Background(), id, app.CustomerInput{Tier: "residential", TimeZone: "UTC", EnrolledAt: "2023-01-01"}); err != nil {
+	if _, _, err := svc.PutCustomer(context.Background(), id, appCustomer()); err != nil {
 		t.Fatal(err)
 	}
 }
