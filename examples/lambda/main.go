@@ -100,7 +100,7 @@ func handler(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 			closeFn()
 			return nil, nil, err
 		}
-		h, err := app.New(app.Config{Signer: signer, Logger: log, Service: svc})
+		h, err := app.New(app.Config{Signer: signer, Logger: log, Service: svc, Dashboard: app.DashboardSource(svc)})
 		if err != nil {
 			closeFn()
 			return nil, nil, err

@@ -49,6 +49,10 @@ func TestHandlerRoles(t *testing.T) {
 			t.Errorf("GET %s through the http role: %d %q %v", path, resp.StatusCode, resp.Body, err)
 		}
 	}
+	ev.RawPath = "/" // the dashboard is mounted: anonymous visitors get the sign-in page
+	if resp, err := httpH(ctx, ev); err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Body, "<html") {
+		t.Errorf("GET / through the http role: %d %v %.200q", resp.StatusCode, err, resp.Body)
+	}
 	ev.RawPath = "/v1/customers/c-1/balance" // the /v1 API is mounted: no token → 401
 	if resp, err := httpH(ctx, ev); err != nil || resp.StatusCode != 401 {
 		t.Errorf("GET %s without a token: %d %q %v", ev.RawPath, resp.StatusCode, resp.Body, err)

@@ -67,7 +67,7 @@ func ServeApp(ctx context.Context, dataDir, postgresURL string) (*Server, error)
 		return nil, errors.Join(err, closeAll())
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	h, err := app.New(app.Config{Signer: signer, Logger: log, Service: svc, RateLimit: platform.RateLimit{Disabled: true}})
+	h, err := app.New(app.Config{Signer: signer, Logger: log, Service: svc, Dashboard: app.DashboardSource(svc), RateLimit: platform.RateLimit{Disabled: true}})
 	if err != nil {
 		return nil, errors.Join(err, closeAll())
 	}
