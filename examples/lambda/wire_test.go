@@ -169,9 +169,7 @@ func seedSettleable(t *testing.T, svc *app.Service) {
 		// A smooth seasonal temperature (°F) and a heating-and-cooling
 		// load with a little deterministic wobble.
 		tf := 55 + 25*math.Sin(2*math.Pi*float64(d.YearDay()-110)/365.25)
-		for h := range 24 {
-			temp = append(temp, store.TempReading{Start: d.Add(time.Duration(h) * time.Hour), TempF: tf})
-		}
+		temp = append(temp, store.TempReading{Start: d, TempF: tf}) // daily means
 		kwh := 12 + 0.6*math.Max(0, 60-tf) + 0.8*math.Max(0, tf-70) + 0.5*math.Sin(float64(i)*1.7)
 		if !d.Before(reportFrom) {
 			kwh *= 0.8
