@@ -89,7 +89,7 @@ func handler(ctx context.Context, getenv func(string) string, log *slog.Logger) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("NEGAWATT_TIME_ZONE: %w", err)
 	}
-	svc, closeFn, err := openService(ctx, st)
+	svc, closeFn, err := openService(ctx, st, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}

@@ -3,9 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"path/filepath"
-	"strings"
 )
 
 // storage is where a Lambda role keeps customers, usage, settlements and
@@ -43,13 +41,4 @@ func storageFromEnv(getenv func(string) string) (storage, error) {
 		return storage{}, fmt.Errorf("NEGAWATT_DATA_DIR %q: want an absolute path", dir)
 	}
 	return storage{DataDir: dir}, nil
-}
-
-// hasParam reports whether a PostgreSQL URL or DSN sets name (URL query
-// parameter or key=value pair).
-func hasParam(conn, name string) bool {
-	if u, err := url.Parse(conn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		return u.Query().Has(name)
-	}
-	return strings.Contains(conn, name+"=")
 }

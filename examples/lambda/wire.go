@@ -2,109 +2,27 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/negawatt/negawatt/examples/internal/app"
 	"github.com/negawatt/negawatt/examples/internal/store"
 	"github.com/negawatt/negawatt/examples/lambda/internal/ingest"
 	"github.com/negawatt/negawatt/examples/lambda/internal/nightly"
-	"github.com/negawatt/negawatt/ledger"
-	"github.com/negawatt/negawatt/ledger/postgres"
-	"github.com/negawatt/negawatt/ledger/sqlite"
 )
 
-// lambdaPoolConns is the ledger pool size per execution environment:
-// Lambda runs one invocation at a time in an environment, so a few
-// connections suffice, and many concurrent environments must not exhaust
-// the server's max_connections (put RDS Proxy in front for large fleets).
-// A pool_max_conns parameter in the URL overrides it.
-const lambdaPoolConns = 2
-
 // openService opens the application store and the points ledger named by
-// st and builds the domain service over them. Migrations are applied at
-// cold start: both are idempotent and serialised across processes by an
-// advisory lock (PostgreSQL) or the write lock (SQLite), so concurrent
-// cold starts are safe. close releases both.
-func openService(ctx context.Context, st storage, opts ...app.ServiceOption) (svc *app.Service, closeFn func() error, err error) {
-	var (
-		s store.Store
-		l ledger.Ledger
-	)
-	defer func() {
-		if err != nil {
-			if l != nil {
-				l.Close()
-			}
-			if s != nil {
-				s.Close()
-			}
-		}
-	}()
-	switch {
-	case st.PostgresURL != "":
-		if s, err = store.OpenPostgres(ctx, st.PostgresURL); err != nil {
-			return nil, nil, err
-		}
-		var pool *pgxpool.Pool
-		if pool, err = newPool(ctx, st.PostgresURL); err != nil {
-			return nil, nil, err
-		}
-		if err = postgres.Migrate(ctx, pool); err != nil {
-			pool.Close()
-			return nil, nil, fmt.Errorf("ledger migrate: %w", err)
-		}
-		var eng *ledger.Engine
-		if eng, err = postgres.OpenPool(ctx, pool); err != nil {
-			pool.Close()
-			return nil, nil, err
-		}
-		l = closeBoth{eng, pool}
-	default:
-		if err = os.MkdirAll(st.DataDir, 0o700); err != nil {
-			return nil, nil, err
-		}
-		if s, err = store.Open(ctx, filepath.Join(st.DataDir, "app.db")); err != nil {
-			return nil, nil, err
-		}
-		if l, err = sqlite.Open(ctx, filepath.Join(st.DataDir, "ledger.db")); err != nil {
-			return nil, nil, err
-		}
-	}
-	if svc, err = app.NewService(ctx, s, l, opts...); err != nil {
+// st through app.OpenService, the one way httpserver opens them too.
+// Migrations run at cold start: both are idempotent and serialised across
+// processes (an advisory lock in PostgreSQL, the write lock in SQLite), so
+// concurrent cold starts are safe. closeFn releases both.
+func openService(ctx context.Context, st storage, log *slog.Logger) (svc *app.Service, closeFn func() error, err error) {
+	svc, closeAll, err := app.OpenService(ctx, st.DataDir, st.PostgresURL, log)
+	if err != nil {
 		return nil, nil, err
 	}
-	return svc, func() error { return errors.Join(l.Close(), s.Close()) }, nil
-}
-
-func newPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("NEGAWATT_POSTGRES_URL: %w", err)
-	}
-	if !hasParam(url, "pool_max_conns") {
-		cfg.MaxConns = lambdaPoolConns
-	}
-	return pgxpool.NewWithConfig(ctx, cfg)
-}
-
-// closeBoth is the PostgreSQL ledger together with the pool it does not
-// own (postgres.OpenPool leaves the pool to its caller).
-type closeBoth struct {
-	*ledger.Engine
-	pool *pgxpool.Pool
-}
-
-func (c closeBoth) Close() error {
-	err := c.Engine.Close()
-	c.pool.Close()
-	return err
+	return svc, func() error { closeAll(); return nil }, nil
 }
 
 // ingestFunc stores one SQS usage batch through the service, which

@@ -17,7 +17,7 @@ import (
 // SQLite (a redelivery: the rows are upserted in place).
 func BenchmarkIngestWiredSQLite(b *testing.B) {
 	ctx := context.Background()
-	svc, closeFn, err := openService(ctx, storage{DataDir: b.TempDir()})
+	svc, closeFn, err := openService(ctx, storage{DataDir: b.TempDir()}, quiet)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func freshSchema(t *testing.T, base string) string {
 
 func open(t *testing.T, st storage) *app.Service {
 	t.Helper()
-	svc, closeFn, err := openService(context.Background(), st)
+	svc, closeFn, err := openService(context.Background(), st, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
