@@ -3,15 +3,23 @@
 // Prometheus metrics, health probes, an OpenAPI document and the customer
 // dashboard, served with timeouts and graceful shutdown on SIGTERM/SIGINT.
 //
-//	go run ./examples/httpserver [-addr 127.0.0.1:8080] [-demo]
+//	go run ./examples/httpserver [--addr 127.0.0.1:8080] [--data-dir DIR] [--postgres URL] [--demo]
+//
+// Data: by default the app store (store.Open) and the points ledger
+// (ledger/sqlite) are two SQLite files in --data-dir (default
+// ./negawatt-data, created if missing; a fresh directory needs no other
+// set-up). With --postgres URL, or NEGAWATT_POSTGRES_URL in the
+// environment, both live in that PostgreSQL database instead (app tables
+// prefixed app_, ledger tables migrated by ledger/postgres.Migrate).
 //
 // The token signing key is read from NEGAWATT_TOKEN_KEY (hex, ≥ 32
 // bytes). Without it a random key is made and an operator token is logged
-// so the service can be used at once. -demo serves the dashboard from
-// fixed demo data (customers demo-alice and demo-bob) and logs a token for
-// demo-alice; browsers send tokens in the negawatt_token cookie (honoured
-// on GET and HEAD only). With the key set, -mint SCOPE prints a token
-// (scope "operator" or "customer:<id>", lifetime -ttl) and exits.
+// so the service can be used at once. --demo loads the demo program from
+// testdata/ (customer demo-1: the nmecr commercial building, gold tier,
+// with a fitted baseline and twelve settled months) and logs a token for
+// demo-1; browsers send tokens in the negawatt_token cookie (honoured on
+// GET and HEAD only). With the key set, -mint SCOPE prints a token (scope
+// "operator" or "customer:<id>", lifetime -ttl) and exits.
 //
 // Package layout: the reusable pieces live under examples/internal
 // (platform: auth/middleware/server; openapi: the document and its test
@@ -34,7 +42,6 @@ import (
 	"time"
 
 	"github.com/negawatt/negawatt/examples/internal/app"
-	"github.com/negawatt/negawatt/examples/internal/dashboard"
 	"github.com/negawatt/negawatt/examples/internal/platform"
 )
 
@@ -53,7 +60,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs := flag.NewFlagSet("httpserver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	demo := fs.Bool("demo", false, "serve the dashboard from built-in demo data")
+	demo := fs.Bool("demo", false, "load demo data from testdata/ (customer demo-1) and log a token for it")
+	dataDir := fs.String("data-dir", "negawatt-data", "directory of the SQLite app store and ledger (created if missing)")
+	pgURL := fs.String("postgres", "", "PostgreSQL URL for the app store and ledger (default: env NEGAWATT_POSTGRES_URL; empty: SQLite)")
+	testdata := fs.String("testdata", "", "testdata directory for --demo (default: found above the working directory)")
 	grace := fs.Duration("shutdown-grace", platform.DefaultShutdownGrace, "how long in-flight requests may take to finish on shutdown")
 	rate := fs.Float64("rate-limit", platform.DefaultRateLimit.PerSecond, "sustained requests/s allowed per token (0 disables limiting, e.g. for load tests)")
 	burst := fs.Int("rate-burst", platform.DefaultRateLimit.Burst, "burst of requests allowed per token")
@@ -81,10 +91,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *mint != "" {
 		return mintToken(signer, *mint, *ttl, generated, stdout, stderr)
 	}
-	cfg := app.Config{Signer: signer, Logger: log, RateLimit: platform.RateLimit{PerSecond: *rate, Burst: *burst, Disabled: *rate == 0}}
-	if *demo {
-		cfg.Dashboard = dashboard.Demo()
+	if *pgURL == "" {
+		*pgURL = getenv("NEGAWATT_POSTGRES_URL")
 	}
+	svc, closeData, err := app.OpenService(ctx, *dataDir, *pgURL, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "httpserver: %v\n", err)
+		return 1
+	}
+	defer closeData()
+	if *demo {
+		dir := *testdata
+		if dir == "" {
+			wd, _ := os.Getwd()
+			if dir, err = app.FindTestdata(wd); err != nil {
+				fmt.Fprintf(stderr, "httpserver: --demo: %v (pass --testdata DIR)\n", err)
+				return 2
+			}
+		}
+		if err := app.LoadDemo(ctx, svc, dir); err != nil {
+			fmt.Fprintf(stderr, "httpserver: --demo: %v\n", err)
+			return 1
+		}
+		log.Info("demo data loaded", slog.String("customer", app.DemoCustomer), slog.String("testdata", dir))
+	}
+	cfg := app.Config{Signer: signer, Logger: log, Service: svc, Dashboard: app.DashboardSource(svc),
+		RateLimit: platform.RateLimit{PerSecond: *rate, Burst: *burst, Disabled: *rate == 0}}
 	h, err := app.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "httpserver: %v\n", err)
@@ -102,9 +134,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			slog.String("operator_token", op), slog.Duration("valid_for", tokenTTL))
 	}
 	if *demo {
-		alice, _ := platform.CustomerScope("demo-alice")
-		tok, _ := signer.Mint(alice, tokenTTL)
-		log.Info("demo dashboard: set this token as the negawatt_token cookie and open /customers/demo-alice",
+		demoScope, _ := platform.CustomerScope(app.DemoCustomer)
+		tok, _ := signer.Mint(demoScope, tokenTTL)
+		log.Info("demo dashboard: set this token as the negawatt_token cookie and open /customers/"+app.DemoCustomer,
 			slog.String("customer_token", tok))
 	}
 	if err := platform.Serve(ctx, platform.NewServer(h, log), ln, *grace); err != nil {

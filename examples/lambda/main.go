@@ -17,10 +17,13 @@
 // NEGAWATT_TIME_ZONE (IANA name, default UTC) sets the nightly role's
 // calendar days.
 //
-// The domain functions (ingest usage, settle a day, sweep expiries) are
-// not wired to the SDK yet: they fail with errNotWired, so usage messages
-// go to the dead-letter queue instead of being lost, and the nightly
-// invocation reports an error.
+// Storage: NEGAWATT_POSTGRES_URL, the PostgreSQL database holding the
+// points ledger and the application data (template.yaml resolves it from
+// Secrets Manager). It is the only durable choice on Lambda: /tmp belongs
+// to one execution environment, is discarded at will and is not shared by
+// concurrent instances. NEGAWATT_DATA_DIR (SQLite files) exists for local
+// runs of the binary and is refused when AWS_LAMBDA_FUNCTION_NAME is set.
+// Schemas are migrated at cold start (idempotent, serialised by locks).
 package main
 
 import (
@@ -39,55 +42,73 @@ import (
 	"github.com/negawatt/negawatt/examples/internal/platform"
 	"github.com/negawatt/negawatt/examples/lambda/internal/apigw"
 	"github.com/negawatt/negawatt/examples/lambda/internal/ingest"
-	"github.com/negawatt/negawatt/examples/lambda/internal/nightly"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	h, err := handler(os.Getenv, log)
+	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
+	h, closeFn, err := handler(ctx, os.Getenv, log)
+	cancel()
 	if err != nil {
 		log.Error("lambda: cannot start", slog.Any("err", err))
 		os.Exit(1)
 	}
-	lambda.Start(h)
+	// The environment is frozen and eventually discarded without notice;
+	// lambda.WithEnableSIGTERM lets it close the pools when it is told.
+	lambda.StartWithOptions(h, lambda.WithEnableSIGTERM(func() {
+		if err := closeFn(); err != nil {
+			log.Warn("lambda: close", slog.Any("err", err))
+		}
+	}))
 }
 
-// errNotWired marks the domain functions the SDK wave plugs in.
-var errNotWired = errors.New("lambda: domain function not wired to the SDK yet")
+// initTimeout bounds the cold start (connect, migrate); Lambda's init
+// phase itself is limited to 10 s.
+const initTimeout = 9 * time.Second
 
-// handler returns the Lambda handler for the role in NEGAWATT_FUNCTION.
-func handler(getenv func(string) string, log *slog.Logger) (any, error) {
-	switch role := getenv("NEGAWATT_FUNCTION"); role {
-	case "http":
-		key, err := hex.DecodeString(getenv("NEGAWATT_TOKEN_KEY"))
-		if err != nil || len(key) < 32 {
-			return nil, errors.New("NEGAWATT_TOKEN_KEY must be set to at least 32 bytes of hex")
+// handler returns the Lambda handler for the role in NEGAWATT_FUNCTION and
+// the function that releases its store connections.
+func handler(ctx context.Context, getenv func(string) string, log *slog.Logger) (h any, closeFn func() error, err error) {
+	role := getenv("NEGAWATT_FUNCTION")
+	switch role {
+	case "http", "ingest", "nightly":
+	default:
+		return nil, nil, fmt.Errorf("NEGAWATT_FUNCTION %q: want http, ingest or nightly", role)
+	}
+	st, err := storageFromEnv(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	var key []byte
+	if role == "http" { // checked before connecting: a config error fails fast
+		if key, err = hex.DecodeString(getenv("NEGAWATT_TOKEN_KEY")); err != nil || len(key) < 32 {
+			return nil, nil, errors.New("NEGAWATT_TOKEN_KEY must be set to at least 32 bytes of hex")
 		}
+	}
+	loc, err := time.LoadLocation(getenv("NEGAWATT_TIME_ZONE")) // "" is UTC
+	if err != nil {
+		return nil, nil, fmt.Errorf("NEGAWATT_TIME_ZONE: %w", err)
+	}
+	svc, closeFn, err := openService(ctx, st, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	switch role {
+	case "http":
 		signer, err := platform.NewSigner(key)
 		if err != nil {
-			return nil, err
+			closeFn()
+			return nil, nil, err
 		}
-		h, err := app.New(app.Config{Signer: signer, Logger: log})
+		h, err := app.New(app.Config{Signer: signer, Logger: log, Service: svc, Dashboard: app.DashboardSource(svc)})
 		if err != nil {
-			return nil, err
+			closeFn()
+			return nil, nil, err
 		}
-		return apigw.New(h).Invoke, nil
+		return apigw.New(h).Invoke, closeFn, nil
 	case "ingest":
-		return ingest.Handler(func(ctx context.Context, b ingest.UsageBatch) error {
-			return fmt.Errorf("ingest %s: %w", b.CustomerID, errNotWired)
-		}, log), nil
-	case "nightly":
-		loc, err := time.LoadLocation(getenv("NEGAWATT_TIME_ZONE")) // "" is UTC
-		if err != nil {
-			return nil, fmt.Errorf("NEGAWATT_TIME_ZONE: %w", err)
-		}
-		return nightly.Jobs{
-			Location: loc,
-			Settle:   func(ctx context.Context, d nightly.Day) error { return fmt.Errorf("settle: %w", errNotWired) },
-			Sweep:    func(ctx context.Context, asOf time.Time) error { return fmt.Errorf("sweep: %w", errNotWired) },
-			Logger:   log,
-		}.Handle, nil
-	default:
-		return nil, fmt.Errorf("NEGAWATT_FUNCTION %q: want http, ingest or nightly", role)
+		return ingest.Handler(ingestFunc(svc), log), closeFn, nil
+	default: // nightly
+		return nightlyJobs(svc, loc, log).Handle, closeFn, nil
 	}
 }

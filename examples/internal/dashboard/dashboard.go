@@ -257,12 +257,18 @@ func formatPoints(d decimal.Decimal) string {
 	return groupDigits(strings.TrimSuffix(d.Round(2).StringFixed(2), ".00"))
 }
 
-// formatKWh prints energy with one decimal and thousands separators.
+// formatKWh prints energy with thousands separators and one decimal,
+// or none from 10,000 kWh on (a building's monthly figures must fit a
+// phone-width table; a tenth of a kWh is noise at that size).
 func formatKWh(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "–"
 	}
-	s := strconv.FormatFloat(v, 'f', 1, 64)
+	prec := 1
+	if math.Abs(v) >= 10000 {
+		prec = 0
+	}
+	s := strconv.FormatFloat(v, 'f', prec, 64)
 	if s == "-0.0" {
 		s = "0.0"
 	}
@@ -290,3 +296,7 @@ func groupDigits(s string) string {
 	}
 	return b.String()
 }
+
+// FormatPoints formats points as the pages show them (two decimals, ".00"
+// dropped, thousands grouped), e.g. for tests that read a rendered page.
+func FormatPoints(d decimal.Decimal) string { return formatPoints(d) }

@@ -97,9 +97,26 @@ func (v *Validator) Check(req *http.Request, status int, header http.Header, bod
 		return fmt.Errorf("%s %s → %d does not match the OpenAPI document: %w\nbody: %s", req.Method, req.URL.Path, status, err, truncate(body))
 	}
 	if status >= 400 {
-		return v.checkEnvelope(req, status, header, body)
+		// A documented error response may add details next to the
+		// envelope (e.g. ValidationError's rows); its "error" member
+		// must still be the envelope's.
+		return v.checkEnvelope(req, status, header, errorMember(body))
 	}
 	return nil
+}
+
+// errorMember returns {"error": body.error} (body unchanged if it is not a
+// JSON object), so the envelope check ignores documented extra members.
+func errorMember(body []byte) []byte {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return body
+	}
+	out, err := json.Marshal(map[string]json.RawMessage{"error": m["error"]})
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 func (v *Validator) checkEnvelope(req *http.Request, status int, header http.Header, body []byte) error {

@@ -14,8 +14,8 @@ import (
 
 func Example() {
 	jobs := nightly.Jobs{
-		Settle: func(ctx context.Context, d nightly.Day) error {
-			fmt.Println("settle", d.Start.Format(time.DateOnly))
+		Settle: func(ctx context.Context, p nightly.Period) error {
+			fmt.Println("settle", p.Kind, p)
 			return nil
 		},
 		Sweep: func(ctx context.Context, asOf time.Time) error {
@@ -26,11 +26,12 @@ func Example() {
 	}
 	// In main: lambda.Start(jobs.Handle)
 	err := jobs.Handle(context.Background(), events.EventBridgeEvent{
-		DetailType: "Scheduled Event", Source: "aws.events", Time: time.Date(2025, 3, 3, 2, 15, 0, 0, time.UTC),
+		DetailType: "Scheduled Event", Source: "aws.events", Time: time.Date(2025, 3, 1, 2, 15, 0, 0, time.UTC),
 	})
 	fmt.Println(err)
 	// Output:
-	// settle 2025-03-02
-	// sweep as of 2025-03-03T02:15:00Z
+	// settle day 2025-02-28
+	// settle month 2025-02
+	// sweep as of 2025-03-01T02:15:00Z
 	// <nil>
 }

@@ -30,13 +30,13 @@ func loadEvent(t *testing.T) events.EventBridgeEvent {
 }
 
 type calls struct {
-	settled []Day
+	settled []Period
 	swept   []time.Time
 }
 
 func jobs(c *calls, settleErr, sweepErr error, loc *time.Location) Jobs {
 	return Jobs{
-		Settle:   func(_ context.Context, d Day) error { c.settled = append(c.settled, d); return settleErr },
+		Settle:   func(_ context.Context, d Period) error { c.settled = append(c.settled, d); return settleErr },
 		Sweep:    func(_ context.Context, t time.Time) error { c.swept = append(c.swept, t); return sweepErr },
 		Location: loc,
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
@@ -51,7 +51,7 @@ func TestScheduledRun(t *testing.T) {
 	// Event at 2025-03-03T02:15Z settles 2 March (UTC) and sweeps as of
 	// the event time.
 	want := calls{
-		settled: []Day{{time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC)}},
+		settled: []Period{{Day, time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC)}},
 		swept:   []time.Time{time.Date(2025, 3, 3, 2, 15, 0, 0, time.UTC)},
 	}
 	if diff := cmp.Diff(want, c, cmp.AllowUnexported(calls{})); diff != "" {
@@ -75,6 +75,57 @@ func TestProgramTimeZoneAndDST(t *testing.T) {
 	d := c.settled[0]
 	if d.Start.Format(time.RFC3339) != "2025-03-09T00:00:00-08:00" || d.End.Sub(d.Start) != 23*time.Hour {
 		t.Errorf("day %v – %v (%v), want 9 March PST, 23 h", d.Start, d.End, d.End.Sub(d.Start))
+	}
+}
+
+func TestMonthClosedSettlesMonthToo(t *testing.T) {
+	ev := loadEvent(t)
+	ev.Time = time.Date(2024, 3, 1, 2, 15, 0, 0, time.UTC) // yesterday was 29 Feb (leap year)
+	var c calls
+	if err := jobs(&c, nil, nil, nil).Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	utc := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	want := []Period{
+		{Day, utc(2024, 2, 29), utc(2024, 3, 1)},
+		{Month, utc(2024, 2, 1), utc(2024, 3, 1)},
+	}
+	if diff := cmp.Diff(want, c.settled); diff != "" {
+		t.Errorf("settled (-want +got):\n%s", diff)
+	}
+	if got := []string{c.settled[0].String(), c.settled[1].String(), Month.String(), PeriodKind(9).String()}; !cmp.Equal(got,
+		[]string{"2024-02-29", "2024-02", "month", "PeriodKind(9)"}) {
+		t.Errorf("names %q", got)
+	}
+}
+
+func TestRetriedEventSettlesSamePeriods(t *testing.T) {
+	// The clock is the event's time, so a redelivered event (Lambda
+	// retries asynchronous invocations) settles exactly what the first
+	// delivery did, even a day later.
+	var first, again calls
+	ev := loadEvent(t)
+	if err := jobs(&first, nil, nil, nil).Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if err := jobs(&again, nil, nil, nil).Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(first, again, cmp.AllowUnexported(calls{})); diff != "" {
+		t.Errorf("retry settled differently (-first +retry):\n%s", diff)
+	}
+}
+
+func TestManualMonth(t *testing.T) {
+	ev := loadEvent(t)
+	ev.Detail = json.RawMessage(`{"month":"2025-02"}`)
+	var c calls
+	if err := jobs(&c, nil, nil, nil).Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	want := []Period{{Month, time.Date(2025, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)}}
+	if diff := cmp.Diff(want, c.settled); diff != "" {
+		t.Errorf("settled (-want +got):\n%s", diff)
 	}
 }
 
@@ -110,6 +161,10 @@ func TestRejectsEvents(t *testing.T) {
 		"unknown detail":    func(e *events.EventBridgeEvent) { e.Detail = json.RawMessage(`{"days":3}`) },
 		"bad day":           func(e *events.EventBridgeEvent) { e.Detail = json.RawMessage(`{"day":"03/01/2025"}`) },
 		"future day":        func(e *events.EventBridgeEvent) { e.Detail = json.RawMessage(`{"day":"2025-03-04"}`) },
+		"day not over":      func(e *events.EventBridgeEvent) { e.Detail = json.RawMessage(`{"day":"2025-03-03"}`) },
+		"month not over":    func(e *events.EventBridgeEvent) { e.Detail = json.RawMessage(`{"month":"2025-03"}`) },
+		"bad month":         func(e *events.EventBridgeEvent) { e.Detail = json.RawMessage(`{"month":"2025-3"}`) },
+		"day and month":     func(e *events.EventBridgeEvent) { e.Detail = json.RawMessage(`{"day":"2025-02-14","month":"2025-02"}`) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			ev := loadEvent(t)

@@ -1,0 +1,99 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// full reports whether NEGAWATT_LOADTEST=1 asks for the full-size run
+// (minutes, numbers for BENCHMARKS.md); otherwise each scenario sends a
+// few hundred requests so `go test ./...` stays fast but the path stays
+// working.
+func full() bool { return os.Getenv("NEGAWATT_LOADTEST") == "1" }
+
+func limits(fullN int) Limits {
+	if full() {
+		return Limits{Requests: fullN, Duration: 2 * time.Minute, Concurrency: 16}
+	}
+	return Limits{Requests: 200, Duration: 30 * time.Second, Concurrency: 4}
+}
+
+var binary string // built once by TestMain
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "loadtest-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary, err = Build(context.Background(), dir)
+	code := 0
+	if err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
+		code = 1
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func start(t *testing.T, args ...string) *Server {
+	t.Helper()
+	s, err := Start(context.Background(), Options{Binary: binary, Args: args, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return s
+}
+
+func TestProbeScenario(t *testing.T) {
+	s := start(t)
+	sc := Scenario{
+		Name: "healthz",
+		Request: func(ctx context.Context, s *Server, i int) (*http.Request, error) {
+			return s.NewRequest(ctx, http.MethodGet, "/healthz", "", "")
+		},
+	}
+	f, err := Measure(context.Background(), s, "none", sc, limits(50_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(f.Row())
+	if f.Errors != 0 || f.Requests != f.Limits.Requests {
+		t.Errorf("%d requests, %d errors (statuses %v), want %d and none", f.Requests, f.Errors, f.Statuses, f.Limits.Requests)
+	}
+	if !strings.HasPrefix(f.Row(), "| none | healthz | ") {
+		t.Errorf("row %q", f.Row())
+	}
+}
+
+func TestTokensAreAccepted(t *testing.T) {
+	s := start(t)
+	ctx := context.Background()
+	if _, err := s.Do(ctx, http.MethodGet, "/metrics", s.OperatorToken(), "", http.StatusOK); err != nil {
+		t.Error(err)
+	}
+	if _, err := s.Do(ctx, http.MethodGet, "/metrics", "", "", http.StatusUnauthorized); err != nil {
+		t.Error(err)
+	}
+	if _, err := s.CustomerToken("bad id; DROP"); err == nil {
+		t.Error("customer token for an invalid id")
+	}
+}
+
+func TestStartFails(t *testing.T) {
+	_, err := Start(context.Background(), Options{Binary: binary, Args: []string{"-no-such-flag"}, Dir: t.TempDir()})
+	if !errors.Is(err, ErrServer) {
+		t.Errorf("err = %v, want ErrServer", err)
+	}
+}

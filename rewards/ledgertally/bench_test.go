@@ -1,0 +1,71 @@
+package ledgertally_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/negawatt/negawatt/rewards"
+)
+
+// BenchmarkSettle settles one new monthly fact per iteration (new customer
+// each time, so every Reserve reads its prior and cap and posts an award).
+func BenchmarkSettle(b *testing.B) {
+	p, err := rewards.Load("caps.yaml", []byte(capRules))
+	if err != nil {
+		b.Fatal(err)
+	}
+	june := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			tl := newTally(b, be.open(b))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				f := periodFact(fmt.Sprintf("c%d", i), "2024-06", june, 42)
+				i++
+				if _, err := p.Evaluate(tl, []rewards.Fact{f}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSettleExisting settles a new daily fact of one of 100 existing
+// customers per iteration: the steady state of a settlement run.
+func BenchmarkSettleExisting(b *testing.B) {
+	p, err := rewards.Load("r.yaml", []byte(`
+program: p
+version: 1
+rounding: {places: 0, mode: half-even}
+caps: [{per: month, max: 1000000000}]
+rules:
+  - id: saved
+    when: savings.kwh > 0
+    points: savings.kwh
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	day0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			tl := newTally(b, be.open(b))
+			for c := range 100 {
+				if _, err := p.Evaluate(tl, []rewards.Fact{periodFact(fmt.Sprintf("c%d", c), "warm", day0, 1)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				f := periodFact(fmt.Sprintf("c%d", i%100), fmt.Sprintf("d%d", i), day0.AddDate(0, 0, i/100), 3)
+				i++
+				if _, err := p.Evaluate(tl, []rewards.Fact{f}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
