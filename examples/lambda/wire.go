@@ -47,8 +47,8 @@ func ingestFunc(svc *app.Service) ingest.Func {
 }
 
 // nightlyJobs settles and sweeps through the service. The service settles
-// whole calendar months in each customer's own time zone, every month
-// that has ended by the given instant and that the meter has reached; so
+// whole UTC calendar months, every month that has ended by the given
+// instant and that the meter has reached; so
 // each period the handler passes (yesterday, and the month it closed)
 // becomes "settle everything due by the period's end". Awards are keyed
 // per (program, rule, customer, fact), so the second call of a
