@@ -28,6 +28,7 @@ type Store struct {
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on w, by SQL text
+	rstmts map[string]*sql.Stmt // prepared on r, by SQL text
 
 	// seqMu guards nextSeq, the lowest sequence number not yet handed out
 	// by this process (0: not loaded). Only the writer touches it, but the
@@ -56,7 +57,7 @@ func OpenStore(ctx context.Context, path string, opts ...Option) (*Store, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{w: w, r: r, path: path, stmts: map[string]*sql.Stmt{}}
+	s := &Store{w: w, r: r, path: path, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}}
 	if err := migrate(ctx, w, time.Now()); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -105,7 +106,10 @@ func (s *Store) Close() error {
 		for _, st := range s.stmts {
 			st.Close()
 		}
-		s.stmts = nil
+		for _, st := range s.rstmts {
+			st.Close()
+		}
+		s.stmts, s.rstmts = nil, nil
 		s.stmtMu.Unlock()
 
 		errR := s.r.Close()
@@ -184,24 +188,23 @@ func (t *storeTx) Rollback() error {
 	return mapErr(context.Background(), "rollback", err)
 }
 
-// stmt returns a statement for q bound to this transaction. The writer's
-// statements are prepared once per Store and reused: a statement not yet
-// prepared is prepared inside this transaction (the writer's only
-// connection is busy with it) and then, after the transaction ends, on the
-// writer for every later transaction. Read transactions prepare in the
-// transaction.
+// stmt returns a statement for q bound to this transaction. Statements
+// are prepared once per Store and reused, on the writer and on the read
+// pool alike: a statement not yet prepared is prepared inside this
+// transaction (its connection is busy with it) and then, after the
+// transaction ends, on the writer or read pool for every later transaction.
 func (t *storeTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	if st, ok := t.stmts[q]; ok {
 		return st, nil
 	}
-	var ps *sql.Stmt
-	if t.write {
-		t.s.stmtMu.Lock()
-		ps = t.s.stmts[q]
-		t.s.stmtMu.Unlock()
-	}
+	t.s.stmtMu.Lock()
+	ps := t.s.cache(t.write)[q]
+	t.s.stmtMu.Unlock()
 	var st *sql.Stmt
 	if ps != nil {
+		// database/sql prepares ps on this transaction's connection the
+		// first time and keeps it there: a read pool connection prepares
+		// each query once, not once per transaction.
 		st = t.tx.StmtContext(ctx, ps)
 	} else {
 		var err error
@@ -209,9 +212,7 @@ func (t *storeTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 		if err != nil {
 			return nil, mapErr(ctx, "prepare", err)
 		}
-		if t.write {
-			t.prepare = append(t.prepare, q)
-		}
+		t.prepare = append(t.prepare, q)
 	}
 	if t.stmts == nil {
 		t.stmts = map[string]*sql.Stmt{}
@@ -220,19 +221,34 @@ func (t *storeTx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// end runs after Commit or Rollback: it prepares on the writer the
-// statements this transaction had to prepare for itself.
+// cache returns the prepared statements of the writer or of the read pool.
+// The caller holds stmtMu.
+func (s *Store) cache(write bool) map[string]*sql.Stmt {
+	if write {
+		return s.stmts
+	}
+	return s.rstmts
+}
+
+// end runs after Commit or Rollback: it prepares on the writer (or the read
+// pool) the statements this transaction had to prepare for itself, now
+// that its connection is free. Preparing on the read pool while holding one
+// of its connections could wait forever for a second one.
 func (t *storeTx) end() {
+	db := t.s.r
+	if t.write {
+		db = t.s.w
+	}
 	for _, q := range t.prepare {
-		ps, err := t.s.w.PrepareContext(context.Background(), q)
+		ps, err := db.PrepareContext(context.Background(), q)
 		if err != nil {
 			continue // closed store, or a statement for a schema rolled back: prepare next time
 		}
 		t.s.stmtMu.Lock()
-		if t.s.stmts == nil || t.s.stmts[q] != nil {
+		if c := t.s.cache(t.write); c == nil || c[q] != nil {
 			ps.Close()
 		} else {
-			t.s.stmts[q] = ps
+			c[q] = ps
 		}
 		t.s.stmtMu.Unlock()
 	}
