@@ -137,22 +137,7 @@ func (h *handlers) postUsage(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	var rows []store.UsageReading
-	var err error
-	switch mediaType(r) {
-	case "text/csv":
-		var body []byte
-		if body, err = readBody(r); err == nil {
-			rows, err = ParseUsageCSV(body)
-		}
-	case "application/json":
-		var in UsageJSON
-		if err = platform.DecodeJSON(r, &in); err == nil {
-			rows, err = ParseUsageJSON(in)
-		}
-	default:
-		err = unsupported("text/csv or application/json")
-	}
+	rows, err := decodeUpload(r, ParseUsageCSV, ParseUsageJSON)
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -171,22 +156,7 @@ func (h *handlers) postTemperature(w http.ResponseWriter, r *http.Request) {
 		platform.WriteError(w, r, platform.Errorf(http.StatusBadRequest, platform.CodeInvalidID, "station: query parameter required, 1-64 letters, digits, . _ -"))
 		return
 	}
-	var rows []store.TempReading
-	var err error
-	switch mediaType(r) {
-	case "text/csv":
-		var body []byte
-		if body, err = readBody(r); err == nil {
-			rows, err = ParseTemperatureCSV(body)
-		}
-	case "application/json":
-		var in TemperatureJSON
-		if err = platform.DecodeJSON(r, &in); err == nil {
-			rows, err = ParseTemperatureJSON(in)
-		}
-	default:
-		err = unsupported("text/csv or application/json")
-	}
+	rows, err := decodeUpload(r, ParseTemperatureCSV, ParseTemperatureJSON)
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -197,6 +167,26 @@ func (h *handlers) postTemperature(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	platform.WriteJSON(w, http.StatusOK, ingestResult{Station: station, Rows: n})
+}
+
+// decodeUpload reads a CSV or JSON upload (by Content-Type) into rows with
+// the matching parser; any other media type is 415.
+func decodeUpload[J, R any](r *http.Request, fromCSV func([]byte) ([]R, error), fromJSON func(J) ([]R, error)) ([]R, error) {
+	switch mediaType(r) {
+	case "text/csv":
+		body, err := readBody(r)
+		if err != nil {
+			return nil, err
+		}
+		return fromCSV(body)
+	case "application/json":
+		var in J
+		if err := platform.DecodeJSON(r, &in); err != nil {
+			return nil, err
+		}
+		return fromJSON(in)
+	}
+	return nil, unsupported("text/csv or application/json")
 }
 
 func (h *handlers) postBaseline(w http.ResponseWriter, r *http.Request) {
