@@ -91,11 +91,7 @@ func (h *handlers) putCustomer(w http.ResponseWriter, r *http.Request) {
 
 func (h *handlers) getCustomer(w http.ResponseWriter, r *http.Request) {
 	c, err := h.s.Customer(r.Context(), r.PathValue("id"))
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	platform.WriteJSON(w, http.StatusOK, c)
+	respond(w, r, http.StatusOK, c, err)
 }
 
 // mediaType is the request's media type, lower case ("" if unparsable).
@@ -196,20 +192,12 @@ func (h *handlers) postBaseline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := h.s.FitBaseline(r.Context(), r.PathValue("id"), in)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	platform.WriteJSON(w, http.StatusOK, v)
+	respond(w, r, http.StatusOK, v, err)
 }
 
 func (h *handlers) getBaseline(w http.ResponseWriter, r *http.Request) {
 	v, err := h.s.Baseline(r.Context(), r.PathValue("id"))
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	platform.WriteJSON(w, http.StatusOK, v)
+	respond(w, r, http.StatusOK, v, err)
 }
 
 func (h *handlers) postSettlements(w http.ResponseWriter, r *http.Request) {
@@ -219,20 +207,12 @@ func (h *handlers) postSettlements(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.s.Settle(r.Context(), in)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	platform.WriteJSON(w, http.StatusOK, res)
+	respond(w, r, http.StatusOK, res, err)
 }
 
 func (h *handlers) getBalance(w http.ResponseWriter, r *http.Request) {
 	b, err := h.s.Balance(r.Context(), r.PathValue("id"))
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	platform.WriteJSON(w, http.StatusOK, b)
+	respond(w, r, http.StatusOK, b, err)
 }
 
 func (h *handlers) getHistory(w http.ResponseWriter, r *http.Request) {
@@ -242,11 +222,7 @@ func (h *handlers) getHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := h.s.History(r.Context(), r.PathValue("id"), page)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	platform.WriteJSON(w, http.StatusOK, v)
+	respond(w, r, http.StatusOK, v, err)
 }
 
 func (h *handlers) postRedemption(w http.ResponseWriter, r *http.Request) {
@@ -256,11 +232,7 @@ func (h *handlers) postRedemption(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := h.s.Redeem(r.Context(), r.PathValue("id"), in)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	platform.WriteJSON(w, http.StatusCreated, v)
+	respond(w, r, http.StatusCreated, v, err)
 }
 
 // holdID validates the {hold} wildcard like a customer id.
@@ -291,11 +263,7 @@ func (h *handlers) commitRedemption(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v, err := h.s.CommitRedemption(r.Context(), r.PathValue("id"), id, in.Points)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	platform.WriteJSON(w, http.StatusOK, v)
+	respond(w, r, http.StatusOK, v, err)
 }
 
 func (h *handlers) voidRedemption(w http.ResponseWriter, r *http.Request) {
@@ -304,11 +272,7 @@ func (h *handlers) voidRedemption(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := h.s.VoidRedemption(r.Context(), r.PathValue("id"), id)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	platform.WriteJSON(w, http.StatusOK, v)
+	respond(w, r, http.StatusOK, v, err)
 }
 
 func (h *handlers) listRuleSets(w http.ResponseWriter, r *http.Request) {
@@ -360,11 +324,7 @@ func (h *handlers) validateRuleSet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep, err := h.s.ValidateRuleSet(r.Context(), v)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	platform.WriteJSON(w, http.StatusOK, rep)
+	respond(w, r, http.StatusOK, rep, err)
 }
 
 func (h *handlers) shadow(w http.ResponseWriter, r *http.Request) {
@@ -389,11 +349,7 @@ func (h *handlers) shadow(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rep, err := h.s.Shadow(r.Context(), cand, from, to)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	platform.WriteJSON(w, http.StatusOK, rep)
+	respond(w, r, http.StatusOK, rep, err)
 }
 
 func (h *handlers) promote(w http.ResponseWriter, r *http.Request) {
@@ -402,18 +358,20 @@ func (h *handlers) promote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rs, err := h.s.PromoteRuleSet(r.Context(), v)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	platform.WriteJSON(w, http.StatusOK, rs)
+	respond(w, r, http.StatusOK, rs, err)
 }
 
 func (h *handlers) rollback(w http.ResponseWriter, r *http.Request) {
 	rs, err := h.s.RollbackRuleSet(r.Context())
+	respond(w, r, http.StatusOK, rs, err)
+}
+
+// respond writes v as JSON with status, or the error envelope when err is
+// not nil: the tail of every handler that returns one service result.
+func respond(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	platform.WriteJSON(w, http.StatusOK, rs)
+	platform.WriteJSON(w, status, v)
 }
