@@ -45,6 +45,8 @@ type Service struct {
 
 	mu       sync.Mutex
 	programs map[int]*rewards.Program // compiled rule sets by version
+
+	models modelCache // decoded baseline models by customer
 }
 
 // ServiceOption configures NewService.

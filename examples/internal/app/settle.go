@@ -9,7 +9,6 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/negawatt/negawatt/baseline"
 	"github.com/negawatt/negawatt/examples/internal/platform"
 	"github.com/negawatt/negawatt/examples/internal/store"
 	"github.com/negawatt/negawatt/rewards"
@@ -273,9 +272,9 @@ func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to t
 	if err != nil {
 		return nil, err
 	}
-	var m baseline.Model
-	if err := m.UnmarshalJSON(rec.JSON); err != nil {
-		return nil, fmt.Errorf("app: stored model of %s: %w", c.ID, err)
+	m, err := s.models.model(rec)
+	if err != nil {
+		return nil, err
 	}
 	usage, err := s.usageSeries(ctx, c.ID, from.AddDate(0, 0, -1), to.AddDate(0, 0, 2))
 	if err != nil {
@@ -286,7 +285,7 @@ func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to t
 		return nil, err
 	}
 	days := int(to.Sub(from).Hours() / 24)
-	ms, err := savings.MeteredWindow(&m, usage, temp, from, days)
+	ms, err := savings.MeteredWindow(m, usage, temp, from, days)
 	if err != nil {
 		return nil, unprocessable("savings: %v", err)
 	}
@@ -296,7 +295,7 @@ func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to t
 	// month gives it the same numbers (local months would split a day
 	// and restate a month whenever the window moved).
 	opts := savings.MonthlyOptions{Location: time.UTC}
-	if fit, err := savings.FitStatsOf(&m); err == nil {
+	if fit, err := savings.FitStatsOf(m); err == nil {
 		opts.Fit = &fit
 	}
 	months, err := savings.MonthlySettlement(ms.Periods, opts)
