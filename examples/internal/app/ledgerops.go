@@ -35,7 +35,7 @@ type ExpiryView struct {
 
 // Balance returns the customer's balance now (zero before any award).
 func (s *Service) Balance(ctx context.Context, customer string) (BalanceView, error) {
-	if _, err := s.Customer(ctx, customer); err != nil {
+	if err := s.requireCustomer(ctx, customer); err != nil {
 		return BalanceView{}, err
 	}
 	v := BalanceView{Customer: customer, AsOf: s.now().UTC(), Upcoming: []ExpiryView{}}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -47,6 +48,34 @@ type Service struct {
 	programs map[int]*rewards.Program // compiled rule sets by version
 
 	models modelCache // decoded baseline models by customer
+
+	// registered remembers customer ids the store has confirmed (the
+	// store has no way to unregister one), so reads that only need to
+	// know the customer exists skip the query; at most maxRegistered.
+	registered  sync.Map // string → struct{}
+	nRegistered atomic.Int64
+}
+
+// maxRegistered bounds Service.registered; past it lookups just query.
+const maxRegistered = 100000
+
+// requireCustomer is Customer for callers that need only to know the
+// customer is registered (404 when unknown). Customers are never
+// removed, so a confirmed id stays confirmed; an unknown id is asked
+// again every time.
+func (s *Service) requireCustomer(ctx context.Context, id string) error {
+	if _, ok := s.registered.Load(id); ok {
+		return nil
+	}
+	if _, err := s.Customer(ctx, id); err != nil {
+		return err
+	}
+	if s.nRegistered.Load() < maxRegistered {
+		if _, loaded := s.registered.LoadOrStore(id, struct{}{}); !loaded {
+			s.nRegistered.Add(1)
+		}
+	}
+	return nil
 }
 
 // ServiceOption configures NewService.
