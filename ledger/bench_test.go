@@ -156,3 +156,28 @@ func BenchmarkHotAccountRedeem100(b *testing.B) {
 		b.Fatalf("hot account ends at %v, %v; want 1", bal.Available, err)
 	}
 }
+
+// BenchmarkBalance: Balance (now) of a customer holding 10 open lots, the
+// read a points app makes most; one read-only storage transaction each.
+func BenchmarkBalance(b *testing.B) {
+	l := benchLedger(b)
+	ctx := context.Background()
+	for i := range 10 * benchCustomers {
+		if _, err := l.Post(ctx, benchAward(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		bal, err := l.Balance(ctx, fmt.Sprintf("c%04d", i%benchCustomers), time.Time{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !bal.Posted.Equal(benchAmount.Mul(decimal.NewFromInt(10))) {
+			b.Fatalf("posted %s, want 10 × %s", bal.Posted, benchAmount)
+		}
+		i++
+	}
+}
