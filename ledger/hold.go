@@ -158,6 +158,19 @@ func (w *work) prepRelease(hs []*HoldRecord) error {
 
 // release gives a hold's reservation back (all of it, or what a commit of
 // committed did not use) and records its final status.
+// expireIfDue resolves an open hold whose deadline has passed as expired,
+// so a late commit or void records the expiry and reports ErrHoldExpired
+// (after the expiry itself is committed); it returns nil while the hold is
+// still live.
+func (w *work) expireIfDue(h *HoldRecord, id string) error {
+	if h.Deadline.After(w.now) {
+		return nil
+	}
+	w.release(h, HoldExpired, h.Deadline, h.Reserved)
+	w.flush()
+	return &commitThen{fmt.Errorf("ledger: hold %q expired at %s: %w", id, h.Deadline.Format(timeFmt), ErrHoldExpired)}
+}
+
 func (w *work) release(h *HoldRecord, status HoldStatus, at time.Time, giveBack []LotUse) {
 	a := w.accts[h.Account]
 	a.st.Held = a.st.Held.Sub(h.Amount)
@@ -200,10 +213,8 @@ func (e *Engine) CommitHold(ctx context.Context, id string, amount decimal.Decim
 		case HoldExpired:
 			return fmt.Errorf("ledger: hold %q expired at %s: %w", id, h.Deadline.Format(timeFmt), ErrHoldExpired)
 		}
-		if !h.Deadline.After(w.now) {
-			w.release(h, HoldExpired, h.Deadline, h.Reserved)
-			w.flush()
-			return &commitThen{fmt.Errorf("ledger: hold %q expired at %s: %w", id, h.Deadline.Format(timeFmt), ErrHoldExpired)}
+		if err := w.expireIfDue(h, id); err != nil {
+			return err
 		}
 		a := w.accts[h.Account]
 		if err := checkScale(id, "amount", amount, a.cur); err != nil {
@@ -288,10 +299,8 @@ func (e *Engine) VoidHold(ctx context.Context, id string) (Hold, error) {
 		case HoldExpired:
 			return fmt.Errorf("ledger: hold %q expired at %s: %w", id, h.Deadline.Format(timeFmt), ErrHoldExpired)
 		}
-		if !h.Deadline.After(w.now) {
-			w.release(h, HoldExpired, h.Deadline, h.Reserved)
-			w.flush()
-			return &commitThen{fmt.Errorf("ledger: hold %q expired at %s: %w", id, h.Deadline.Format(timeFmt), ErrHoldExpired)}
+		if err := w.expireIfDue(h, id); err != nil {
+			return err
 		}
 		w.release(h, HoldVoided, w.now, h.Reserved)
 		w.flush()
