@@ -170,17 +170,7 @@ func (t *memTx) OpenLots(_ context.Context, accounts []string) ([]Lot, error) {
 			}
 		}
 		if t.write {
-			j := 0
-			for _, l := range ls {
-				if l.Remaining.Sign() > 0 {
-					ls[j] = l
-					j++
-				} else {
-					l.inOpen = false
-				}
-			}
-			clear(ls[j:])
-			t.s.open[a] = ls[:j]
+			t.s.open[a] = keepRemaining(ls, func(l *memLot) { l.inOpen = false })
 		}
 	}
 	return out, nil
@@ -234,18 +224,7 @@ func (t *memTx) ExpiredLots(_ context.Context, at time.Time, limit int) ([]Lot, 
 		}
 	}
 	if t.write {
-		ls := t.s.expiring
-		j := 0
-		for _, l := range ls {
-			if l.Remaining.Sign() > 0 {
-				ls[j] = l
-				j++
-			} else {
-				l.inExpiring = false
-			}
-		}
-		clear(ls[j:])
-		t.s.expiring = ls[:j]
+		t.s.expiring = keepRemaining(t.s.expiring, func(l *memLot) { l.inExpiring = false })
 	}
 	slices.SortFunc(out, func(a, b Lot) int {
 		if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
@@ -515,4 +494,21 @@ func (t *memTx) ScanHolds(_ context.Context, after string, limit int) ([]HoldRec
 		}
 	}
 	return out, nil
+}
+
+// keepRemaining compacts a lot list in place to the lots with points left,
+// keeping their order, and calls drop on each lot it removes. Writers prune
+// the open and expiring lists this way as they read them.
+func keepRemaining(ls []*memLot, drop func(*memLot)) []*memLot {
+	j := 0
+	for _, l := range ls {
+		if l.Remaining.Sign() > 0 {
+			ls[j] = l
+			j++
+		} else {
+			drop(l)
+		}
+	}
+	clear(ls[j:])
+	return ls[:j]
 }
