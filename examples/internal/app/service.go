@@ -46,6 +46,9 @@ type Service struct {
 
 	mu       sync.Mutex
 	programs map[int]*rewards.Program // compiled rule sets by version
+	live     *rewards.Program         // cached live rule set (see liveProgram)
+	liveAt   time.Time                // when live was read
+	liveGen  uint64                   // bumped by forgetLive
 
 	models modelCache // decoded baseline models by customer
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/negawatt/negawatt/baseline"
 	"github.com/negawatt/negawatt/examples/internal/platform"
 	"github.com/negawatt/negawatt/examples/internal/store"
 	"github.com/negawatt/negawatt/rewards"
@@ -82,18 +83,54 @@ type OutcomeView struct {
 	Explanation rewards.Explanation `json:"explanation"`
 }
 
-// liveProgram compiles (once per version) the store's live rule set.
+// liveTTL bounds how long a Service trusts its cached live rule set. Its
+// own promotions and rollbacks replace the cache at once; this bound is
+// for another process on the same store (the Lambda functions, a second
+// server), whose promotion a settlement here sees at most liveTTL late,
+// as if it had started that much earlier.
+const liveTTL = time.Second
+
+// liveProgram returns the compiled live rule set, reading the store at
+// most once per liveTTL (settlements call it on every request).
 func (s *Service) liveProgram(ctx context.Context) (*rewards.Program, error) {
+	s.mu.Lock()
+	if s.live != nil && time.Since(s.liveAt) < liveTTL {
+		p := s.live
+		s.mu.Unlock()
+		return p, nil
+	}
+	gen := s.liveGen
+	s.mu.Unlock()
 	all, err := s.store.RuleSets(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, rs := range all {
-		if rs.Status == store.StatusLive {
-			return s.program(rs)
+		if rs.Status != store.StatusLive {
+			continue
 		}
+		p, err := s.program(rs)
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		// A promotion or rollback since the read began makes it stale.
+		if s.liveGen == gen {
+			s.live, s.liveAt = p, time.Now()
+		}
+		s.mu.Unlock()
+		return p, nil
 	}
 	return nil, platform.Errorf(409, platform.CodeConflict, "no live rule set: upload one and promote it first")
+}
+
+// forgetLive drops the cached live rule set (after a promotion or a
+// rollback, successful or not).
+func (s *Service) forgetLive() {
+	s.mu.Lock()
+	s.live = nil
+	s.liveGen++
+	s.mu.Unlock()
 }
 
 func (s *Service) program(rs store.RuleSet) (*rewards.Program, error) {
@@ -155,8 +192,11 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 		if !to.After(from) || to.Sub(from) > 3*366*24*time.Hour {
 			return nil, badRequest("to must be after from, at most 3 years later")
 		}
+		// Customers share weather stations: read each station's
+		// temperatures once per settlement (baseline series are immutable).
+		temps := map[string]*baseline.Temperature{}
 		build = func(ctx context.Context, c store.Customer) ([]savings.Result, error) {
-			return s.monthlyFacts(ctx, c, from, to)
+			return s.monthlyFacts(ctx, c, from, to, temps)
 		}
 	case "event":
 		ev := req.Event
@@ -184,7 +224,28 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 
 	out := &SettleResult{RuleSet: RuleSetRef{Program: prog.Program(), Version: prog.Version()}, Facts: []SettledFact{}, Points: decimal.Zero}
 	now := s.now().UTC()
-	tally := s.tally.WithContext(ctx)
+	// The customers' awards go to the ledger in batches: one PostBatch
+	// (one durable commit) per settleBatch awards rather than one per
+	// award. The batch holds the settled customers' locks until it
+	// commits, so it decides exactly what award-by-award posting would.
+	batch := s.tally.WithContext(ctx).Batch()
+	defer batch.Discard()
+	var rows []store.Settlement
+	// commit posts the queued awards, then records the settlement rows of
+	// the facts they paid for (the ledger is the source of truth: a row
+	// never describes an award that is not there; a retry rewrites rows
+	// identically and pays nothing twice).
+	commit := func() error {
+		if err := batch.Commit(); err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		err := s.store.PutSettlements(ctx, rows)
+		rows = rows[:0]
+		return err
+	}
 	var outcomes []rewards.Outcome
 	for _, id := range ids {
 		c, err := s.Customer(ctx, id)
@@ -201,7 +262,6 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 			}
 			return nil, err
 		}
-		var rows []store.Settlement
 		for _, r := range results {
 			f := rewards.Fact{
 				Customer: rewards.Customer{ID: c.ID, Tier: c.Tier, EnrolledAt: c.EnrolledAt, Attributes: c.Attributes},
@@ -210,7 +270,7 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 			if r.Kind == savings.KindEvent {
 				f.Event = &rewards.Event{ID: r.ID, Type: r.EventType}
 			}
-			outcomes, err = prog.AppendEvaluate(outcomes[:0], tally, &f)
+			outcomes, err = prog.AppendEvaluate(outcomes[:0], batch, &f)
 			if err != nil {
 				return nil, fmt.Errorf("app: settle %s/%s: %w", c.ID, r.ID, err)
 			}
@@ -240,18 +300,25 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 				Version: prog.Version(), Points: sf.Points.String(), SettledAt: now})
 			out.Facts = append(out.Facts, sf)
 		}
-		// Awards are already in the ledger (the source of truth); the
-		// settlement rows record the facts for shadow reports and the
-		// dashboard, and are rewritten identically by a retry.
-		if err := s.store.PutSettlements(ctx, rows); err != nil {
-			return nil, err
+		if batch.Len() >= settleBatch {
+			if err := commit(); err != nil {
+				return nil, err
+			}
 		}
+	}
+	if err := commit(); err != nil {
+		return nil, err
 	}
 	if s.onAwards != nil && out.Awards > 0 {
 		s.onAwards(out.Awards, out.Points)
 	}
 	return out, nil
 }
+
+// settleBatch is how many awards a settlement queues before posting them
+// in one ledger batch: large enough to share one commit among many
+// customers, small enough to keep the batch's customer locks briefly.
+const settleBatch = 200
 
 func statusName(st rewards.Status) string {
 	b, err := st.MarshalText()
@@ -263,8 +330,9 @@ func statusName(st rewards.Status) string {
 
 // monthlyFacts is CalTRACK metered savings over [from, to) split into the
 // customer's calendar months (savings.MonthlySettlement), with each
-// month's ASHRAE error band.
-func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to time.Time) ([]savings.Result, error) {
+// month's ASHRAE error band. temps memoizes station temperatures over the
+// window (nil: no memo).
+func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to time.Time, temps map[string]*baseline.Temperature) ([]savings.Result, error) {
 	rec, err := s.store.Model(ctx, c.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, unprocessable("customer %q has no fitted baseline", c.ID)
@@ -280,9 +348,14 @@ func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to t
 	if err != nil {
 		return nil, err
 	}
-	temp, err := s.tempSeries(ctx, c.WeatherStation(), from.AddDate(0, 0, -2), to.AddDate(0, 0, 2))
-	if err != nil {
-		return nil, err
+	temp := temps[c.WeatherStation()]
+	if temp == nil {
+		if temp, err = s.tempSeries(ctx, c.WeatherStation(), from.AddDate(0, 0, -2), to.AddDate(0, 0, 2)); err != nil {
+			return nil, err
+		}
+		if temps != nil {
+			temps[c.WeatherStation()] = temp
+		}
 	}
 	days := int(to.Sub(from).Hours() / 24)
 	ms, err := savings.MeteredWindow(m, usage, temp, from, days)
