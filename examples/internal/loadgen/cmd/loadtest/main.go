@@ -7,7 +7,7 @@
 //
 // By default it builds and starts the real examples/httpserver binary
 // (-data-dir in a temporary directory, or -postgres with a fresh schema
-// that is dropped at the end; rate limiting off), seeds customers through
+// that is dropped at the end; per-token rate limit of 1,000,000/s), seeds customers through
 // the API, settles every seeded (customer, month) fact once, then reads
 // balances. -inprocess serves the same handler inside this process
 // instead, so -cpuprofile covers the server side. Exit status 1 if any
