@@ -173,7 +173,7 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 			return nil, err
 		}
 		for _, c := range cs {
-			if _, err := s.store.Model(ctx, c.ID); err == nil {
+			if _, err := s.store.ModelDigest(ctx, c.ID); err == nil {
 				ids = append(ids, c.ID)
 			}
 		}
@@ -333,14 +333,7 @@ func statusName(st rewards.Status) string {
 // month's ASHRAE error band. temps memoizes station temperatures over the
 // window (nil: no memo).
 func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to time.Time, temps map[string]*baseline.Temperature) ([]savings.Result, error) {
-	rec, err := s.store.Model(ctx, c.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, unprocessable("customer %q has no fitted baseline", c.ID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	m, err := s.models.model(rec)
+	m, err := s.baselineModel(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -386,6 +379,30 @@ func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to t
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// baselineModel is the customer's decoded baseline model: from the cache
+// when the stored model's digest matches (one small query), else read and
+// decoded.
+func (s *Service) baselineModel(ctx context.Context, customer string) (*baseline.Model, error) {
+	digest, err := s.store.ModelDigest(ctx, customer)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, unprocessable("customer %q has no fitted baseline", customer)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m := s.models.cached(customer, digest); m != nil {
+		return m, nil
+	}
+	rec, err := s.store.Model(ctx, customer)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, unprocessable("customer %q has no fitted baseline", customer)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.models.model(rec)
 }
 
 func eventMethod(name string) (savings.EventMethod, error) {

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,6 +127,11 @@ type Store interface {
 
 	PutModel(ctx context.Context, m Model) error
 	Model(ctx context.Context, customer string) (Model, error)
+	// ModelDigest is ModelDigestOf the customer's stored model JSON,
+	// without reading the JSON (a model is tens of kilobytes; callers
+	// that keep decoded models check it instead); "" for a model stored
+	// before digests were recorded.
+	ModelDigest(ctx context.Context, customer string) (string, error)
 
 	// PutRuleSet stores a new candidate version; the same version with the
 	// same source is a no-op, with another source ErrConflict.
@@ -435,14 +442,33 @@ func (d *db) PutModel(ctx context.Context, m Model) error {
 	if m.FittedAt.IsZero() {
 		m.FittedAt = d.now()
 	}
-	_, err := d.sql.ExecContext(ctx, d.q(`INSERT INTO app_models (customer, method, start_us, end_us, model, fitted_at) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := d.sql.ExecContext(ctx, d.q(`INSERT INTO app_models (customer, method, start_us, end_us, model, fitted_at, model_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (customer) DO UPDATE SET method = excluded.method, start_us = excluded.start_us, end_us = excluded.end_us,
-		model = excluded.model, fitted_at = excluded.fitted_at`),
-		m.Customer, m.Method, us(m.Start), us(m.End), string(m.JSON), us(m.FittedAt))
+		model = excluded.model, fitted_at = excluded.fitted_at, model_sha256 = excluded.model_sha256`),
+		m.Customer, m.Method, us(m.Start), us(m.End), string(m.JSON), us(m.FittedAt), ModelDigestOf(m.JSON))
 	if err != nil {
 		return fmt.Errorf("store: put model %s: %w", m.Customer, err)
 	}
 	return nil
+}
+
+// ModelDigestOf is the digest ModelDigest reports for a model's JSON: its
+// SHA-256 in hex.
+func ModelDigestOf(js []byte) string {
+	sum := sha256.Sum256(js)
+	return hex.EncodeToString(sum[:])
+}
+
+func (d *db) ModelDigest(ctx context.Context, customer string) (string, error) {
+	var digest string
+	err := d.sql.QueryRowContext(ctx, d.q("SELECT model_sha256 FROM app_models WHERE customer = ?"), customer).Scan(&digest)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("%w: no baseline for customer %q", ErrNotFound, customer)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: model digest %s: %w", customer, err)
+	}
+	return digest, nil
 }
 
 func (d *db) Model(ctx context.Context, customer string) (Model, error) {
