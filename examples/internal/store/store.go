@@ -179,7 +179,10 @@ func Open(ctx context.Context, path string) (Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	// One writer at a time is SQLite's model; readers use WAL snapshots.
+	// Idle connections are kept (database/sql keeps 2 by default), so a
+	// busy server does not reopen the database file per request.
 	s.SetMaxOpenConns(8)
+	s.SetMaxIdleConns(8)
 	d := &db{sql: s, now: time.Now}
 	if err := d.migrate(ctx); err != nil {
 		s.Close()
@@ -196,7 +199,14 @@ func OpenPostgres(ctx context.Context, url string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
-	s.SetMaxOpenConns(16)
+	// Every PostgreSQL connection is a server process: a few suffice for
+	// short queries on a small machine, and all of them stay open
+	// (database/sql keeps only 2 idle by default, so under load it kept
+	// opening and closing backends, each a new server process and a
+	// handshake costing more CPU than the queries).
+	s.SetMaxOpenConns(8)
+	s.SetMaxIdleConns(8)
+	s.SetConnMaxIdleTime(5 * time.Minute)
 	d := &db{sql: s, postgres: true, now: time.Now}
 	if err := d.migrate(ctx); err != nil {
 		s.Close()
