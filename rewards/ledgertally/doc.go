@@ -69,6 +69,13 @@
 // releases everything and takes the locks again in order, so batches and
 // single reservations cannot deadlock.
 //
+// Commits of concurrent batches and reservations are grouped: while one
+// ledger.PostBatch is in flight, the commits that arrive queue and go out
+// together in the next one (if that combined batch fails, each member is
+// posted alone, so a refused grant fails only its own caller). Each caller
+// still returns only once its grants are durably posted, before releasing
+// its locks.
+//
 // Across processes sharing one ledger (two servers, a server and a batch
 // job) the guarantees are weaker, and it is important to be clear about
 // which hold:

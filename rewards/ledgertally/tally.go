@@ -99,6 +99,7 @@ type state struct {
 	l     ledger.Ledger
 	sum   ledger.AwardSummer
 	batch ledger.BatchPoster // nil: Batch.Commit posts one at a time
+	group *groupCommitter    // nil without a BatchPoster
 	cfg   config
 	seed  maphash.Seed
 
@@ -117,6 +118,9 @@ func New(l ledger.Ledger, opts ...Option) (*Tally, error) {
 	}
 	s := &state{l: l, sum: sum, seed: maphash.MakeSeed(), programs: map[string]*sync.RWMutex{}}
 	s.batch, _ = l.(ledger.BatchPoster)
+	if s.batch != nil {
+		s.group = &groupCommitter{bp: s.batch}
+	}
 	s.cfg = config{customer: CustomerAccount, issuance: IssuanceAccount}
 	for _, o := range opts {
 		o(&s.cfg)
@@ -266,24 +270,25 @@ func (b *Batch) Reserve(c *rewards.Claim) (rewards.Grant, error) {
 	return g, nil
 }
 
-// Commit posts the queued grants (one ledger.PostBatch: all or none) and
-// releases the batch's locks, whatever the outcome.
+// Commit posts the queued grants (one ledger.PostBatch: all or none,
+// shared with other goroutines' concurrent commits, see groupCommitter)
+// and releases the batch's locks, whatever the outcome.
 func (b *Batch) Commit() error {
 	defer b.release()
 	s, ctx := b.state, b.ctx
 	switch {
 	case len(b.txs) == 0:
 		return nil
-	case len(b.txs) == 1 || s.batch == nil:
-		for i := range b.txs {
-			if _, err := s.l.Post(ctx, b.txs[i]); err != nil {
-				return fmt.Errorf("ledgertally: post award %q: %w", b.txs[i].Key, err)
-			}
+	case s.group != nil:
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		return nil
+		return s.group.commit(ctx, b.txs)
 	}
-	if _, err := s.batch.PostBatch(ctx, b.txs); err != nil {
-		return fmt.Errorf("ledgertally: post %d awards: %w", len(b.txs), err)
+	for i := range b.txs {
+		if _, err := s.l.Post(ctx, b.txs[i]); err != nil {
+			return fmt.Errorf("ledgertally: post award %q: %w", b.txs[i].Key, err)
+		}
 	}
 	return nil
 }
