@@ -51,6 +51,7 @@ type Service struct {
 	liveGen  uint64                   // bumped by forgetLive
 
 	models modelCache // decoded baseline models by customer
+	rows   *settlementWriter
 
 	// registered remembers customer ids the store has confirmed (the
 	// store has no way to unregister one), so reads that only need to
@@ -103,7 +104,7 @@ func NewService(ctx context.Context, st store.Store, l ledger.Ledger, opts ...Se
 	if _, ok := l.(ledger.Expirer); !ok {
 		return nil, fmt.Errorf("app: ledger %T cannot sweep expiries", l)
 	}
-	s := &Service{store: st, ledger: l, holder: h, now: time.Now, programs: map[int]*rewards.Program{}}
+	s := &Service{store: st, ledger: l, holder: h, now: time.Now, programs: map[int]*rewards.Program{}, rows: &settlementWriter{st: st}}
 	for _, o := range opts {
 		o(s)
 	}

@@ -242,7 +242,7 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 		if len(rows) == 0 {
 			return nil
 		}
-		err := s.store.PutSettlements(ctx, rows)
+		err := s.rows.put(ctx, rows)
 		rows = rows[:0]
 		return err
 	}
