@@ -400,6 +400,12 @@ func (s *Service) usageSeries(ctx context.Context, customer string, from, to tim
 	if err != nil {
 		return nil, err
 	}
+	return usageSeriesOf(customer, from, to, rows)
+}
+
+// usageSeriesOf makes the series of a customer's stored readings over
+// [from, to) (unprocessable when there are none).
+func usageSeriesOf(customer string, from, to time.Time, rows []store.UsageReading) (*baseline.Usage, error) {
 	if len(rows) == 0 {
 		return nil, unprocessable("customer %q has no usage between %s and %s", customer, from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}

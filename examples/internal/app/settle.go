@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -179,6 +181,7 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 		}
 	}
 	var build func(ctx context.Context, c store.Customer) ([]savings.Result, error)
+	var bulk *settleBulk
 	switch req.Kind {
 	case "", "period":
 		from, err := parseDate(req.From)
@@ -195,8 +198,15 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 		// Customers share weather stations: read each station's
 		// temperatures once per settlement (baseline series are immutable).
 		temps := map[string]*baseline.Temperature{}
+		if len(ids) > 1 {
+			// Many customers: read their rows, model digests and usage
+			// in a few bulk queries instead of three queries each.
+			if bulk, err = s.readBulk(ctx, ids, from.AddDate(0, 0, -1), to.AddDate(0, 0, 2)); err != nil {
+				return nil, err
+			}
+		}
 		build = func(ctx context.Context, c store.Customer) ([]savings.Result, error) {
-			return s.monthlyFacts(ctx, c, from, to, temps)
+			return s.monthlyFacts(ctx, c, from, to, temps, bulk)
 		}
 	case "event":
 		ev := req.Event
@@ -248,9 +258,11 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 	}
 	var outcomes []rewards.Outcome
 	for _, id := range ids {
-		c, err := s.Customer(ctx, id)
-		if err != nil {
-			return nil, err
+		c, ok := bulk.customer(id)
+		if !ok {
+			if c, err = s.Customer(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 		results, err := build(ctx, c)
 		if err != nil {
@@ -331,13 +343,28 @@ func statusName(st rewards.Status) string {
 // monthlyFacts is CalTRACK metered savings over [from, to) split into the
 // customer's calendar months (savings.MonthlySettlement), with each
 // month's ASHRAE error band. temps memoizes station temperatures over the
-// window (nil: no memo).
-func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to time.Time, temps map[string]*baseline.Temperature) ([]savings.Result, error) {
-	m, err := s.baselineModel(ctx, c.ID)
-	if err != nil {
-		return nil, err
+// window (nil: no memo); bulk, if not nil, holds the customer's model
+// digest and usage over the window, read in bulk.
+func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to time.Time, temps map[string]*baseline.Temperature, bulk *settleBulk) ([]savings.Result, error) {
+	var m *baseline.Model
+	var usage *baseline.Usage
+	var err error
+	usageFrom, usageTo := from.AddDate(0, 0, -1), to.AddDate(0, 0, 2)
+	if bulk != nil {
+		digest, ok := bulk.digests[c.ID]
+		if !ok {
+			return nil, unprocessable("customer %q has no fitted baseline", c.ID)
+		}
+		if m, err = s.baselineModelWithDigest(ctx, c.ID, digest); err != nil {
+			return nil, err
+		}
+		usage, err = usageSeriesOf(c.ID, usageFrom, usageTo, bulk.usage[c.ID])
+	} else {
+		if m, err = s.baselineModel(ctx, c.ID); err != nil {
+			return nil, err
+		}
+		usage, err = s.usageSeries(ctx, c.ID, usageFrom, usageTo)
 	}
-	usage, err := s.usageSeries(ctx, c.ID, from.AddDate(0, 0, -1), to.AddDate(0, 0, 2))
 	if err != nil {
 		return nil, err
 	}
@@ -381,6 +408,50 @@ func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to t
 	return out, nil
 }
 
+// settleBulk is what a settlement of many customers reads in bulk before
+// settling them one by one.
+type settleBulk struct {
+	customers map[string]store.Customer
+	digests   map[string]string // customers with a model
+	usage     map[string][]store.UsageReading
+}
+
+// readBulk reads the customers, model digests and usage over [from, to)
+// of ids, store.MaxBulkIDs at a time.
+func (s *Service) readBulk(ctx context.Context, ids []string, from, to time.Time) (*settleBulk, error) {
+	b := &settleBulk{customers: map[string]store.Customer{}, digests: map[string]string{}, usage: map[string][]store.UsageReading{}}
+	for chunk := range slices.Chunk(ids, store.MaxBulkIDs) {
+		cs, err := s.store.CustomersByID(ctx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			b.customers[c.ID] = c
+		}
+		ds, err := s.store.ModelDigests(ctx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(b.digests, ds)
+		us, err := s.store.UsageOf(ctx, chunk, from, to)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(b.usage, us)
+	}
+	return b, nil
+}
+
+// customer returns a customer read in bulk (false for nil b or an id the
+// store did not know then).
+func (b *settleBulk) customer(id string) (store.Customer, bool) {
+	if b == nil {
+		return store.Customer{}, false
+	}
+	c, ok := b.customers[id]
+	return c, ok
+}
+
 // baselineModel is the customer's decoded baseline model: from the cache
 // when the stored model's digest matches (one small query), else read and
 // decoded.
@@ -392,6 +463,12 @@ func (s *Service) baselineModel(ctx context.Context, customer string) (*baseline
 	if err != nil {
 		return nil, err
 	}
+	return s.baselineModelWithDigest(ctx, customer, digest)
+}
+
+// baselineModelWithDigest is baselineModel once the stored model's digest
+// is known.
+func (s *Service) baselineModelWithDigest(ctx context.Context, customer, digest string) (*baseline.Model, error) {
 	if m := s.models.cached(customer, digest); m != nil {
 		return m, nil
 	}

@@ -116,12 +116,18 @@ type Store interface {
 	Customer(ctx context.Context, id string) (Customer, error)
 	// Customers lists every customer by id.
 	Customers(ctx context.Context) ([]Customer, error)
+	// CustomersByID returns the registered customers among ids (at most
+	// MaxBulkIDs), by id; unknown ids are left out.
+	CustomersByID(ctx context.Context, ids []string) ([]Customer, error)
 
 	// PutUsage upserts readings per (customer, start) in one transaction.
 	PutUsage(ctx context.Context, customer string, rows []UsageReading) error
 	// Usage returns readings with from ≤ start < to, in time order (zero
 	// bounds are open).
 	Usage(ctx context.Context, customer string, from, to time.Time) ([]UsageReading, error)
+	// UsageOf is Usage for several customers (at most MaxBulkIDs) in one
+	// query: readings by customer, customers without any left out.
+	UsageOf(ctx context.Context, customers []string, from, to time.Time) (map[string][]UsageReading, error)
 	PutTemperature(ctx context.Context, station string, rows []TempReading) error
 	Temperature(ctx context.Context, station string, from, to time.Time) ([]TempReading, error)
 
@@ -132,6 +138,9 @@ type Store interface {
 	// that keep decoded models check it instead); "" for a model stored
 	// before digests were recorded.
 	ModelDigest(ctx context.Context, customer string) (string, error)
+	// ModelDigests is ModelDigest for several customers (at most
+	// MaxBulkIDs): customers without a model are left out.
+	ModelDigests(ctx context.Context, customers []string) (map[string]string, error)
 
 	// PutRuleSet stores a new candidate version; the same version with the
 	// same source is a no-op, with another source ErrConflict.
@@ -344,6 +353,94 @@ func scanCustomer(sc interface{ Scan(...any) error }) (Customer, error) {
 		return Customer{}, fmt.Errorf("store: customer %s attributes: %w", c.ID, err)
 	}
 	return c, nil
+}
+
+// MaxBulkIDs bounds the ids of one bulk read (CustomersByID, UsageOf,
+// ModelDigests): one query parameter each, well within SQLite's and
+// PostgreSQL's limits.
+const MaxBulkIDs = 1000
+
+// inList returns "(?, ?, ...)" for n ids, or an error past MaxBulkIDs.
+func inList(n int) (string, error) {
+	if n < 1 || n > MaxBulkIDs {
+		return "", fmt.Errorf("%w: %d ids in one read, want 1..%d", ErrInvalid, n, MaxBulkIDs)
+	}
+	return "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")", nil
+}
+
+func anyArgs(ids []string, more ...any) []any {
+	args := make([]any, 0, len(ids)+len(more))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return append(args, more...)
+}
+
+func (d *db) CustomersByID(ctx context.Context, ids []string) ([]Customer, error) {
+	in, err := inList(len(ids))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.sql.QueryContext(ctx, d.q("SELECT "+customerCols+" FROM app_customers WHERE id IN "+in+" ORDER BY id"), anyArgs(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: customers: %w", err)
+	}
+	defer rows.Close()
+	var out []Customer
+	for rows.Next() {
+		c, err := scanCustomer(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (d *db) UsageOf(ctx context.Context, customers []string, from, to time.Time) (map[string][]UsageReading, error) {
+	in, err := inList(len(customers))
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := bounds(from, to)
+	rows, err := d.sql.QueryContext(ctx, d.q("SELECT customer, start_us, kwh FROM app_usage WHERE customer IN "+in+
+		" AND start_us >= ? AND start_us < ? ORDER BY customer, start_us"), anyArgs(customers, lo, hi)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: usage: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]UsageReading{}
+	for rows.Next() {
+		var c string
+		var t int64
+		var v float64
+		if err := rows.Scan(&c, &t, &v); err != nil {
+			return nil, fmt.Errorf("store: usage: %w", err)
+		}
+		out[c] = append(out[c], UsageReading{Start: fromUS(t), KWh: v})
+	}
+	return out, rows.Err()
+}
+
+func (d *db) ModelDigests(ctx context.Context, customers []string) (map[string]string, error) {
+	in, err := inList(len(customers))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.sql.QueryContext(ctx, d.q("SELECT customer, model_sha256 FROM app_models WHERE customer IN "+in), anyArgs(customers)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: model digests: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var c, digest string
+		if err := rows.Scan(&c, &digest); err != nil {
+			return nil, fmt.Errorf("store: model digests: %w", err)
+		}
+		out[c] = digest
+	}
+	return out, rows.Err()
 }
 
 func (d *db) Customer(ctx context.Context, id string) (Customer, error) {
