@@ -127,3 +127,41 @@ func TestBulkSettlementMatchesOneByOne(t *testing.T) {
 		t.Errorf("re-settling paid %d awards", again.Awards)
 	}
 }
+
+// TestNightlySettlesCustomersTogether: the nightly run settles customers
+// with the same window in one Settle and pays what settling each customer
+// alone over that window pays; x3 (no baseline) is skipped, and a second
+// run pays nothing.
+func TestNightlySettlesCustomersTogether(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Date(2015, 3, 2, 3, 0, 0, 0, time.UTC)
+
+	one := seedThree(t)
+	var want []settledAward
+	for _, id := range []string{DemoCustomer, "x1", "x2"} {
+		// The window SettleNightly computes: the baseline's end month
+		// to the month containing now.
+		res, err := one.Settle(ctx, SettleRequest{Customers: []string{id}, From: "2013-03-01", To: "2015-03-01"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, awardsOfResult(res)...)
+	}
+
+	nightly := seedThree(t)
+	res, err := nightly.SettleNightly(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, awardsOfResult(res)); d != "" {
+		t.Errorf("nightly awards (-one by one +nightly):\n%s", d)
+	}
+	if len(res.Problems) != 0 {
+		t.Errorf("problems %v", res.Problems)
+	}
+	again, err := nightly.SettleNightly(ctx, now.AddDate(0, 0, 1))
+	if err != nil || again.Awards != 0 {
+		t.Errorf("second nightly run: %d awards, %v", again.Awards, err)
+	}
+}

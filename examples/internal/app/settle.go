@@ -517,14 +517,18 @@ func (s *Service) eventFacts(ctx context.Context, c store.Customer, in *EventInp
 // SettleNightly settles, for every customer with a baseline, each UTC
 // calendar month from the end of the baseline to the start of the month
 // containing now (customers whose meter has not reached that month yet
-// are skipped). It is the scheduled
-// job the Lambda example runs; re-running it pays nothing twice.
+// are skipped). It is the scheduled job the Lambda example runs;
+// re-running it pays nothing twice. Customers with the same window are
+// settled together (up to store.MaxBulkIDs per Settle: bulk reads and one
+// ledger batch) rather than one Settle each.
 func (s *Service) SettleNightly(ctx context.Context, now time.Time) (*SettleResult, error) {
 	cs, err := s.store.Customers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	total := &SettleResult{Facts: []SettledFact{}, Points: decimal.Zero}
+	type window struct{ from, to time.Time }
+	groups := map[window][]string{}
+	var windows []window
 	for _, c := range cs {
 		rec, err := s.store.Model(ctx, c.ID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -547,20 +551,36 @@ func (s *Service) SettleNightly(ctx context.Context, now time.Time) (*SettleResu
 		if len(last) == 0 || !from.Before(to) {
 			continue
 		}
-		res, err := s.Settle(ctx, SettleRequest{Customers: []string{c.ID}, From: from.UTC().Format(time.RFC3339), To: to.UTC().Format(time.RFC3339)})
-		if err != nil {
-			var pe *platform.Error
-			if errors.As(err, &pe) && pe.Status < 500 {
-				total.Problems = append(total.Problems, fmt.Sprintf("%s: %s", c.ID, pe.Message))
-				continue
-			}
-			return nil, err
+		w := window{from, to}
+		if _, ok := groups[w]; !ok {
+			windows = append(windows, w)
 		}
-		total.RuleSet = res.RuleSet
-		total.Facts = append(total.Facts, res.Facts...)
-		total.Awards += res.Awards
-		total.Points = total.Points.Add(res.Points)
-		total.Problems = append(total.Problems, res.Problems...)
+		groups[w] = append(groups[w], c.ID)
+	}
+	total := &SettleResult{Facts: []SettledFact{}, Points: decimal.Zero}
+	for _, w := range windows {
+		for ids := range slices.Chunk(groups[w], store.MaxBulkIDs) {
+			res, err := s.Settle(ctx, SettleRequest{Customers: ids, From: w.from.Format(time.RFC3339), To: w.to.Format(time.RFC3339)})
+			if err != nil {
+				// A settlement of several customers reports each one's
+				// data problems in its result; an error left (e.g. no
+				// live rule set) is every customer's problem, as when
+				// each was settled alone.
+				var pe *platform.Error
+				if errors.As(err, &pe) && pe.Status < 500 {
+					for _, id := range ids {
+						total.Problems = append(total.Problems, fmt.Sprintf("%s: %s", id, pe.Message))
+					}
+					continue
+				}
+				return nil, err
+			}
+			total.RuleSet = res.RuleSet
+			total.Facts = append(total.Facts, res.Facts...)
+			total.Awards += res.Awards
+			total.Points = total.Points.Add(res.Points)
+			total.Problems = append(total.Problems, res.Problems...)
+		}
 	}
 	return total, nil
 }
