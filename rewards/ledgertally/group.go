@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/negawatt/negawatt/ledger"
 )
@@ -27,6 +28,10 @@ type groupCommitter struct {
 	posting bool
 }
 
+// groupTimeout bounds one grouped post (its members' own deadlines do not
+// apply to the others' grants).
+const groupTimeout = time.Minute
+
 type commitReq struct {
 	txs  []ledger.Transaction
 	done chan error
@@ -49,8 +54,11 @@ func (g *groupCommitter) commit(ctx context.Context, txs []ledger.Transaction) e
 		group := g.queue
 		g.queue = nil
 		g.mu.Unlock()
-		// Other members' requests do not share this caller's deadline.
-		g.post(context.WithoutCancel(ctx), group)
+		// Other members' requests do not share this caller's deadline;
+		// groupTimeout still bounds a ledger that stops answering.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
+		g.post(pctx, group)
+		cancel()
 		g.mu.Lock()
 	}
 	g.posting = false
