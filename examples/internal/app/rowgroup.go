@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/negawatt/negawatt/examples/internal/store"
 )
@@ -21,6 +22,9 @@ type settlementWriter struct {
 	queue   []*rowsReq
 	writing bool
 }
+
+// rowsTimeout bounds one grouped write of settlement rows.
+const rowsTimeout = time.Minute
 
 type rowsReq struct {
 	rows []store.Settlement
@@ -43,7 +47,11 @@ func (w *settlementWriter) put(ctx context.Context, rows []store.Settlement) err
 		group := w.queue
 		w.queue = nil
 		w.mu.Unlock()
-		w.write(context.WithoutCancel(ctx), group)
+		// Not bounded by this caller's deadline (the other members'
+		// rows must not fail with it), but by rowsTimeout.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rowsTimeout)
+		w.write(wctx, group)
+		cancel()
 		w.mu.Lock()
 	}
 	w.writing = false
