@@ -167,6 +167,9 @@ func browse(t *testing.T, bin string, signer *platform.Signer, h http.Handler, c
 			visibleCharts := eval(`[...document.querySelectorAll('#usage-chart svg')].filter(e => e.getBoundingClientRect().width > 0).length`)
 			svgWidth := eval(`Math.round(Math.max(...[...document.querySelectorAll('#usage-chart svg')].map(e => e.getBoundingClientRect().width)))`)
 			scrollWidth := eval(`document.documentElement.scrollWidth`)
+			// Tables sit in .table-scroll boxes, so a table too wide for
+			// the phone would scroll inside its box, not the page.
+			scrollingTables := eval(`[...document.querySelectorAll('.table-scroll')].filter(e => e.scrollWidth > e.clientWidth).length`)
 			innerWidth := eval(`window.innerWidth`)
 			shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
 			if err != nil {
@@ -183,6 +186,9 @@ func browse(t *testing.T, bin string, signer *platform.Signer, h http.Handler, c
 			}
 			if scrollWidth > innerWidth {
 				t.Errorf("page scrolls sideways: scrollWidth %d > innerWidth %d", scrollWidth, innerWidth)
+			}
+			if scrollingTables != 0 {
+				t.Errorf("%d tables scroll sideways at %d px", scrollingTables, vp.width)
 			}
 			img, err := png.Decode(bytes.NewReader(shot))
 			if err != nil {

@@ -76,27 +76,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "httpserver: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	// Access-log lines are batched: one write per flush, not per request.
+	// Everything written to stderr from here on goes through logw, in
+	// order; it is flushed when run returns.
+	logw := platform.NewLogBuffer(stderr, 64<<10, 100*time.Millisecond)
+	defer logw.Close()
+	log := slog.New(slog.NewJSONHandler(logw, nil))
 
 	key, generated, err := signingKey(getenv("NEGAWATT_TOKEN_KEY"))
 	if err != nil {
-		fmt.Fprintf(stderr, "httpserver: NEGAWATT_TOKEN_KEY: %v\n", err)
+		fmt.Fprintf(logw, "httpserver: NEGAWATT_TOKEN_KEY: %v\n", err)
 		return 2
 	}
 	signer, err := platform.NewSigner(key)
 	if err != nil {
-		fmt.Fprintf(stderr, "httpserver: %v\n", err)
+		fmt.Fprintf(logw, "httpserver: %v\n", err)
 		return 2
 	}
 	if *mint != "" {
-		return mintToken(signer, *mint, *ttl, generated, stdout, stderr)
+		return mintToken(signer, *mint, *ttl, generated, stdout, logw)
 	}
 	if *pgURL == "" {
 		*pgURL = getenv("NEGAWATT_POSTGRES_URL")
 	}
 	svc, closeData, err := app.OpenService(ctx, *dataDir, *pgURL, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "httpserver: %v\n", err)
+		fmt.Fprintf(logw, "httpserver: %v\n", err)
 		return 1
 	}
 	defer closeData()
@@ -105,12 +110,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if dir == "" {
 			wd, _ := os.Getwd()
 			if dir, err = app.FindTestdata(wd); err != nil {
-				fmt.Fprintf(stderr, "httpserver: --demo: %v (pass --testdata DIR)\n", err)
+				fmt.Fprintf(logw, "httpserver: --demo: %v (pass --testdata DIR)\n", err)
 				return 2
 			}
 		}
 		if err := app.LoadDemo(ctx, svc, dir); err != nil {
-			fmt.Fprintf(stderr, "httpserver: --demo: %v\n", err)
+			fmt.Fprintf(logw, "httpserver: --demo: %v\n", err)
 			return 1
 		}
 		log.Info("demo data loaded", slog.String("customer", app.DemoCustomer), slog.String("testdata", dir))
@@ -119,12 +124,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		RateLimit: platform.RateLimit{PerSecond: *rate, Burst: *burst, Disabled: *rate == 0}}
 	h, err := app.New(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "httpserver: %v\n", err)
+		fmt.Fprintf(logw, "httpserver: %v\n", err)
 		return 2
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "httpserver: %v\n", err)
+		fmt.Fprintf(logw, "httpserver: %v\n", err)
 		return 1
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("url", "http://"+ln.Addr().String()+"/"))
@@ -139,6 +144,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("demo dashboard: set this token as the negawatt_token cookie and open /customers/"+app.DemoCustomer,
 			slog.String("customer_token", tok))
 	}
+	_ = logw.Flush() // start-up lines (address, tokens) right away
 	if err := platform.Serve(ctx, platform.NewServer(h, log), ln, *grace); err != nil {
 		log.Error("server stopped", slog.Any("err", err))
 		return 1

@@ -69,3 +69,48 @@ rules:
 		})
 	}
 }
+
+// BenchmarkSettleBatch100 settles a new daily fact of each of 100
+// existing customers per iteration through one Batch (one PostBatch
+// instead of 100 Posts); ns/op is per 100 facts.
+func BenchmarkSettleBatch100(b *testing.B) {
+	p, err := rewards.Load("r.yaml", []byte(`
+program: p
+version: 1
+rounding: {places: 0, mode: half-even}
+caps: [{per: month, max: 1000000000}]
+rules:
+  - id: saved
+    when: savings.kwh > 0
+    points: savings.kwh
+`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	day0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			tl := newTally(b, be.open(b))
+			for c := range 100 {
+				if _, err := p.Evaluate(tl, []rewards.Fact{periodFact(fmt.Sprintf("c%d", c), "warm", day0, 1)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			d := 0
+			for b.Loop() {
+				bt := tl.Batch()
+				for c := range 100 {
+					f := periodFact(fmt.Sprintf("c%d", c), fmt.Sprintf("d%d", d), day0.AddDate(0, 0, d%300), 3)
+					if _, err := p.Evaluate(bt, []rewards.Fact{f}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				d++
+				if err := bt.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -45,12 +45,36 @@
 //
 // # Concurrency and atomicity
 //
-// Within one process Reserve is atomic: claims of one program are
-// serialized by a mutex per program (a budget spans every customer of a
-// program, so a per-customer lock would not do), and reading the sums,
-// deciding and posting happen under it. Concurrent settlements for the same
-// customer therefore never exceed a cap or budget, and never pay a fact
-// twice.
+// Within one process Reserve is atomic: reading the prior awards and the
+// limit sums, deciding and posting happen under two locks, taken in a fixed
+// order. The first is the program's lock: exclusive when the claim draws on
+// a budget (set-wide or per rule: a budget sums every customer's awards, and
+// claims of other rules or versions of the program post to the same
+// issuance account), shared otherwise. The second is the claim's customer
+// stripe, one of 1,024 mutexes chosen by hashing (program, customer): caps,
+// prior awards and restatements only ever sum one customer's awards of one
+// program. So claims of different customers of a program without budgets
+// run in parallel, claims of one customer are serialized, and a claim with
+// a budget runs alone in its program. Concurrent settlements therefore
+// never exceed a cap or budget, and never pay a fact twice.
+//
+// A Batch (Tally.Batch) decides claims the same way but queues the paying
+// grants and posts them all at Commit in one ledger.PostBatch: one durable
+// commit for a whole settlement run instead of one per award. It keeps
+// every lock it took until Commit or Discard, and adds its queued grants to
+// the priors and sums later claims read, so it pays exactly what the same
+// claims reserved one by one would. Locks are ordered (program locks by
+// name, then stripes by index); a batch that needs a lock below one it
+// holds only tries it (TryLock never waits) and, if that fails, commits,
+// releases everything and takes the locks again in order, so batches and
+// single reservations cannot deadlock.
+//
+// Commits of concurrent batches and reservations are grouped: while one
+// ledger.PostBatch is in flight, the commits that arrive queue and go out
+// together in the next one (if that combined batch fails, each member is
+// posted alone, so a refused grant fails only its own caller). Each caller
+// still returns only once its grants are durably posted, before releasing
+// its locks.
 //
 // Across processes sharing one ledger (two servers, a server and a batch
 // job) the guarantees are weaker, and it is important to be clear about

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"sync"
 	"time"
@@ -89,13 +90,22 @@ type Tally struct {
 	state *state
 }
 
+// customerStripes is the number of per-customer locks: claims of customers
+// whose (program, customer) hash to the same stripe wait for each other,
+// which is rare with this many and never incorrect.
+const customerStripes = 1024
+
 type state struct {
-	l   ledger.Ledger
-	sum ledger.AwardSummer
-	cfg config
+	l     ledger.Ledger
+	sum   ledger.AwardSummer
+	batch ledger.BatchPoster // nil: Batch.Commit posts one at a time
+	group *groupCommitter    // nil without a BatchPoster
+	cfg   config
+	seed  maphash.Seed
 
 	mu       sync.Mutex
-	programs map[string]*sync.Mutex
+	programs map[string]*sync.RWMutex
+	stripes  [customerStripes]sync.Mutex
 	accounts sync.Map // account ID -> struct{}: created (or found) already
 }
 
@@ -106,7 +116,11 @@ func New(l ledger.Ledger, opts ...Option) (*Tally, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w (got %T)", ErrNoAwardSummer, l)
 	}
-	s := &state{l: l, sum: sum, programs: map[string]*sync.Mutex{}}
+	s := &state{l: l, sum: sum, seed: maphash.MakeSeed(), programs: map[string]*sync.RWMutex{}}
+	s.batch, _ = l.(ledger.BatchPoster)
+	if s.batch != nil {
+		s.group = &groupCommitter{bp: s.batch}
+	}
 	s.cfg = config{customer: CustomerAccount, issuance: IssuanceAccount}
 	for _, o := range opts {
 		o(&s.cfg)
@@ -129,31 +143,101 @@ func (t *Tally) IssuanceAccount(program string) string { return t.state.cfg.issu
 
 // Reserve implements rewards.Tally: it reads the claim's prior awards and
 // each limit's used points from the ledger, decides with rewards.Decide and
-// posts the grant, all under the program's lock.
+// posts the grant, all under the claim's locks (see the package doc).
 func (t *Tally) Reserve(c *rewards.Claim) (rewards.Grant, error) {
-	s, ctx := t.state, t.ctx
-	mu := s.programLock(c.Program)
-	mu.Lock()
-	defer mu.Unlock()
+	b := Batch{state: t.state, ctx: t.ctx}
+	g, err := b.Reserve(c)
+	if err != nil {
+		b.Discard()
+		return rewards.Grant{}, err
+	}
+	if err := b.Commit(); err != nil {
+		return rewards.Grant{}, err
+	}
+	return g, nil
+}
 
+// Batch returns an empty Batch on t's ledger and locks, whose ledger calls
+// use t's context.
+func (t *Tally) Batch() *Batch {
+	return &Batch{state: t.state, ctx: t.ctx}
+}
+
+// Batch is a rewards.Tally that decides claims like Tally.Reserve but
+// queues the paying grants and posts them all in one ledger.PostBatch (one
+// durable commit) at Commit. It keeps every lock it took until then, so
+// the ledger cannot change under its decisions, and it counts its queued
+// grants in the prior awards and limit sums of later claims: a batch
+// decides exactly what the same claims reserved one by one would.
+//
+// A grant returned by a Batch's Reserve is paid only once Commit returns
+// nil. Use a Batch from one goroutine, and always end it with Commit or
+// Discard (defer Discard: it does nothing after Commit), or the customers
+// it settled stay locked. It may be reused after either.
+//
+// When a claim needs a lock out of the batch's lock order (see the package
+// doc) and the lock is not free, Reserve first commits what is queued and
+// releases every lock, then takes the locks in order: an error from
+// Reserve may therefore come after part of the batch was posted, which is
+// safe to retry since awards are idempotent.
+type Batch struct {
+	state *state
+	ctx   context.Context
+
+	held    map[lockID]bool // lock → exclusive
+	maxHeld lockID          // greatest lock held, in lock order
+	txs     []ledger.Transaction
+
+	// While the locks are held, what this process read from the ledger
+	// cannot change under it: priors and sums cache those reads, with the
+	// queued grants added.
+	priors    map[string]*rewards.Prior
+	sums      map[ledger.AwardQuery]*decimal.Decimal
+	byAccount map[string][]ledger.AwardQuery // sums' queries by account
+}
+
+// lockID names a program lock (stripe < 0) or a customer stripe. Lock
+// order: program locks by name, then stripes by index.
+type lockID struct {
+	program string
+	stripe  int
+}
+
+func (a lockID) less(b lockID) bool {
+	if (a.stripe < 0) != (b.stripe < 0) {
+		return a.stripe < 0
+	}
+	if a.stripe < 0 {
+		return a.program < b.program
+	}
+	return a.stripe < b.stripe
+}
+
+// Reserve implements rewards.Tally: like Tally.Reserve, but a paying grant
+// is queued until Commit.
+func (b *Batch) Reserve(c *rewards.Claim) (rewards.Grant, error) {
+	s, ctx := b.state, b.ctx
+	if err := b.lock(c); err != nil {
+		return rewards.Grant{}, err
+	}
 	cust, iss := s.cfg.customer(c.Customer), s.cfg.issuance(c.Program)
 	if err := s.ensureAccounts(ctx, cust, iss); err != nil {
 		return rewards.Grant{}, err
 	}
-	prior, err := s.prior(ctx, c, cust)
+	prior, err := b.prior(c, cust)
 	if err != nil {
 		return rewards.Grant{}, err
 	}
 	var buf [8]decimal.Decimal
 	used := buf[:0]
 	for i := range c.Limits {
-		u, err := s.used(ctx, &c.Limits[i], cust, iss)
+		u, err := b.used(&c.Limits[i], cust, iss)
 		if err != nil {
 			return rewards.Grant{}, err
 		}
 		used = append(used, u)
 	}
-	g := rewards.Decide(c, prior, used)
+	g := rewards.Decide(c, *prior, used)
 	if g.Points.IsZero() {
 		return g, nil
 	}
@@ -182,22 +266,180 @@ func (t *Tally) Reserve(c *rewards.Claim) (rewards.Grant, error) {
 	} else {
 		tx.Postings = []ledger.Posting{{From: cust, To: iss, Amount: g.Points.Neg()}}
 	}
-	if _, err := s.l.Post(ctx, tx); err != nil {
-		return rewards.Grant{}, fmt.Errorf("ledgertally: post award %q: %w", g.Key, err)
-	}
+	b.queue(tx, c.Points, g.Points)
 	return g, nil
 }
 
-func (s *state) programLock(program string) *sync.Mutex {
+// Commit posts the queued grants (one ledger.PostBatch: all or none,
+// shared with other goroutines' concurrent commits, see groupCommitter)
+// and releases the batch's locks, whatever the outcome.
+func (b *Batch) Commit() error {
+	defer b.release()
+	s, ctx := b.state, b.ctx
+	switch {
+	case len(b.txs) == 0:
+		return nil
+	case s.group != nil:
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return s.group.commit(ctx, b.txs)
+	}
+	for i := range b.txs {
+		if _, err := s.l.Post(ctx, b.txs[i]); err != nil {
+			return fmt.Errorf("ledgertally: post award %q: %w", b.txs[i].Key, err)
+		}
+	}
+	return nil
+}
+
+// Discard drops the queued grants (nothing is posted) and releases the
+// batch's locks.
+func (b *Batch) Discard() { b.release() }
+
+// Len is the number of grants queued.
+func (b *Batch) Len() int { return len(b.txs) }
+
+func (b *Batch) release() {
+	s := b.state
+	for id, excl := range b.held {
+		switch {
+		case id.stripe >= 0:
+			s.stripes[id.stripe].Unlock()
+		case excl:
+			s.programLock(id.program).Unlock()
+		default:
+			s.programLock(id.program).RUnlock()
+		}
+	}
+	clear(b.held)
+	clear(b.priors)
+	clear(b.sums)
+	clear(b.byAccount)
+	b.txs = b.txs[:0]
+}
+
+// lock takes the claim's locks: its program's lock, exclusive when the
+// claim draws on a budget (every customer's awards count toward it) and
+// shared otherwise, then its (program, customer) stripe. Locks are taken
+// in lock order; one that would break the order is only tried (TryLock
+// never waits, so it cannot deadlock), and when it is taken the batch
+// commits, releases everything and starts over in order.
+func (b *Batch) lock(c *rewards.Claim) error {
+	s := b.state
+	excl := false
+	for i := range c.Limits {
+		if c.Limits[i].Customer == "" {
+			excl = true
+			break
+		}
+	}
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	h.WriteString(c.Program)
+	h.WriteByte(0)
+	h.WriteString(c.Customer)
+	prog := lockID{program: c.Program, stripe: -1}
+	stripe := lockID{stripe: int(h.Sum64() % customerStripes)}
+	if b.held == nil {
+		b.held = map[lockID]bool{}
+	}
+	for {
+		if b.take(prog, excl) && b.take(stripe, false) {
+			return nil
+		}
+		if err := b.Commit(); err != nil {
+			return err
+		}
+	}
+}
+
+// take acquires one lock unless held (in a mode at least as strong); it
+// reports false when the lock is out of order and not free.
+func (b *Batch) take(id lockID, excl bool) bool {
+	s := b.state
+	if was, ok := b.held[id]; ok {
+		return was || !excl // holding it shared cannot become exclusive in place
+	}
+	inOrder := len(b.held) == 0 || b.maxHeld.less(id)
+	switch {
+	case id.stripe >= 0 && inOrder:
+		s.stripes[id.stripe].Lock()
+	case id.stripe >= 0:
+		if !s.stripes[id.stripe].TryLock() {
+			return false
+		}
+	case excl && inOrder:
+		s.programLock(id.program).Lock()
+	case excl:
+		if !s.programLock(id.program).TryLock() {
+			return false
+		}
+	case inOrder:
+		s.programLock(id.program).RLock()
+	default:
+		if !s.programLock(id.program).TryRLock() {
+			return false
+		}
+	}
+	b.held[id] = excl
+	if inOrder {
+		b.maxHeld = id
+	}
+	return true
+}
+
+func (s *state) programLock(program string) *sync.RWMutex {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	mu := s.programs[program]
 	if mu == nil {
-		mu = &sync.Mutex{}
+		mu = &sync.RWMutex{}
 		s.programs[program] = mu
 	}
 	return mu
 }
+
+// queue appends a grant's transaction and adds it to the cached prior of
+// its key and to every cached sum it falls in.
+func (b *Batch) queue(tx ledger.Transaction, claimed, points decimal.Decimal) {
+	b.txs = append(b.txs, tx)
+	p := b.priors[tx.Metadata[MetaKey]] // read by this claim's Reserve
+	p.Exists, p.Claimed, p.Paid, p.Awards = true, claimed, p.Paid.Add(points), p.Awards+1
+	for _, a := range [...]string{tx.Postings[0].From, tx.Postings[0].To} {
+		for _, q := range b.byAccount[a] {
+			if v, ok := awardedIn(&tx, q); ok {
+				*b.sums[q] = b.sums[q].Add(v)
+			}
+		}
+	}
+}
+
+// awardedIn is what tx adds to AwardedSum(q), with the ledger's
+// semantics: credits minus debits to q.Account, if its tag matches and its
+// EffectiveAt (at the ledger's microsecond resolution) is in [From, To).
+func awardedIn(tx *ledger.Transaction, q ledger.AwardQuery) (decimal.Decimal, bool) {
+	if v, ok := tx.Metadata[q.TagKey]; !ok || v != q.TagValue {
+		return decimal.Decimal{}, false
+	}
+	at := micro(tx.EffectiveAt)
+	if at.Before(micro(q.From)) || !at.Before(micro(q.To)) {
+		return decimal.Decimal{}, false
+	}
+	var sum decimal.Decimal
+	hit := false
+	for _, p := range tx.Postings {
+		if p.To == q.Account {
+			sum, hit = sum.Add(p.Amount), true
+		}
+		if p.From == q.Account {
+			sum, hit = sum.Sub(p.Amount), true
+		}
+	}
+	return sum, hit
+}
+
+func micro(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 func (s *state) ensureAccounts(ctx context.Context, cust, iss string) error {
 	for _, a := range [...]ledger.Account{
@@ -223,6 +465,23 @@ func (s *state) ensureAccounts(ctx context.Context, cust, iss string) error {
 		s.accounts.Store(a.ID, struct{}{})
 	}
 	return nil
+}
+
+// prior is rewards.Prior for c.Key: read from the ledger once while the
+// batch holds the claim's locks, then kept current by queue.
+func (b *Batch) prior(c *rewards.Claim, cust string) (*rewards.Prior, error) {
+	if p, ok := b.priors[c.Key]; ok {
+		return p, nil
+	}
+	p, err := b.state.prior(b.ctx, c, cust)
+	if err != nil {
+		return nil, err
+	}
+	if b.priors == nil {
+		b.priors = map[string]*rewards.Prior{}
+	}
+	b.priors[c.Key] = &p
+	return &p, nil
 }
 
 // prior rebuilds rewards.Prior for c.Key from the ledger.
@@ -261,8 +520,9 @@ func (s *state) prior(ctx context.Context, c *rewards.Claim, cust string) (rewar
 	return p, nil
 }
 
-// used returns the points already awarded under a limit's scope and window.
-func (s *state) used(ctx context.Context, l *rewards.Limit, cust, iss string) (decimal.Decimal, error) {
+// used returns the points already awarded under a limit's scope and
+// window, queued grants included.
+func (b *Batch) used(l *rewards.Limit, cust, iss string) (decimal.Decimal, error) {
 	q := ledger.AwardQuery{TagKey: MetaProgram, TagValue: l.Program, From: l.From, To: l.To}
 	if l.Rule != "" {
 		q.TagKey, q.TagValue = MetaProgramRule, ScopeTag(l.Program, l.Rule)
@@ -275,7 +535,7 @@ func (s *state) used(ctx context.Context, l *rewards.Limit, cust, iss string) (d
 	if budget {
 		q.Account = iss
 	}
-	sum, err := s.sum.AwardedSum(ctx, q)
+	sum, err := b.sum(q)
 	if err != nil {
 		return decimal.Decimal{}, fmt.Errorf("ledgertally: %s: %w", l, err)
 	}
@@ -285,4 +545,28 @@ func (s *state) used(ctx context.Context, l *rewards.Limit, cust, iss string) (d
 		sum = sum.Neg()
 	}
 	return sum, nil
+}
+
+// sum is AwardedSum(q) as of the queued grants: read once from the ledger
+// while the locks are held, plus the queued grants that fall in q.
+func (b *Batch) sum(q ledger.AwardQuery) (decimal.Decimal, error) {
+	if v, ok := b.sums[q]; ok {
+		return *v, nil
+	}
+	v, err := b.state.sum.AwardedSum(b.ctx, q)
+	if err != nil {
+		return decimal.Decimal{}, err
+	}
+	for i := range b.txs {
+		if d, ok := awardedIn(&b.txs[i], q); ok {
+			v = v.Add(d)
+		}
+	}
+	if b.sums == nil {
+		b.sums = map[ledger.AwardQuery]*decimal.Decimal{}
+		b.byAccount = map[string][]ledger.AwardQuery{}
+	}
+	b.sums[q] = &v
+	b.byAccount[q.Account] = append(b.byAccount[q.Account], q)
+	return v, nil
 }

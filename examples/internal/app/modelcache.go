@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"fmt"
 	"sync"
 
@@ -15,30 +14,41 @@ import (
 const maxCachedModels = 10000
 
 // modelCache keeps the last decoded baseline.Model of each customer, keyed
-// by the exact stored JSON: decoding a model is most of a settlement's
-// CPU, and a settlement reads the same model again and again. An entry is
-// used only when the stored bytes are identical, so a re-fit (by this
-// process or any other sharing the store) can never be served stale; no
-// explicit invalidation is needed.
+// by the SHA-256 of the exact stored JSON (store.ModelDigestOf): decoding a
+// model is most of a settlement's CPU, and a settlement reads the same
+// model again and again. An entry is used only when the stored bytes hash
+// the same, so a re-fit (by this process or any other sharing the store)
+// can never be served stale; no explicit invalidation is needed. With the
+// store's ModelDigest a settlement checks the entry without reading the
+// model's tens of kilobytes of JSON at all.
 type modelCache struct {
 	mu sync.RWMutex
 	m  map[string]cachedModel
 }
 
 type cachedModel struct {
-	js    []byte
-	model *baseline.Model
+	digest string
+	model  *baseline.Model
+}
+
+// cached returns the decoded model of customer if the cache holds the one
+// whose stored JSON has this digest (nil otherwise, and for "").
+func (c *modelCache) cached(customer, digest string) *baseline.Model {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if e, ok := c.m[customer]; ok && digest != "" && e.digest == digest {
+		return e.model
+	}
+	return nil
 }
 
 // model returns the decoded model of rec. The result is shared between
 // callers and must be treated as read-only (baseline.Model.Predict,
 // savings.MeteredWindow and savings.FitStatsOf only read it).
 func (c *modelCache) model(rec store.Model) (*baseline.Model, error) {
-	c.mu.RLock()
-	e, ok := c.m[rec.Customer]
-	c.mu.RUnlock()
-	if ok && bytes.Equal(e.js, rec.JSON) {
-		return e.model, nil
+	digest := store.ModelDigestOf(rec.JSON)
+	if m := c.cached(rec.Customer, digest); m != nil {
+		return m, nil
 	}
 	m := new(baseline.Model)
 	if err := m.UnmarshalJSON(rec.JSON); err != nil {
@@ -55,6 +65,6 @@ func (c *modelCache) model(rec store.Model) (*baseline.Model, error) {
 			break
 		}
 	}
-	c.m[rec.Customer] = cachedModel{js: bytes.Clone(rec.JSON), model: m}
+	c.m[rec.Customer] = cachedModel{digest: digest, model: m}
 	return m, nil
 }

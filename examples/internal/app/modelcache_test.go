@@ -46,6 +46,18 @@ func TestModelCache(t *testing.T) {
 	if m3, _ := c.model(store.Model{Customer: "c1", JSON: modelJSON(t, 12.5)}); m3 != m1 {
 		t.Error("cache kept the caller's buffer instead of a copy")
 	}
+	// Looked up by the stored digest alone: only the matching digest hits.
+	if got := c.cached("c1", store.ModelDigestOf(modelJSON(t, 12.5))); got != m1 {
+		t.Error("cached(digest of the stored JSON) missed")
+	}
+	for _, d := range []string{"", store.ModelDigestOf(modelJSON(t, 20))} {
+		if got := c.cached("c1", d); got != nil {
+			t.Errorf("cached(%q) hit for another model's digest", d)
+		}
+	}
+	if got := c.cached("c2", store.ModelDigestOf(modelJSON(t, 12.5))); got != nil {
+		t.Error("cached hit for another customer")
+	}
 	// A re-fit (different bytes) is decoded, never served stale.
 	m4, err := c.model(store.Model{Customer: "c1", JSON: modelJSON(t, 20)})
 	if err != nil {

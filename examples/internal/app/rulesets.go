@@ -208,6 +208,7 @@ func (s *Service) PromoteRuleSet(ctx context.Context, version int) (RuleSetView,
 	if _, _, err := s.storedRuleSet(ctx, version); err != nil {
 		return RuleSetView{}, err
 	}
+	defer s.forgetLive()
 	if err := s.store.Promote(ctx, version); err != nil {
 		return RuleSetView{}, err
 	}
@@ -217,6 +218,7 @@ func (s *Service) PromoteRuleSet(ctx context.Context, version int) (RuleSetView,
 
 // RollbackRuleSet makes the previously live version live again.
 func (s *Service) RollbackRuleSet(ctx context.Context) (RuleSetView, error) {
+	defer s.forgetLive()
 	rs, err := s.store.Rollback(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return RuleSetView{}, platform.Errorf(http.StatusConflict, platform.CodeConflict, "no previously live rule set to roll back to")

@@ -46,8 +46,12 @@ type Service struct {
 
 	mu       sync.Mutex
 	programs map[int]*rewards.Program // compiled rule sets by version
+	live     *rewards.Program         // cached live rule set (see liveProgram)
+	liveAt   time.Time                // when live was read
+	liveGen  uint64                   // bumped by forgetLive
 
 	models modelCache // decoded baseline models by customer
+	rows   *settlementWriter
 
 	// registered remembers customer ids the store has confirmed (the
 	// store has no way to unregister one), so reads that only need to
@@ -100,7 +104,7 @@ func NewService(ctx context.Context, st store.Store, l ledger.Ledger, opts ...Se
 	if _, ok := l.(ledger.Expirer); !ok {
 		return nil, fmt.Errorf("app: ledger %T cannot sweep expiries", l)
 	}
-	s := &Service{store: st, ledger: l, holder: h, now: time.Now, programs: map[int]*rewards.Program{}}
+	s := &Service{store: st, ledger: l, holder: h, now: time.Now, programs: map[int]*rewards.Program{}, rows: &settlementWriter{st: st}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -396,6 +400,12 @@ func (s *Service) usageSeries(ctx context.Context, customer string, from, to tim
 	if err != nil {
 		return nil, err
 	}
+	return usageSeriesOf(customer, from, to, rows)
+}
+
+// usageSeriesOf makes the series of a customer's stored readings over
+// [from, to) (unprocessable when there are none).
+func usageSeriesOf(customer string, from, to time.Time, rows []store.UsageReading) (*baseline.Usage, error) {
 	if len(rows) == 0 {
 		return nil, unprocessable("customer %q has no usage between %s and %s", customer, from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}

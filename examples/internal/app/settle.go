@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/negawatt/negawatt/baseline"
 	"github.com/negawatt/negawatt/examples/internal/platform"
 	"github.com/negawatt/negawatt/examples/internal/store"
 	"github.com/negawatt/negawatt/rewards"
@@ -82,18 +85,54 @@ type OutcomeView struct {
 	Explanation rewards.Explanation `json:"explanation"`
 }
 
-// liveProgram compiles (once per version) the store's live rule set.
+// liveTTL bounds how long a Service trusts its cached live rule set. Its
+// own promotions and rollbacks replace the cache at once; this bound is
+// for another process on the same store (the Lambda functions, a second
+// server), whose promotion a settlement here sees at most liveTTL late,
+// as if it had started that much earlier.
+const liveTTL = time.Second
+
+// liveProgram returns the compiled live rule set, reading the store at
+// most once per liveTTL (settlements call it on every request).
 func (s *Service) liveProgram(ctx context.Context) (*rewards.Program, error) {
+	s.mu.Lock()
+	if s.live != nil && time.Since(s.liveAt) < liveTTL {
+		p := s.live
+		s.mu.Unlock()
+		return p, nil
+	}
+	gen := s.liveGen
+	s.mu.Unlock()
 	all, err := s.store.RuleSets(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, rs := range all {
-		if rs.Status == store.StatusLive {
-			return s.program(rs)
+		if rs.Status != store.StatusLive {
+			continue
 		}
+		p, err := s.program(rs)
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		// A promotion or rollback since the read began makes it stale.
+		if s.liveGen == gen {
+			s.live, s.liveAt = p, time.Now()
+		}
+		s.mu.Unlock()
+		return p, nil
 	}
 	return nil, platform.Errorf(409, platform.CodeConflict, "no live rule set: upload one and promote it first")
+}
+
+// forgetLive drops the cached live rule set (after a promotion or a
+// rollback, successful or not).
+func (s *Service) forgetLive() {
+	s.mu.Lock()
+	s.live = nil
+	s.liveGen++
+	s.mu.Unlock()
 }
 
 func (s *Service) program(rs store.RuleSet) (*rewards.Program, error) {
@@ -136,12 +175,13 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 			return nil, err
 		}
 		for _, c := range cs {
-			if _, err := s.store.Model(ctx, c.ID); err == nil {
+			if _, err := s.store.ModelDigest(ctx, c.ID); err == nil {
 				ids = append(ids, c.ID)
 			}
 		}
 	}
 	var build func(ctx context.Context, c store.Customer) ([]savings.Result, error)
+	var bulk *settleBulk
 	switch req.Kind {
 	case "", "period":
 		from, err := parseDate(req.From)
@@ -155,8 +195,18 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 		if !to.After(from) || to.Sub(from) > 3*366*24*time.Hour {
 			return nil, badRequest("to must be after from, at most 3 years later")
 		}
+		// Customers share weather stations: read each station's
+		// temperatures once per settlement (baseline series are immutable).
+		temps := map[string]*baseline.Temperature{}
+		if len(ids) > 1 {
+			// Many customers: read their rows, model digests and usage
+			// in a few bulk queries instead of three queries each.
+			if bulk, err = s.readBulk(ctx, ids, from.AddDate(0, 0, -1), to.AddDate(0, 0, 2)); err != nil {
+				return nil, err
+			}
+		}
 		build = func(ctx context.Context, c store.Customer) ([]savings.Result, error) {
-			return s.monthlyFacts(ctx, c, from, to)
+			return s.monthlyFacts(ctx, c, from, to, temps, bulk)
 		}
 	case "event":
 		ev := req.Event
@@ -184,12 +234,35 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 
 	out := &SettleResult{RuleSet: RuleSetRef{Program: prog.Program(), Version: prog.Version()}, Facts: []SettledFact{}, Points: decimal.Zero}
 	now := s.now().UTC()
-	tally := s.tally.WithContext(ctx)
+	// The customers' awards go to the ledger in batches: one PostBatch
+	// (one durable commit) per settleBatch awards rather than one per
+	// award. The batch holds the settled customers' locks until it
+	// commits, so it decides exactly what award-by-award posting would.
+	batch := s.tally.WithContext(ctx).Batch()
+	defer batch.Discard()
+	var rows []store.Settlement
+	// commit posts the queued awards, then records the settlement rows of
+	// the facts they paid for (the ledger is the source of truth: a row
+	// never describes an award that is not there; a retry rewrites rows
+	// identically and pays nothing twice).
+	commit := func() error {
+		if err := batch.Commit(); err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		err := s.rows.put(ctx, rows)
+		rows = rows[:0]
+		return err
+	}
 	var outcomes []rewards.Outcome
 	for _, id := range ids {
-		c, err := s.Customer(ctx, id)
-		if err != nil {
-			return nil, err
+		c, ok := bulk.customer(id)
+		if !ok {
+			if c, err = s.Customer(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 		results, err := build(ctx, c)
 		if err != nil {
@@ -201,7 +274,6 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 			}
 			return nil, err
 		}
-		var rows []store.Settlement
 		for _, r := range results {
 			f := rewards.Fact{
 				Customer: rewards.Customer{ID: c.ID, Tier: c.Tier, EnrolledAt: c.EnrolledAt, Attributes: c.Attributes},
@@ -210,7 +282,7 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 			if r.Kind == savings.KindEvent {
 				f.Event = &rewards.Event{ID: r.ID, Type: r.EventType}
 			}
-			outcomes, err = prog.AppendEvaluate(outcomes[:0], tally, &f)
+			outcomes, err = prog.AppendEvaluate(outcomes[:0], batch, &f)
 			if err != nil {
 				return nil, fmt.Errorf("app: settle %s/%s: %w", c.ID, r.ID, err)
 			}
@@ -240,18 +312,25 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 				Version: prog.Version(), Points: sf.Points.String(), SettledAt: now})
 			out.Facts = append(out.Facts, sf)
 		}
-		// Awards are already in the ledger (the source of truth); the
-		// settlement rows record the facts for shadow reports and the
-		// dashboard, and are rewritten identically by a retry.
-		if err := s.store.PutSettlements(ctx, rows); err != nil {
-			return nil, err
+		if batch.Len() >= settleBatch {
+			if err := commit(); err != nil {
+				return nil, err
+			}
 		}
+	}
+	if err := commit(); err != nil {
+		return nil, err
 	}
 	if s.onAwards != nil && out.Awards > 0 {
 		s.onAwards(out.Awards, out.Points)
 	}
 	return out, nil
 }
+
+// settleBatch is how many awards a settlement queues before posting them
+// in one ledger batch: large enough to share one commit among many
+// customers, small enough to keep the batch's customer locks briefly.
+const settleBatch = 200
 
 func statusName(st rewards.Status) string {
 	b, err := st.MarshalText()
@@ -263,26 +342,40 @@ func statusName(st rewards.Status) string {
 
 // monthlyFacts is CalTRACK metered savings over [from, to) split into the
 // customer's calendar months (savings.MonthlySettlement), with each
-// month's ASHRAE error band.
-func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to time.Time) ([]savings.Result, error) {
-	rec, err := s.store.Model(ctx, c.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, unprocessable("customer %q has no fitted baseline", c.ID)
+// month's ASHRAE error band. temps memoizes station temperatures over the
+// window (nil: no memo); bulk, if not nil, holds the customer's model
+// digest and usage over the window, read in bulk.
+func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to time.Time, temps map[string]*baseline.Temperature, bulk *settleBulk) ([]savings.Result, error) {
+	var m *baseline.Model
+	var usage *baseline.Usage
+	var err error
+	usageFrom, usageTo := from.AddDate(0, 0, -1), to.AddDate(0, 0, 2)
+	if bulk != nil {
+		digest, ok := bulk.digests[c.ID]
+		if !ok {
+			return nil, unprocessable("customer %q has no fitted baseline", c.ID)
+		}
+		if m, err = s.baselineModelWithDigest(ctx, c.ID, digest); err != nil {
+			return nil, err
+		}
+		usage, err = usageSeriesOf(c.ID, usageFrom, usageTo, bulk.usage[c.ID])
+	} else {
+		if m, err = s.baselineModel(ctx, c.ID); err != nil {
+			return nil, err
+		}
+		usage, err = s.usageSeries(ctx, c.ID, usageFrom, usageTo)
 	}
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.models.model(rec)
-	if err != nil {
-		return nil, err
-	}
-	usage, err := s.usageSeries(ctx, c.ID, from.AddDate(0, 0, -1), to.AddDate(0, 0, 2))
-	if err != nil {
-		return nil, err
-	}
-	temp, err := s.tempSeries(ctx, c.WeatherStation(), from.AddDate(0, 0, -2), to.AddDate(0, 0, 2))
-	if err != nil {
-		return nil, err
+	temp := temps[c.WeatherStation()]
+	if temp == nil {
+		if temp, err = s.tempSeries(ctx, c.WeatherStation(), from.AddDate(0, 0, -2), to.AddDate(0, 0, 2)); err != nil {
+			return nil, err
+		}
+		if temps != nil {
+			temps[c.WeatherStation()] = temp
+		}
 	}
 	days := int(to.Sub(from).Hours() / 24)
 	ms, err := savings.MeteredWindow(m, usage, temp, from, days)
@@ -313,6 +406,80 @@ func (s *Service) monthlyFacts(ctx context.Context, c store.Customer, from, to t
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// settleBulk is what a settlement of many customers reads in bulk before
+// settling them one by one.
+type settleBulk struct {
+	customers map[string]store.Customer
+	digests   map[string]string // customers with a model
+	usage     map[string][]store.UsageReading
+}
+
+// readBulk reads the customers, model digests and usage over [from, to)
+// of ids, store.MaxBulkIDs at a time.
+func (s *Service) readBulk(ctx context.Context, ids []string, from, to time.Time) (*settleBulk, error) {
+	b := &settleBulk{customers: map[string]store.Customer{}, digests: map[string]string{}, usage: map[string][]store.UsageReading{}}
+	for chunk := range slices.Chunk(ids, store.MaxBulkIDs) {
+		cs, err := s.store.CustomersByID(ctx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			b.customers[c.ID] = c
+		}
+		ds, err := s.store.ModelDigests(ctx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(b.digests, ds)
+		us, err := s.store.UsageOf(ctx, chunk, from, to)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(b.usage, us)
+	}
+	return b, nil
+}
+
+// customer returns a customer read in bulk (false for nil b or an id the
+// store did not know then).
+func (b *settleBulk) customer(id string) (store.Customer, bool) {
+	if b == nil {
+		return store.Customer{}, false
+	}
+	c, ok := b.customers[id]
+	return c, ok
+}
+
+// baselineModel is the customer's decoded baseline model: from the cache
+// when the stored model's digest matches (one small query), else read and
+// decoded.
+func (s *Service) baselineModel(ctx context.Context, customer string) (*baseline.Model, error) {
+	digest, err := s.store.ModelDigest(ctx, customer)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, unprocessable("customer %q has no fitted baseline", customer)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.baselineModelWithDigest(ctx, customer, digest)
+}
+
+// baselineModelWithDigest is baselineModel once the stored model's digest
+// is known.
+func (s *Service) baselineModelWithDigest(ctx context.Context, customer, digest string) (*baseline.Model, error) {
+	if m := s.models.cached(customer, digest); m != nil {
+		return m, nil
+	}
+	rec, err := s.store.Model(ctx, customer)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, unprocessable("customer %q has no fitted baseline", customer)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.models.model(rec)
 }
 
 func eventMethod(name string) (savings.EventMethod, error) {
@@ -350,14 +517,18 @@ func (s *Service) eventFacts(ctx context.Context, c store.Customer, in *EventInp
 // SettleNightly settles, for every customer with a baseline, each UTC
 // calendar month from the end of the baseline to the start of the month
 // containing now (customers whose meter has not reached that month yet
-// are skipped). It is the scheduled
-// job the Lambda example runs; re-running it pays nothing twice.
+// are skipped). It is the scheduled job the Lambda example runs;
+// re-running it pays nothing twice. Customers with the same window are
+// settled together (up to store.MaxBulkIDs per Settle: bulk reads and one
+// ledger batch) rather than one Settle each.
 func (s *Service) SettleNightly(ctx context.Context, now time.Time) (*SettleResult, error) {
 	cs, err := s.store.Customers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	total := &SettleResult{Facts: []SettledFact{}, Points: decimal.Zero}
+	type window struct{ from, to time.Time }
+	groups := map[window][]string{}
+	var windows []window
 	for _, c := range cs {
 		rec, err := s.store.Model(ctx, c.ID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -380,20 +551,36 @@ func (s *Service) SettleNightly(ctx context.Context, now time.Time) (*SettleResu
 		if len(last) == 0 || !from.Before(to) {
 			continue
 		}
-		res, err := s.Settle(ctx, SettleRequest{Customers: []string{c.ID}, From: from.UTC().Format(time.RFC3339), To: to.UTC().Format(time.RFC3339)})
-		if err != nil {
-			var pe *platform.Error
-			if errors.As(err, &pe) && pe.Status < 500 {
-				total.Problems = append(total.Problems, fmt.Sprintf("%s: %s", c.ID, pe.Message))
-				continue
-			}
-			return nil, err
+		w := window{from, to}
+		if _, ok := groups[w]; !ok {
+			windows = append(windows, w)
 		}
-		total.RuleSet = res.RuleSet
-		total.Facts = append(total.Facts, res.Facts...)
-		total.Awards += res.Awards
-		total.Points = total.Points.Add(res.Points)
-		total.Problems = append(total.Problems, res.Problems...)
+		groups[w] = append(groups[w], c.ID)
+	}
+	total := &SettleResult{Facts: []SettledFact{}, Points: decimal.Zero}
+	for _, w := range windows {
+		for ids := range slices.Chunk(groups[w], store.MaxBulkIDs) {
+			res, err := s.Settle(ctx, SettleRequest{Customers: ids, From: w.from.Format(time.RFC3339), To: w.to.Format(time.RFC3339)})
+			if err != nil {
+				// A settlement of several customers reports each one's
+				// data problems in its result; an error left (e.g. no
+				// live rule set) is every customer's problem, as when
+				// each was settled alone.
+				var pe *platform.Error
+				if errors.As(err, &pe) && pe.Status < 500 {
+					for _, id := range ids {
+						total.Problems = append(total.Problems, fmt.Sprintf("%s: %s", id, pe.Message))
+					}
+					continue
+				}
+				return nil, err
+			}
+			total.RuleSet = res.RuleSet
+			total.Facts = append(total.Facts, res.Facts...)
+			total.Awards += res.Awards
+			total.Points = total.Points.Add(res.Points)
+			total.Problems = append(total.Problems, res.Problems...)
+		}
 	}
 	return total, nil
 }

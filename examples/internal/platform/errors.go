@@ -64,9 +64,24 @@ type ErrorDetail struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
+// JSONAppender is implemented by response values on hot paths that encode
+// themselves without reflection. AppendJSON appends exactly the bytes
+// json.Marshal would produce for the value, or returns an error, in which
+// case WriteJSON uses json.Marshal.
+type JSONAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
+}
+
 // WriteJSON writes v as a JSON response with the given status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	err := errors.ErrUnsupported
+	if a, ok := v.(JSONAppender); ok {
+		b, err = a.AppendJSON(make([]byte, 0, 512))
+	}
+	if err != nil {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		// A value the handler built itself failed to encode: a bug, not
 		// the caller's fault.
@@ -97,4 +112,18 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		id = RequestID(r.Context())
 	}
 	WriteJSON(w, e.Status, ErrorBody{Error: ErrorDetail{Code: e.Code, Message: e.Message, RequestID: id}})
+}
+
+// AppendJSONString appends s as a JSON string exactly as json.Marshal
+// encodes it (HTML-safe escaping), for JSONAppender implementations.
+func AppendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // rare: let encoding/json escape it
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

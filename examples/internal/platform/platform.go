@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,6 +88,7 @@ type Platform struct {
 	log     *slog.Logger
 	metrics *Metrics
 	limiter *limiter
+	tokens  tokenCache
 	now     func() time.Time
 }
 
@@ -237,7 +239,7 @@ func (p *Platform) authenticate(r *http.Request) (Claims, error) {
 	if tok == "" {
 		return Claims{}, Errorf(http.StatusUnauthorized, CodeUnauthorized, "a bearer token is required")
 	}
-	claims, err := p.cfg.Signer.Verify(tok)
+	claims, err := p.tokens.verify(p.cfg.Signer, tok)
 	if err != nil {
 		// Which check failed is logged, not told.
 		return Claims{}, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "token is invalid or expired", Err: err}
@@ -277,8 +279,7 @@ func (p *Platform) serveReady(w http.ResponseWriter, r *http.Request) {
 // metrics → panic recovery → body limit → routing (with JSON 404/405).
 func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := p.now()
-	info := &reqInfo{id: incomingRequestID(r), route: "unmatched"}
-	info.log = p.log.With(slog.String("request_id", info.id))
+	info := &reqInfo{id: incomingRequestID(r), route: "unmatched", base: p.log}
 	w.Header().Set("X-Request-Id", info.id)
 	sw := &statusWriter{ResponseWriter: w}
 	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
@@ -296,16 +297,19 @@ func (p *Platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			method = "OTHER" // keep label cardinality bounded
 		}
 		p.metrics.observe(info.route, method, status, elapsed.Seconds())
-		attrs := []slog.Attr{
+		// The access line carries request_id first, as Logger's lines do
+		// (slog.Logger.With would render it per request even when
+		// nothing else logs).
+		var buf [9]slog.Attr
+		attrs := append(buf[:0], slog.String("request_id", info.id),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", info.route),
 			slog.Int("status", status), slog.Int64("bytes", sw.bytes),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-			slog.String("remote_ip", clientIP(r)),
-		}
+			slog.String("remote_ip", clientIP(r)))
 		if s := info.claims.Scope.String(); s != "" {
 			attrs = append(attrs, slog.String("scope", s))
 		}
-		info.log.LogAttrs(r.Context(), slog.LevelInfo, "http request", attrs...)
+		p.log.LogAttrs(r.Context(), slog.LevelInfo, "http request", attrs...)
 	}()
 	p.serveRecover(sw, r)
 }
@@ -358,7 +362,8 @@ type reqInfo struct {
 	id     string
 	route  string
 	claims Claims
-	log    *slog.Logger
+	base   *slog.Logger
+	log    atomic.Pointer[slog.Logger] // base with request_id, made on first use
 }
 
 type infoKey struct{}
@@ -387,10 +392,18 @@ func ClaimsFrom(ctx context.Context) (Claims, bool) {
 // Logger is the platform logger with the request id attached (the default
 // slog logger outside a Platform request).
 func Logger(ctx context.Context) *slog.Logger {
-	if i := infoFrom(ctx); i != nil && i.log != nil {
-		return i.log
+	i := infoFrom(ctx)
+	if i == nil || i.base == nil {
+		return slog.Default()
 	}
-	return slog.Default()
+	if l := i.log.Load(); l != nil {
+		return l
+	}
+	l := i.base.With(slog.String("request_id", i.id))
+	if !i.log.CompareAndSwap(nil, l) {
+		l = i.log.Load()
+	}
+	return l
 }
 
 // incomingRequestID keeps a caller's X-Request-Id when it is short and

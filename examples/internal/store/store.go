@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,17 +116,31 @@ type Store interface {
 	Customer(ctx context.Context, id string) (Customer, error)
 	// Customers lists every customer by id.
 	Customers(ctx context.Context) ([]Customer, error)
+	// CustomersByID returns the registered customers among ids (at most
+	// MaxBulkIDs), by id; unknown ids are left out.
+	CustomersByID(ctx context.Context, ids []string) ([]Customer, error)
 
 	// PutUsage upserts readings per (customer, start) in one transaction.
 	PutUsage(ctx context.Context, customer string, rows []UsageReading) error
 	// Usage returns readings with from ≤ start < to, in time order (zero
 	// bounds are open).
 	Usage(ctx context.Context, customer string, from, to time.Time) ([]UsageReading, error)
+	// UsageOf is Usage for several customers (at most MaxBulkIDs) in one
+	// query: readings by customer, customers without any left out.
+	UsageOf(ctx context.Context, customers []string, from, to time.Time) (map[string][]UsageReading, error)
 	PutTemperature(ctx context.Context, station string, rows []TempReading) error
 	Temperature(ctx context.Context, station string, from, to time.Time) ([]TempReading, error)
 
 	PutModel(ctx context.Context, m Model) error
 	Model(ctx context.Context, customer string) (Model, error)
+	// ModelDigest is ModelDigestOf the customer's stored model JSON,
+	// without reading the JSON (a model is tens of kilobytes; callers
+	// that keep decoded models check it instead); "" for a model stored
+	// before digests were recorded.
+	ModelDigest(ctx context.Context, customer string) (string, error)
+	// ModelDigests is ModelDigest for several customers (at most
+	// MaxBulkIDs): customers without a model are left out.
+	ModelDigests(ctx context.Context, customers []string) (map[string]string, error)
 
 	// PutRuleSet stores a new candidate version; the same version with the
 	// same source is a no-op, with another source ErrConflict.
@@ -172,7 +188,10 @@ func Open(ctx context.Context, path string) (Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	// One writer at a time is SQLite's model; readers use WAL snapshots.
+	// Idle connections are kept (database/sql keeps 2 by default), so a
+	// busy server does not reopen the database file per request.
 	s.SetMaxOpenConns(8)
+	s.SetMaxIdleConns(8)
 	d := &db{sql: s, now: time.Now}
 	if err := d.migrate(ctx); err != nil {
 		s.Close()
@@ -189,7 +208,14 @@ func OpenPostgres(ctx context.Context, url string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
-	s.SetMaxOpenConns(16)
+	// Every PostgreSQL connection is a server process: a few suffice for
+	// short queries on a small machine, and all of them stay open
+	// (database/sql keeps only 2 idle by default, so under load it kept
+	// opening and closing backends, each a new server process and a
+	// handshake costing more CPU than the queries).
+	s.SetMaxOpenConns(8)
+	s.SetMaxIdleConns(8)
+	s.SetConnMaxIdleTime(5 * time.Minute)
 	d := &db{sql: s, postgres: true, now: time.Now}
 	if err := d.migrate(ctx); err != nil {
 		s.Close()
@@ -329,6 +355,94 @@ func scanCustomer(sc interface{ Scan(...any) error }) (Customer, error) {
 	return c, nil
 }
 
+// MaxBulkIDs bounds the ids of one bulk read (CustomersByID, UsageOf,
+// ModelDigests): one query parameter each, well within SQLite's and
+// PostgreSQL's limits.
+const MaxBulkIDs = 1000
+
+// inList returns "(?, ?, ...)" for n ids, or an error past MaxBulkIDs.
+func inList(n int) (string, error) {
+	if n < 1 || n > MaxBulkIDs {
+		return "", fmt.Errorf("%w: %d ids in one read, want 1..%d", ErrInvalid, n, MaxBulkIDs)
+	}
+	return "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")", nil
+}
+
+func anyArgs(ids []string, more ...any) []any {
+	args := make([]any, 0, len(ids)+len(more))
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return append(args, more...)
+}
+
+func (d *db) CustomersByID(ctx context.Context, ids []string) ([]Customer, error) {
+	in, err := inList(len(ids))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.sql.QueryContext(ctx, d.q("SELECT "+customerCols+" FROM app_customers WHERE id IN "+in+" ORDER BY id"), anyArgs(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: customers: %w", err)
+	}
+	defer rows.Close()
+	var out []Customer
+	for rows.Next() {
+		c, err := scanCustomer(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (d *db) UsageOf(ctx context.Context, customers []string, from, to time.Time) (map[string][]UsageReading, error) {
+	in, err := inList(len(customers))
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := bounds(from, to)
+	rows, err := d.sql.QueryContext(ctx, d.q("SELECT customer, start_us, kwh FROM app_usage WHERE customer IN "+in+
+		" AND start_us >= ? AND start_us < ? ORDER BY customer, start_us"), anyArgs(customers, lo, hi)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: usage: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]UsageReading{}
+	for rows.Next() {
+		var c string
+		var t int64
+		var v float64
+		if err := rows.Scan(&c, &t, &v); err != nil {
+			return nil, fmt.Errorf("store: usage: %w", err)
+		}
+		out[c] = append(out[c], UsageReading{Start: fromUS(t), KWh: v})
+	}
+	return out, rows.Err()
+}
+
+func (d *db) ModelDigests(ctx context.Context, customers []string) (map[string]string, error) {
+	in, err := inList(len(customers))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.sql.QueryContext(ctx, d.q("SELECT customer, model_sha256 FROM app_models WHERE customer IN "+in), anyArgs(customers)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: model digests: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var c, digest string
+		if err := rows.Scan(&c, &digest); err != nil {
+			return nil, fmt.Errorf("store: model digests: %w", err)
+		}
+		out[c] = digest
+	}
+	return out, rows.Err()
+}
+
 func (d *db) Customer(ctx context.Context, id string) (Customer, error) {
 	c, err := scanCustomer(d.sql.QueryRowContext(ctx, d.q("SELECT "+customerCols+" FROM app_customers WHERE id = ?"), id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -435,14 +549,33 @@ func (d *db) PutModel(ctx context.Context, m Model) error {
 	if m.FittedAt.IsZero() {
 		m.FittedAt = d.now()
 	}
-	_, err := d.sql.ExecContext(ctx, d.q(`INSERT INTO app_models (customer, method, start_us, end_us, model, fitted_at) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := d.sql.ExecContext(ctx, d.q(`INSERT INTO app_models (customer, method, start_us, end_us, model, fitted_at, model_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (customer) DO UPDATE SET method = excluded.method, start_us = excluded.start_us, end_us = excluded.end_us,
-		model = excluded.model, fitted_at = excluded.fitted_at`),
-		m.Customer, m.Method, us(m.Start), us(m.End), string(m.JSON), us(m.FittedAt))
+		model = excluded.model, fitted_at = excluded.fitted_at, model_sha256 = excluded.model_sha256`),
+		m.Customer, m.Method, us(m.Start), us(m.End), string(m.JSON), us(m.FittedAt), ModelDigestOf(m.JSON))
 	if err != nil {
 		return fmt.Errorf("store: put model %s: %w", m.Customer, err)
 	}
 	return nil
+}
+
+// ModelDigestOf is the digest ModelDigest reports for a model's JSON: its
+// SHA-256 in hex.
+func ModelDigestOf(js []byte) string {
+	sum := sha256.Sum256(js)
+	return hex.EncodeToString(sum[:])
+}
+
+func (d *db) ModelDigest(ctx context.Context, customer string) (string, error) {
+	var digest string
+	err := d.sql.QueryRowContext(ctx, d.q("SELECT model_sha256 FROM app_models WHERE customer = ?"), customer).Scan(&digest)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("%w: no baseline for customer %q", ErrNotFound, customer)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: model digest %s: %w", customer, err)
+	}
+	return digest, nil
 }
 
 func (d *db) Model(ctx context.Context, customer string) (Model, error) {

@@ -103,6 +103,23 @@ func TestStore(t *testing.T) {
 			if diff := cmp.Diff(m, gm); diff != "" {
 				t.Errorf("Model (-want +got):\n%s", diff)
 			}
+			// The digest follows the stored JSON through a re-fit; the
+			// wanted values are from sha256sum.
+			for _, tc := range []struct{ js, want string }{
+				{`{"x":1}`, "5041bf1f713df204784353e82f6a4a535931cb64f1f4b4a5aeaffcb720918b22"},
+				{`{"x":2}`, "5e2b030a4a0f1582d78c0fd9924511cd6b1f2df9879e574f5ea1406c94052418"},
+			} {
+				m.JSON = []byte(tc.js)
+				if err := s.PutModel(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := s.ModelDigest(ctx, "c-1"); err != nil || got != tc.want {
+					t.Errorf("ModelDigest after storing %s = %q, %v; want %q", tc.js, got, err, tc.want)
+				}
+			}
+			if _, err := s.ModelDigest(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("ModelDigest of a customer without a model: %v, want ErrNotFound", err)
+			}
 
 			for v := 1; v <= 3; v++ {
 				if _, err := s.PutRuleSet(ctx, RuleSet{Version: v, Program: "p", FileName: "r.yaml", Source: []byte{byte('a' + v)}}); err != nil {

@@ -11,7 +11,7 @@ import (
 
 // ServeApp builds the service handler the way the binary does
 // (app.OpenService: SQLite in dataDir, or the PostgreSQL database at
-// postgresURL; rate limiting off) and serves it in process (see
+// postgresURL; rate limiting on with a limit no load test reaches) and serves it in process (see
 // ServeInProcess). Stop closes the stores.
 func ServeApp(ctx context.Context, dataDir, postgresURL string) (*Server, error) {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -24,7 +24,7 @@ func ServeApp(ctx context.Context, dataDir, postgresURL string) (*Server, error)
 		closeAll()
 		return nil, err
 	}
-	h, err := app.New(app.Config{Signer: signer, Logger: log, Service: svc, Dashboard: app.DashboardSource(svc), RateLimit: platform.RateLimit{Disabled: true}})
+	h, err := app.New(app.Config{Signer: signer, Logger: log, Service: svc, Dashboard: app.DashboardSource(svc), RateLimit: LoadRateLimit})
 	if err != nil {
 		closeAll()
 		return nil, err
@@ -38,3 +38,8 @@ func ServeApp(ctx context.Context, dataDir, postgresURL string) (*Server, error)
 	s.stop = func() { stop(); err := <-s.done; closeAll(); s.done <- err }
 	return s, nil
 }
+
+// LoadRateLimit is the per-token rate limit of servers under load test:
+// the limiter runs on every request, as in production, with a limit far
+// above what one token sends here.
+var LoadRateLimit = platform.RateLimit{PerSecond: 1e6, Burst: 1_000_000}

@@ -57,7 +57,8 @@ type Options struct {
 	// Binary is the httpserver executable (see Build).
 	Binary string
 	// Args are extra flags, e.g. -data-dir DIR or -postgres URL. The
-	// driver adds -addr 127.0.0.1:0 and -rate-limit 0.
+	// driver adds -addr 127.0.0.1:0 and a per-token rate limit far above
+	// what a load test sends (-rate-limit 1000000).
 	Args []string
 	// Env is added to the process environment (NEGAWATT_TOKEN_KEY is set
 	// by Start).
@@ -74,7 +75,8 @@ type Options struct {
 
 // Start runs the binary on 127.0.0.1 with a port the kernel picks and a
 // fresh token key, waits until /readyz answers 200 and returns the server.
-// Rate limiting is off: a load test sends one token's requests as fast as
+// Rate limiting stays on (its cost is part of every request) with a limit
+// no load test reaches: a load test sends one token's requests as fast as
 // the server answers them.
 func Start(ctx context.Context, o Options) (*Server, error) {
 	key := platform.NewRandomKey()
@@ -86,7 +88,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	args := append([]string{"-addr", "127.0.0.1:0", "-rate-limit", "0"}, o.Args...)
+	args := append([]string{"-addr", "127.0.0.1:0", "-rate-limit", "1000000", "-rate-burst", "1000000"}, o.Args...)
 	cmd := exec.Command(o.Binary, args...)
 	// The store comes from the flags only: a NEGAWATT_POSTGRES_URL in the
 	// driver's environment must not switch a SQLite run to PostgreSQL.

@@ -7,7 +7,7 @@
 //
 // By default it builds and starts the real examples/httpserver binary
 // (-data-dir in a temporary directory, or -postgres with a fresh schema
-// that is dropped at the end; rate limiting off), seeds customers through
+// that is dropped at the end; per-token rate limit of 1,000,000/s), seeds customers through
 // the API, settles every seeded (customer, month) fact once, then reads
 // balances. -inprocess serves the same handler inside this process
 // instead, so -cpuprofile covers the server side. Exit status 1 if any
@@ -45,6 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	reads := fs.Int("reads", 100_000, "balance reads")
 	conc := fs.Int("c", 16, "concurrent connections")
 	batch := fs.Int("batch", 0, "also settle this many customers per request (customers must be a multiple), on a second set of months")
+	single := fs.Bool("single", true, "run the one-customer-month settlement scenario (false: only batches and reads, e.g. to profile batches)")
 	dur := fs.Duration("d", 2*time.Minute, "time limit of each timed part")
 	inproc := fs.Bool("inprocess", false, "serve the handler in this process instead of starting the binary")
 	binary := fs.String("server", "", "httpserver binary (default: go build it)")
@@ -148,7 +149,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		sc loadtest.Scenario
 		n  int
 	}
-	runs := []run{{f.Settlements(), *customers * *months}}
+	var runs []run
+	if *single {
+		runs = append(runs, run{f.Settlements(), *customers * *months})
+	}
 	if *batch > 0 {
 		// Batches settle the months after the ones settled singly.
 		bf := f.Later(*months)

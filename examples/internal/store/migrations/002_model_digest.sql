@@ -1,0 +1,1 @@
+ALTER TABLE app_models ADD COLUMN model_sha256 TEXT NOT NULL DEFAULT ''
