@@ -2,6 +2,7 @@ package ledgertally
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -37,31 +38,42 @@ type commitReq struct {
 	done chan error
 }
 
+// errLead tells a queued caller that it now posts the next group.
+var errLead = errors.New("ledgertally: lead the next group")
+
 // commit posts txs, possibly together with other callers' transactions.
+// One caller at a time posts (the leader): it takes every queued request,
+// its own included, posts them as one group, and then hands the lead to
+// the first caller that queued meanwhile, so no caller posts more than one
+// group and a leader's own latency stays bounded under sustained load.
 func (g *groupCommitter) commit(ctx context.Context, txs []ledger.Transaction) error {
 	req := &commitReq{txs: txs, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, req)
 	if g.posting {
-		// The poster in charge takes this request with its next group.
 		// Wait whatever ctx says: the locks of the caller's batch must be
 		// held until its grants are posted or refused.
 		g.mu.Unlock()
-		return <-req.done
-	}
-	g.posting = true
-	for len(g.queue) > 0 {
-		group := g.queue
-		g.queue = nil
-		g.mu.Unlock()
-		// Other members' requests do not share this caller's deadline;
-		// groupTimeout still bounds a ledger that stops answering.
-		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
-		g.post(pctx, group)
-		cancel()
+		if err := <-req.done; err != errLead {
+			return err
+		}
 		g.mu.Lock()
 	}
-	g.posting = false
+	g.posting = true
+	group := g.queue // req is in it: only a leader empties the queue
+	g.queue = nil
+	g.mu.Unlock()
+	// Other members' requests do not share this caller's deadline;
+	// groupTimeout still bounds a ledger that stops answering.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
+	g.post(pctx, group)
+	cancel()
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		g.queue[0].done <- errLead
+	} else {
+		g.posting = false
+	}
 	g.mu.Unlock()
 	return <-req.done
 }
