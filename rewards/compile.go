@@ -116,7 +116,7 @@ func compile(rs *RuleSet, c config) (*Program, error) {
 			if field == "when" {
 				cr.when, cr.fastWhen = prog, fc.boolOf(prog.Node())
 			} else {
-				cr.points, cr.fastPoints = prog, fc.decOf(prog.Node())
+				cr.points, cr.fastPoints = prog, fc.pointsOf(prog.Node())
 			}
 		}
 		for _, in := range inputs {

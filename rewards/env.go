@@ -18,6 +18,57 @@ type Env struct {
 	History  HistoryEnv  `expr:"history"`
 	// Now is the settlement time given with the fact (never a clock read).
 	Now time.Time `expr:"now"`
+
+	// amounts feed the fast path; the decimal amounts above are filled
+	// from them only when the exact path needs them (see decimals).
+	amounts envAmounts
+}
+
+// envAmounts are the amounts some rule reads as fixed-point values
+// (noFixed when one has no fixed form), and the fact's numbers they come
+// from.
+type envAmounts struct {
+	baseline, observed, kwh, percent, uncertainty, streak, total fixed
+
+	src    factAmounts
+	uses   int  // use* bits of the amounts set
+	filled bool // the decimal fields of Env hold the amounts
+}
+
+// factAmounts are a fact's numbers as the fact holds them.
+type factAmounts struct {
+	baseline, observed, kwh, percent, uncertainty float64
+	streak, total                                 int
+}
+
+// decimals fills the decimal amounts of e for the exact path (expr's VM
+// and the decimal closures of fast.go), once: converting a float to a
+// decimal allocates, and the fixed-point fast path usually needs none.
+func (e *Env) decimals() {
+	a := &e.amounts
+	if a.filled {
+		return
+	}
+	a.filled = true
+	s, u := &a.src, a.uses
+	if u&useBaseline != 0 {
+		e.Savings.BaselineKWh = decimal.NewFromFloat(s.baseline)
+	}
+	if u&useObserved != 0 {
+		e.Savings.ObservedKWh = decimal.NewFromFloat(s.observed)
+	}
+	if u&useKWh != 0 {
+		e.Savings.KWh = decimal.NewFromFloat(s.kwh)
+	}
+	if u&usePercent != 0 {
+		e.Savings.Percent = decimal.NewFromFloat(s.percent)
+	}
+	if u&useUncertainty != 0 {
+		e.Savings.UncertaintyKWh = decimal.NewFromFloat(s.uncertainty)
+	}
+	if u&useHistory != 0 {
+		e.History = HistoryEnv{EventStreak: decimal.NewFromInt(int64(s.streak)), EventsTotal: decimal.NewFromInt(int64(s.total))}
+	}
 }
 
 // CustomerEnv is customer.* in rules.

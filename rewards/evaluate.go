@@ -131,9 +131,17 @@ func (e Explanation) Inputs() []Input {
 	if e.env == nil || len(e.refs) == 0 {
 		return nil
 	}
+	env := e.env
+	if !env.amounts.filled {
+		// The fast path never needed the decimal amounts: render them
+		// from a copy, leaving the shared environment read-only.
+		c := *env
+		c.decimals()
+		env = &c
+	}
 	out := make([]Input, len(e.refs))
 	for i, in := range e.refs {
-		out[i] = Input{Name: in.name, Value: in.value(e.env)}
+		out[i] = Input{Name: in.name, Value: in.value(env)}
 	}
 	return out
 }
@@ -219,6 +227,7 @@ func (p *Program) runOn(m *vm.VM, prog *vm.Program, env *Env) (v any, err error,
 		}
 	}()
 	m.MemoryBudget = p.lim.MemoryBudget
+	env.decimals()
 	v, err = m.Run(prog, env)
 	return v, err, true
 }
@@ -332,7 +341,7 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 		return dst, nil
 	}
 	env := new(Env)
-	p.env(f, env)
+	p.envFast(f, env)
 	st := statePool.Get().(*evalState)
 	st.groups = st.groups[:0]
 	defer func() {

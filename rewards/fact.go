@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/negawatt/negawatt/savings"
-	"github.com/shopspring/decimal"
 )
 
 // Fact is what rules pay on: a savings fact with the customer, the event
@@ -117,39 +117,59 @@ func DecodeFacts(r io.Reader) ([]Fact, error) {
 	return out, nil
 }
 
-// env builds the expression environment of f, converting only the amounts
-// some rule reads (each conversion allocates).
+// env builds the complete expression environment of f, decimal amounts
+// included.
 func (p *Program) env(f *Fact, e *Env) {
+	p.envFast(f, e)
+	e.decimals()
+}
+
+// envFast builds the expression environment of f with the amounts some
+// rule reads in fixed point only (converting a float to a decimal
+// allocates; to a fixed it does not): Env.decimals fills the decimal
+// amounts when the exact path needs them.
+func (p *Program) envFast(f *Fact, e *Env) {
+	s, u := &f.Savings, p.uses
 	*e = Env{
 		Customer: CustomerEnv{ID: f.Customer.ID, Tier: f.Customer.Tier, EnrolledAt: f.Customer.EnrolledAt, Attributes: f.Customer.Attributes},
-		Savings:  SavingsEnv{Kind: string(f.Savings.Kind), ID: f.Savings.ID, Start: f.Savings.Start, End: f.Savings.End},
+		Savings:  SavingsEnv{Kind: string(s.Kind), ID: s.ID, Start: s.Start, End: s.End},
 		Now:      f.Now,
 	}
-	s, u := &f.Savings, p.uses
+	a := &e.amounts
+	a.uses = u
+	a.src = factAmounts{baseline: s.BaselineKWh, observed: s.ObservedKWh, kwh: s.SavingsKWh, percent: s.PercentSavings,
+		uncertainty: s.UncertaintyKWh, streak: f.History.EventStreak, total: f.History.EventsTotal}
 	if u&useBaseline != 0 {
-		e.Savings.BaselineKWh = decimal.NewFromFloat(s.BaselineKWh)
+		a.baseline = fixedFromFloat(s.BaselineKWh)
 	}
 	if u&useObserved != 0 {
-		e.Savings.ObservedKWh = decimal.NewFromFloat(s.ObservedKWh)
+		a.observed = fixedFromFloat(s.ObservedKWh)
 	}
 	if u&useKWh != 0 {
-		e.Savings.KWh = decimal.NewFromFloat(s.SavingsKWh)
+		a.kwh = fixedFromFloat(s.SavingsKWh)
 	}
 	if u&usePercent != 0 {
-		e.Savings.Percent = decimal.NewFromFloat(s.PercentSavings)
+		a.percent = fixedFromFloat(s.PercentSavings)
 	}
 	if u&useUncertainty != 0 {
-		e.Savings.UncertaintyKWh = decimal.NewFromFloat(s.UncertaintyKWh)
+		a.uncertainty = fixedFromFloat(s.UncertaintyKWh)
 	}
 	if u&useHistory != 0 {
-		e.History = HistoryEnv{EventStreak: decimal.NewFromInt(int64(f.History.EventStreak)),
-			EventsTotal: decimal.NewFromInt(int64(f.History.EventsTotal))}
+		a.streak, a.total = fixedFromInt(f.History.EventStreak), fixedFromInt(f.History.EventsTotal)
 	}
 	if f.Event != nil {
 		e.Event = EventEnv{ID: f.Event.ID, Type: f.Event.Type}
-	} else if f.Savings.Kind == savings.KindEvent {
-		e.Event = EventEnv{ID: f.Savings.ID, Type: f.Savings.EventType}
+	} else if s.Kind == savings.KindEvent {
+		e.Event = EventEnv{ID: s.ID, Type: s.EventType}
 	}
+}
+
+// fixedFromInt is decimal.NewFromInt(n) as a fixed.
+func fixedFromInt(n int) fixed {
+	if int64(n) == math.MinInt64 {
+		return noFixed
+	}
+	return fixed{c: int64(n)}
 }
 
 const (
