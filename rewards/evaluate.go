@@ -48,7 +48,7 @@ const (
 	StatusError
 )
 
-var statusNames = map[Status]string{
+var statusNames = [...]string{
 	StatusPaid: "paid", StatusConditionFalse: "condition false", StatusOutsideValidity: "outside validity window",
 	StatusOutsideEffective: "outside effective window", StatusGroupLost: "group lost to another rule",
 	StatusCapReached: "cap reached", StatusBudgetReached: "budget reached", StatusSettled: "already settled",
@@ -57,8 +57,8 @@ var statusNames = map[Status]string{
 
 // String says why, in words.
 func (s Status) String() string {
-	if n, ok := statusNames[s]; ok {
-		return n
+	if s > 0 && int(s) < len(statusNames) {
+		return statusNames[s]
 	}
 	return fmt.Sprintf("Status(%d)", int(s))
 }
@@ -189,7 +189,16 @@ func (in orderedInputs) MarshalJSON() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// awardKeyLen is the length of AwardKey's keys.
+const awardKeyLen = len("nw1-") + 32
+
 func keyOf4(a, b, c, d string) string {
+	var out [awardKeyLen]byte
+	return string(appendKey4(out[:0], a, b, c, d))
+}
+
+// appendKey4 appends AwardKey(a, b, c, d) to dst.
+func appendKey4(dst []byte, a, b, c, d string) []byte {
 	// Length-prefixed fields, so no two tuples share an encoding.
 	var stack [256]byte
 	buf := stack[:0]
@@ -198,10 +207,7 @@ func keyOf4(a, b, c, d string) string {
 		buf = append(buf, s...)
 	}
 	sum := sha256.Sum256(buf)
-	var out [4 + 32]byte
-	copy(out[:], "nw1-")
-	hex.Encode(out[4:], sum[:16])
-	return string(out[:])
+	return hex.AppendEncode(append(dst, "nw1-"...), sum[:16])
 }
 
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
@@ -265,9 +271,22 @@ type evalState struct {
 	vm     *vm.VM
 	claim  Claim
 	groups [][2]string // group, winning rule: few groups, no map
-	// awards is a slab the paid awards of facts are carved from: slots
-	// already handed out are never written again, so outcomes keep them.
+	// claims are the indexes (in Program.rules) of the rules that claim
+	// points for the fact, in draw order; keys holds their award keys.
+	claims []int
+	keys   []byte
+	// windows caches Period.Window(savings.start) for the fact.
+	windows [PerLifetime + 1]window
+	// awards and envs are slabs the paid awards and the environments of
+	// facts are carved from: slots already handed out are never written
+	// again, so outcomes keep them.
 	awards []Award
+	envs   []Env
+}
+
+type window struct {
+	from, to time.Time
+	ok       bool
 }
 
 var statePool = sync.Pool{New: func() any { return new(evalState) }}
@@ -279,6 +298,29 @@ func (st *evalState) newAward() *Award {
 	}
 	st.awards = st.awards[:len(st.awards)+1]
 	return &st.awards[len(st.awards)-1]
+}
+
+// newEnv returns a fresh Env from the slab.
+func (st *evalState) newEnv() *Env {
+	if len(st.envs) == cap(st.envs) {
+		st.envs = make([]Env, 0, 8)
+	}
+	st.envs = st.envs[:len(st.envs)+1]
+	return &st.envs[len(st.envs)-1]
+}
+
+// window is per.Window(at), computed once per fact and period (st may be
+// nil: no cache).
+func (st *evalState) window(per Period, at time.Time) (from, to time.Time) {
+	if st == nil || per < 0 || int(per) >= len(st.windows) {
+		return per.Window(at)
+	}
+	w := &st.windows[per]
+	if !w.ok {
+		w.from, w.to = per.Window(at)
+		w.ok = true
+	}
+	return w.from, w.to
 }
 
 func (p *Program) exec(st *evalState, prog *vm.Program, env *Env) (any, error) {
@@ -340,16 +382,20 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 		}
 		return dst, nil
 	}
-	env := new(Env)
-	p.envFast(f, env)
 	st := statePool.Get().(*evalState)
-	st.groups = st.groups[:0]
+	st.groups, st.claims, st.windows = st.groups[:0], st.claims[:0], [len(st.windows)]window{}
 	defer func() {
 		// Keep the VM and buffers, drop references into this fact.
 		st.claim = Claim{Limits: st.claim.Limits[:0]}
 		clear(st.groups)
 		statePool.Put(st)
 	}()
+	env := st.newEnv()
+	p.envFast(f, env)
+	// Conditions and points depend on the fact alone: evaluate them for
+	// every rule first, then claim in draw order (the same claims, in the
+	// same order, as claiming rule by rule), so the award keys of the fact
+	// are hashed into one string.
 	for i, r := range p.rules {
 		o := &outs[i]
 		o.Explanation.env, o.Explanation.refs = env, r.inputs
@@ -357,13 +403,30 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 			// A restated fact the rule no longer applies to is entitled to
 			// zero: an allow_negative rule takes back what it paid.
 			if r.AllowNegative && o.Status != StatusError {
-				if err := p.withdraw(o, r, f, t, st); err != nil {
-					return dst, err
-				}
+				st.claims = append(st.claims, i)
 			}
 			continue
 		}
-		if err := p.pay(o, r, env, f, t, st); err != nil {
+		if p.points(o, r, env, st) {
+			st.claims = append(st.claims, i)
+		}
+	}
+	keys := p.awardKeys(st, f)
+	for j, i := range st.claims {
+		r, o := p.rules[i], &outs[i]
+		key := keys[j*awardKeyLen : (j+1)*awardKeyLen]
+		var err error
+		if o.Status == 0 {
+			err = p.pay(o, r, f, t, st, key)
+		} else {
+			err = p.withdraw(o, r, f, t, st, key)
+		}
+		if err != nil {
+			// The tally failed: leave the later rules as if they had not
+			// been looked at.
+			for k := i + 1; k < len(outs); k++ {
+				outs[k] = Outcome{Customer: f.Customer.ID, Rule: p.rules[k].ID, Fact: f.Savings.ID}
+			}
 			return dst, err
 		}
 	}
@@ -425,10 +488,10 @@ func (p *Program) matches(o *Outcome, r *compiledRule, env *Env, at time.Time, s
 // withdraw claims zero points for a rule that does not apply to the fact;
 // the tally pays a negative adjustment only if the rule paid this fact
 // before.
-func (p *Program) withdraw(o *Outcome, r *compiledRule, f *Fact, t Tally, st *evalState) error {
+func (p *Program) withdraw(o *Outcome, r *compiledRule, f *Fact, t Tally, st *evalState, key string) error {
 	c := &st.claim
 	*c = Claim{
-		Key:     AwardKey(p.set.Program, r.ID, f.Customer.ID, f.Savings.ID),
+		Key:     key,
 		Program: p.set.Program, Rule: r.ID, Customer: f.Customer.ID, Fact: f.Savings.ID,
 		At: f.Savings.Start, AllowNegative: true, Places: p.set.Rounding.Places, Limits: c.Limits[:0],
 	}
@@ -473,31 +536,53 @@ func (p *Program) fail(o *Outcome, r *compiledRule, field string, err error) {
 	o.Explanation.Reason = o.Err.Error()
 }
 
-func (p *Program) pay(o *Outcome, r *compiledRule, env *Env, f *Fact, t Tally, st *evalState) error {
+// awardKeys returns the award keys of the claiming rules, concatenated
+// in one string (one allocation per fact).
+func (p *Program) awardKeys(st *evalState, f *Fact) string {
+	if len(st.claims) == 0 {
+		return ""
+	}
+	b := st.keys[:0]
+	for _, i := range st.claims {
+		b = appendKey4(b, p.set.Program, p.rules[i].ID, f.Customer.ID, f.Savings.ID)
+	}
+	st.keys = b
+	return string(b)
+}
+
+// points evaluates and rounds the points of a rule that matched; false
+// when that failed (an error on the award, set in o).
+func (p *Program) points(o *Outcome, r *compiledRule, env *Env, st *evalState) bool {
 	raw, ok := runFastDec(r.fastPoints, env)
 	if !ok {
 		v, err := p.exec(st, r.points, env)
 		if err != nil {
 			p.fail(o, r, "points", err)
-			return nil
+			return false
 		}
 		if raw, ok = v.(decimal.Decimal); !ok {
 			p.fail(o, r, "points", fmt.Errorf("points is %T, not a number", v))
-			return nil
+			return false
 		}
 	}
 	rounded := p.set.Rounding.Round(raw)
 	o.Explanation.RawPoints, o.Explanation.RoundedPoints, o.Explanation.evaluated = raw, rounded, true
 	if rounded.IsNegative() && !r.AllowNegative {
 		p.fail(o, r, "points", fmt.Errorf("%w: %s", ErrNegativePoints, rounded))
-		return nil
+		return false
 	}
+	return true
+}
+
+// pay claims the rounded points of a rule that matched.
+func (p *Program) pay(o *Outcome, r *compiledRule, f *Fact, t Tally, st *evalState, key string) error {
+	rounded := o.Explanation.RoundedPoints
 	c := &st.claim
 	*c = Claim{
-		Key:     AwardKey(p.set.Program, r.ID, f.Customer.ID, f.Savings.ID),
+		Key:     key,
 		Program: p.set.Program, Rule: r.ID, Customer: f.Customer.ID, Fact: f.Savings.ID,
 		At: f.Savings.Start, Points: rounded, AllowNegative: r.AllowNegative,
-		Places: p.set.Rounding.Places, Limits: p.limits(c.Limits[:0], r, f),
+		Places: p.set.Rounding.Places, Limits: p.limitsIn(c.Limits[:0], r, f, st),
 	}
 	g, err := t.Reserve(c)
 	if err != nil {
@@ -530,14 +615,19 @@ func (p *Program) pay(o *Outcome, r *compiledRule, env *Env, f *Fact, t Tally, s
 // limits lists the rule's caps, the set's caps, the rule's budget and the
 // set's budget for the fact.
 func (p *Program) limits(out []Limit, r *compiledRule, f *Fact) []Limit {
+	return p.limitsIn(out, r, f, nil)
+}
+
+// limitsIn is limits with the windows cached in st (when not nil).
+func (p *Program) limitsIn(out []Limit, r *compiledRule, f *Fact, st *evalState) []Limit {
 	rs := p.set
 	at := f.Savings.Start
 	for _, c := range r.Caps {
-		from, to := c.Per.Window(at)
+		from, to := st.window(c.Per, at)
 		out = append(out, Limit{Kind: LimitCap, Program: rs.Program, Rule: r.ID, Customer: f.Customer.ID, Per: c.Per, From: from, To: to, Max: c.Max})
 	}
 	for _, c := range rs.Caps {
-		from, to := c.Per.Window(at)
+		from, to := st.window(c.Per, at)
 		out = append(out, Limit{Kind: LimitCap, Program: rs.Program, Customer: f.Customer.ID, Per: c.Per, From: from, To: to, Max: c.Max})
 	}
 	if r.HasBudget {

@@ -69,6 +69,9 @@ func fixedFromFloat(v float64) fixed {
 	if v == 0 {
 		return fixed{}
 	}
+	if x, ok := fixedFromShortFloat(v); ok {
+		return x
+	}
 	var buf [32]byte
 	b := strconv.AppendFloat(buf[:0], v, 'e', -1, 64)
 	neg := b[0] == '-'
@@ -102,6 +105,41 @@ func fixedFromFloat(v float64) fixed {
 	// The digits are d.ddd: the coefficient scaled by 10^(nd−1).
 	e := esign*exp - int32(nd) + 1
 	return fixed{c: mant, e: e, r: e}
+}
+
+// pow10f[k] is 10^k, exact in a float64 for k <= 22.
+var pow10f = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+	1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fixedFromShortFloat is fixedFromFloat without formatting, for the
+// floats meter data is made of (a few decimal places): it finds an integer
+// m of at most 15 digits with float64(m)/10^k == v for some k <= 8. That
+// division is exact in both operands and correctly rounded (Clinger's fast
+// path), so m×10^−k parses to v: it lies in v's rounding interval. That
+// interval is narrower than 2^−52·|v|, while two different decimals of at
+// most 15 significant digits near v are more than 10^−15·|v| apart, so
+// m×10^−k is the only such decimal in it: it is the shortest decimal that
+// parses to v, which is what strconv (and so NewFromFloat) returns, once
+// the trailing zeros of m are dropped. Whatever k finds it first, the
+// value, and so the result, is the same. ok is false otherwise.
+func fixedFromShortFloat(v float64) (fixed, bool) {
+	for k := 0; k <= 8; k++ {
+		x := v * pow10f[k]
+		if x >= 1e15 || x <= -1e15 {
+			return noFixed, false
+		}
+		m := math.Round(x)
+		if m == 0 || m/pow10f[k] != v {
+			continue
+		}
+		c, e := int64(m), int32(-k)
+		for c%10 == 0 {
+			c /= 10
+			e++
+		}
+		return fixed{c: c, e: e, r: e}, true
+	}
+	return noFixed, false
 }
 
 // decimal returns the exact path's decimal for x: coefficient c × 10^(e−r),

@@ -121,12 +121,20 @@ func TestFixedFromFloatMatchesDecimal(t *testing.T) {
 		}
 	}
 	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1, 110.5, 0.1, 0.30000000000000004, 100, 1e15, 1e23,
-		-2.5, 13.6, math.MaxFloat64, math.SmallestNonzeroFloat64, 5e-324, 1 << 62, 123456789012345678} {
+		-2.5, 13.6, math.MaxFloat64, math.SmallestNonzeroFloat64, 5e-324, 1 << 62, 123456789012345678,
+		999999999999999, 99999999999999.9, 0.1 + 0.2, 1.0 / 3, 2.0 / 3, 1e-8, 1.5e-8, 12345.678, 9007199254740993,
+		math.Nextafter(110.5, 111), math.Nextafter(110.5, 110), math.Nextafter(0.1, 1), 1e-300, 4.35, 0.07, 1e14 + 0.5} {
 		check(t, v)
 	}
 	rapid.Check(t, func(t *rapid.T) {
 		v := rapid.OneOf(rapid.Float64(), rapid.Float64Range(-1e6, 1e6),
-			rapid.Map(rapid.Int64Range(-1e9, 1e9), func(c int64) float64 { return float64(c) / 10 })).Draw(t, "v")
+			rapid.Map(rapid.Int64Range(-1e9, 1e9), func(c int64) float64 { return float64(c) / 10 }),
+			// Meter readings: a few decimal places, the short-float path.
+			rapid.Custom(func(t *rapid.T) float64 {
+				c := rapid.OneOf(rapid.Int64Range(-1e6, 1e6), rapid.Int64Range(-1e16, 1e16)).Draw(t, "c")
+				return float64(c) / pow10f[rapid.IntRange(0, 12).Draw(t, "k")]
+			}),
+			rapid.Map(rapid.Float64Range(-1e5, 1e5), func(f float64) float64 { return math.Round(f*1000) / 1000 })).Draw(t, "v")
 		check(t, -v)
 		check(t, v)
 	})
