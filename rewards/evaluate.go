@@ -275,8 +275,10 @@ type evalState struct {
 	// points for the fact, in draw order; keys holds their award keys.
 	claims []int
 	keys   []byte
-	// windows caches Period.Window(savings.start) for the fact.
+	// windows caches Period.Window(savings.start) for the fact: an entry
+	// is current when its gen is gen (no clearing between facts).
 	windows [PerLifetime + 1]window
+	gen     uint64
 	// awards and envs are slabs the paid awards and the environments of
 	// facts are carved from: slots already handed out are never written
 	// again, so outcomes keep them.
@@ -286,7 +288,7 @@ type evalState struct {
 
 type window struct {
 	from, to time.Time
-	ok       bool
+	gen      uint64
 }
 
 var statePool = sync.Pool{New: func() any { return new(evalState) }}
@@ -316,9 +318,9 @@ func (st *evalState) window(per Period, at time.Time) (from, to time.Time) {
 		return per.Window(at)
 	}
 	w := &st.windows[per]
-	if !w.ok {
+	if w.gen != st.gen {
 		w.from, w.to = per.Window(at)
-		w.ok = true
+		w.gen = st.gen
 	}
 	return w.from, w.to
 }
@@ -370,20 +372,16 @@ func Awards(outcomes []Outcome) []Award {
 func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, error) {
 	rs := p.set
 	at := f.Savings.Start
-	start := len(dst)
-	for _, r := range p.rules {
-		dst = append(dst, Outcome{Customer: f.Customer.ID, Rule: r.ID, Fact: f.Savings.ID})
-	}
-	outs := dst[start:]
 	if (!rs.EffectiveFrom.IsZero() && at.Before(rs.EffectiveFrom)) || (!rs.EffectiveTo.IsZero() && !at.Before(rs.EffectiveTo)) {
-		for i := range outs {
-			outs[i].Status = StatusOutsideEffective
-			outs[i].Explanation.Reason = StatusOutsideEffective.String()
+		for _, r := range p.rules {
+			dst = append(dst, Outcome{Customer: f.Customer.ID, Rule: r.ID, Fact: f.Savings.ID, Status: StatusOutsideEffective,
+				Explanation: Explanation{Reason: StatusOutsideEffective.String()}})
 		}
 		return dst, nil
 	}
 	st := statePool.Get().(*evalState)
-	st.groups, st.claims, st.windows = st.groups[:0], st.claims[:0], [len(st.windows)]window{}
+	st.groups, st.claims = st.groups[:0], st.claims[:0]
+	st.gen++
 	defer func() {
 		// Keep the VM and buffers, drop references into this fact.
 		st.claim = Claim{Limits: st.claim.Limits[:0]}
@@ -392,13 +390,17 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 	}()
 	env := st.newEnv()
 	p.envFast(f, env)
+	start := len(dst)
+	for _, r := range p.rules {
+		dst = append(dst, Outcome{Customer: f.Customer.ID, Rule: r.ID, Fact: f.Savings.ID, Explanation: Explanation{env: env, refs: r.inputs}})
+	}
+	outs := dst[start:]
 	// Conditions and points depend on the fact alone: evaluate them for
 	// every rule first, then claim in draw order (the same claims, in the
 	// same order, as claiming rule by rule), so the award keys of the fact
 	// are hashed into one string.
 	for i, r := range p.rules {
 		o := &outs[i]
-		o.Explanation.env, o.Explanation.refs = env, r.inputs
 		if !p.matches(o, r, env, at, st) {
 			// A restated fact the rule no longer applies to is entitled to
 			// zero: an allow_negative rule takes back what it paid.
@@ -596,11 +598,6 @@ func (p *Program) pay(o *Outcome, r *compiledRule, f *Fact, t Tally, st *evalSta
 	if g.Status != StatusPaid {
 		return nil
 	}
-	o.Award = st.newAward()
-	*o.Award = Award{
-		Customer: c.Customer, Program: c.Program, Version: p.set.Version, Rule: r.ID, Fact: c.Fact,
-		Points: g.Points, Key: g.Key, Adjusts: g.Adjusts, EffectiveAt: c.At,
-	}
 	o.Explanation.Reason = StatusPaid.String()
 	if len(g.Trims) > 0 {
 		o.Explanation.Reason = "paid, trimmed by " + g.Trims[len(g.Trims)-1].Limit.String()
@@ -608,7 +605,11 @@ func (p *Program) pay(o *Outcome, r *compiledRule, f *Fact, t Tally, st *evalSta
 	if g.Adjusts != "" {
 		o.Explanation.Reason += " (adjustment of a restated fact)"
 	}
-	o.Award.Explanation = o.Explanation
+	o.Award = st.newAward()
+	*o.Award = Award{
+		Customer: c.Customer, Program: c.Program, Version: p.set.Version, Rule: r.ID, Fact: c.Fact,
+		Points: g.Points, Key: g.Key, Adjusts: g.Adjusts, EffectiveAt: c.At, Explanation: o.Explanation,
+	}
 	return nil
 }
 
