@@ -111,6 +111,33 @@ type HistoryEnv struct {
 	EventsTotal decimal.Decimal `expr:"events_total"`
 }
 
+// factView is what explanations keep of a fact to render the inputs of
+// rules on demand (Explanation.Inputs): the fact's own values, without the
+// evaluation's decimal and fixed-point amounts, so that the per-fact
+// allocation stays small.
+type factView struct {
+	customer        CustomerEnv
+	kind, id        string
+	start, end, now time.Time
+	event           EventEnv
+	amounts         factAmounts
+	uses            int
+}
+
+// of records the fact of e.
+func (v *factView) of(e *Env) {
+	*v = factView{customer: e.Customer, kind: e.Savings.Kind, id: e.Savings.ID, start: e.Savings.Start, end: e.Savings.End,
+		now: e.Now, event: e.Event, amounts: e.amounts.src, uses: e.amounts.uses}
+}
+
+// env rebuilds the fact's environment, decimal amounts included.
+func (v *factView) env() *Env {
+	e := &Env{Customer: v.customer, Savings: SavingsEnv{Kind: v.kind, ID: v.id, Start: v.start, End: v.end}, Event: v.event, Now: v.now}
+	e.amounts.src, e.amounts.uses = v.amounts, v.uses
+	e.decimals()
+	return e
+}
+
 // input is one referenced name of a rule's expressions, for explanations.
 type input struct {
 	name string // as written: savings.kwh, customer.attributes["region"]

@@ -118,27 +118,20 @@ type Explanation struct {
 	Winner string
 	// evaluated is false when the points expression was never run.
 	evaluated bool
-	// env and refs render Inputs on demand: most explanations are never
+	// fact and refs render Inputs on demand: most explanations are never
 	// read, and formatting every input of every rule would dominate the
 	// cost of evaluating a fact.
-	env  *Env
+	fact *factView
 	refs []input
 }
 
 // Inputs lists each input the rule's expressions read, with its value,
 // sorted by name.
 func (e Explanation) Inputs() []Input {
-	if e.env == nil || len(e.refs) == 0 {
+	if e.fact == nil || len(e.refs) == 0 {
 		return nil
 	}
-	env := e.env
-	if !env.amounts.filled {
-		// The fast path never needed the decimal amounts: render them
-		// from a copy, leaving the shared environment read-only.
-		c := *env
-		c.decimals()
-		env = &c
-	}
+	env := e.fact.env()
 	out := make([]Input, len(e.refs))
 	for i, in := range e.refs {
 		out[i] = Input{Name: in.name, Value: in.value(env)}
@@ -279,11 +272,13 @@ type evalState struct {
 	// is current when its gen is gen (no clearing between facts).
 	windows [PerLifetime + 1]window
 	gen     uint64
-	// awards and envs are slabs the paid awards and the environments of
-	// facts are carved from: slots already handed out are never written
-	// again, so outcomes keep them.
+	// awards and facts are slabs the paid awards and the explanations'
+	// views of facts are carved from: slots already handed out are never
+	// written again, so outcomes keep them.
 	awards []Award
-	envs   []Env
+	facts  []factView
+	// env is the expression environment of the fact being evaluated.
+	env Env
 }
 
 type window struct {
@@ -302,13 +297,13 @@ func (st *evalState) newAward() *Award {
 	return &st.awards[len(st.awards)-1]
 }
 
-// newEnv returns a fresh Env from the slab.
-func (st *evalState) newEnv() *Env {
-	if len(st.envs) == cap(st.envs) {
-		st.envs = make([]Env, 0, 8)
+// newFactView returns a fresh factView from the slab.
+func (st *evalState) newFactView() *factView {
+	if len(st.facts) == cap(st.facts) {
+		st.facts = make([]factView, 0, 16)
 	}
-	st.envs = st.envs[:len(st.envs)+1]
-	return &st.envs[len(st.envs)-1]
+	st.facts = st.facts[:len(st.facts)+1]
+	return &st.facts[len(st.facts)-1]
 }
 
 // window is per.Window(at), computed once per fact and period (st may be
@@ -388,11 +383,13 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 		clear(st.groups)
 		statePool.Put(st)
 	}()
-	env := st.newEnv()
+	env := &st.env
 	p.envFast(f, env)
+	view := st.newFactView()
+	view.of(env)
 	start := len(dst)
 	for _, r := range p.rules {
-		dst = append(dst, Outcome{Customer: f.Customer.ID, Rule: r.ID, Fact: f.Savings.ID, Explanation: Explanation{env: env, refs: r.inputs}})
+		dst = append(dst, Outcome{Customer: f.Customer.ID, Rule: r.ID, Fact: f.Savings.ID, Explanation: Explanation{fact: view, refs: r.inputs}})
 	}
 	outs := dst[start:]
 	// Conditions and points depend on the fact alone: evaluate them for
