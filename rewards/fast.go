@@ -79,6 +79,13 @@ func (c *fastCompiler) boolOf(n ast.Node) fastBool {
 				return nil
 			}
 			want := n.Operator == "=="
+			if k, ok := constString(n.Right); ok {
+				// The common shape, savings.kind == "period": one call less.
+				return func(e *Env) (bool, bool) {
+					a, ok := l(e)
+					return (a == k) == want, ok
+				}
+			}
 			return func(e *Env) (bool, bool) {
 				a, ok1 := l(e)
 				b, ok2 := r(e)
@@ -90,21 +97,8 @@ func (c *fastCompiler) boolOf(n ast.Node) fastBool {
 		if !ok || len(n.Arguments) != 2 {
 			return nil
 		}
-		var test func(int) bool
-		switch id.Value {
-		case "decimal_lt":
-			test = func(c int) bool { return c < 0 }
-		case "decimal_le":
-			test = func(c int) bool { return c <= 0 }
-		case "decimal_gt":
-			test = func(c int) bool { return c > 0 }
-		case "decimal_ge":
-			test = func(c int) bool { return c >= 0 }
-		case "decimal_eq":
-			test = func(c int) bool { return c == 0 }
-		case "decimal_ne":
-			test = func(c int) bool { return c != 0 }
-		default:
+		op, ok := cmpOps[id.Value]
+		if !ok {
 			return nil
 		}
 		l, r := c.decOf(n.Arguments[0]), c.decOf(n.Arguments[1])
@@ -117,23 +111,89 @@ func (c *fastCompiler) boolOf(n ast.Node) fastBool {
 				return false, false
 			}
 			b, ok2 := r(e)
-			return test(cmpDec(a, b)), ok2
+			return op.holds(cmpDec(a, b)), ok2
 		}
 		fl, fr := c.fixOf(n.Arguments[0]), c.fixOf(n.Arguments[1])
 		if fl == nil || fr == nil {
 			return exact
 		}
 		// Fixed point first; the exact decimals when it cannot decide.
+		if k, ok := c.constFixed(n.Arguments[1]); ok {
+			// The common shape, savings.kwh > 0: one call less.
+			return func(e *Env) (bool, bool) {
+				if a, ok := fl(e); ok {
+					return op.holds(cmpFixed(a, k)), true
+				}
+				return exact(e)
+			}
+		}
 		return func(e *Env) (bool, bool) {
 			if a, ok := fl(e); ok {
 				if b, ok := fr(e); ok {
-					return test(cmpFixed(a, b)), true
+					return op.holds(cmpFixed(a, b)), true
 				}
 			}
 			return exact(e)
 		}
 	}
 	return nil
+}
+
+// cmpOp is a decimal comparison: what a three-way comparison must be for
+// it to hold.
+type cmpOp uint8
+
+const (
+	cmpLT cmpOp = iota
+	cmpLE
+	cmpGT
+	cmpGE
+	cmpEQ
+	cmpNE
+)
+
+var cmpOps = map[string]cmpOp{"decimal_lt": cmpLT, "decimal_le": cmpLE, "decimal_gt": cmpGT,
+	"decimal_ge": cmpGE, "decimal_eq": cmpEQ, "decimal_ne": cmpNE}
+
+func (op cmpOp) holds(c int) bool {
+	switch op {
+	case cmpLT:
+		return c < 0
+	case cmpLE:
+		return c <= 0
+	case cmpGT:
+		return c > 0
+	case cmpGE:
+		return c >= 0
+	case cmpEQ:
+		return c == 0
+	}
+	return c != 0
+}
+
+// constString returns the value of a string literal.
+func constString(n ast.Node) (string, bool) {
+	switch n := n.(type) {
+	case *ast.StringNode:
+		return n.Value, true
+	case *ast.ConstantNode:
+		v, ok := n.Value.(string)
+		return v, ok
+	}
+	return "", false
+}
+
+// constFixed returns the fixed value of a decimal literal.
+func (c *fastCompiler) constFixed(n ast.Node) (fixed, bool) {
+	k, ok := n.(*ast.ConstantNode)
+	if !ok {
+		return noFixed, false
+	}
+	d, ok := k.Value.(decimal.Decimal)
+	if !ok {
+		return noFixed, false
+	}
+	return fixedOf(d)
 }
 
 func (c *fastCompiler) strOf(n ast.Node) fastStr {
