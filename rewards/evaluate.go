@@ -272,6 +272,9 @@ type evalState struct {
 	// is current when its gen is gen (no clearing between facts).
 	windows [PerLifetime + 1]window
 	gen     uint64
+	// setCaps are the set's cap limits of the fact when setCapsGen is gen.
+	setCaps    []Limit
+	setCapsGen uint64
 	// awards and facts are slabs the paid awards and the explanations'
 	// views of facts are carved from: slots already handed out are never
 	// written again, so outcomes keep them.
@@ -624,15 +627,28 @@ func (p *Program) limitsIn(out []Limit, r *compiledRule, f *Fact, st *evalState)
 		from, to := st.window(c.Per, at)
 		out = append(out, Limit{Kind: LimitCap, Program: rs.Program, Rule: r.ID, Customer: f.Customer.ID, Per: c.Per, From: from, To: to, Max: c.Max})
 	}
-	for _, c := range rs.Caps {
-		from, to := st.window(c.Per, at)
-		out = append(out, Limit{Kind: LimitCap, Program: rs.Program, Customer: f.Customer.ID, Per: c.Per, From: from, To: to, Max: c.Max})
+	if st == nil {
+		out = p.setCaps(out, f, nil)
+	} else {
+		// The set's caps are the same for every rule of the fact.
+		if st.setCapsGen != st.gen {
+			st.setCaps, st.setCapsGen = p.setCaps(st.setCaps[:0], f, st), st.gen
+		}
+		out = append(out, st.setCaps...)
 	}
 	if r.HasBudget {
-		out = append(out, Limit{Kind: LimitBudget, Program: rs.Program, Rule: r.ID, Per: PerLifetime, Max: r.Budget})
+		out = append(out, r.budget)
 	}
 	if rs.HasBudget {
-		out = append(out, Limit{Kind: LimitBudget, Program: rs.Program, Per: PerLifetime, Max: rs.Budget})
+		out = append(out, p.budget)
+	}
+	return out
+}
+
+func (p *Program) setCaps(out []Limit, f *Fact, st *evalState) []Limit {
+	for _, c := range p.set.Caps {
+		from, to := st.window(c.Per, f.Savings.Start)
+		out = append(out, Limit{Kind: LimitCap, Program: p.set.Program, Customer: f.Customer.ID, Per: c.Per, From: from, To: to, Max: c.Max})
 	}
 	return out
 }
