@@ -335,8 +335,9 @@ func (p *Program) exec(st *evalState, prog *vm.Program, env *Env) (any, error) {
 }
 
 // Evaluate settles facts in order against t and returns every outcome, one
-// per (fact, rule) in draw order. It fails only when t fails; rule errors
-// are outcomes with StatusError, and the other awards still pay.
+// per (fact, rule) in draw order. It fails only when t fails or a fact
+// holds a NaN or ±Inf amount (see AppendEvaluate); rule errors are
+// outcomes with StatusError, and the other awards still pay.
 func (p *Program) Evaluate(t Tally, facts []Fact) ([]Outcome, error) {
 	var out []Outcome
 	for i := range facts {
@@ -367,7 +368,13 @@ func Awards(outcomes []Outcome) []Award {
 // pay only the one with the largest priority (ties: earlier in the file),
 // even if caps then trim it to zero. Rules draw on caps and budgets in
 // priority order, then file order.
+//
+// A fact with a NaN or ±Inf amount is an error (a [*FactError] naming the
+// field, matching [ErrInvalidFact] and [ErrNotFinite]) and appends nothing.
 func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, error) {
+	if err := f.finite(); err != nil {
+		return dst, err
+	}
 	rs := p.set
 	at := f.Savings.Start
 	if (!rs.EffectiveFrom.IsZero() && at.Before(rs.EffectiveFrom)) || (!rs.EffectiveTo.IsZero() && !at.Before(rs.EffectiveTo)) {

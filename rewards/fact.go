@@ -63,6 +63,31 @@ func (f *Fact) Validate() error {
 	case f.History.EventStreak < 0 || f.History.EventsTotal < 0:
 		return &FactError{Field: "history", Err: errors.New("negative count")}
 	}
+	return f.finite()
+}
+
+// finite reports the first of the fact's amounts that is NaN or ±Inf (a
+// Fact built in Go can hold them; JSON cannot): no decimal represents
+// them, so a rule cannot read them.
+func (f *Fact) finite() error {
+	s := &f.Savings
+	// x−x is 0 for every finite x and NaN for NaN and ±Inf: one test
+	// covers the five amounts in the common case.
+	if s.BaselineKWh-s.BaselineKWh+s.ObservedKWh-s.ObservedKWh+s.SavingsKWh-s.SavingsKWh+
+		s.PercentSavings-s.PercentSavings+s.UncertaintyKWh-s.UncertaintyKWh == 0 {
+		return nil
+	}
+	for _, a := range [...]struct {
+		field string
+		v     float64
+	}{
+		{"savings.baseline_kwh", s.BaselineKWh}, {"savings.observed_kwh", s.ObservedKWh}, {"savings.kwh", s.SavingsKWh},
+		{"savings.percent", s.PercentSavings}, {"savings.uncertainty_kwh", s.UncertaintyKWh},
+	} {
+		if math.IsNaN(a.v) || math.IsInf(a.v, 0) {
+			return &FactError{Field: a.field, Err: fmt.Errorf("%w: %v", ErrNotFinite, a.v)}
+		}
+	}
 	return nil
 }
 

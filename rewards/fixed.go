@@ -59,12 +59,11 @@ func fixedOf(d decimal.Decimal) (fixed, bool) {
 // decimal that converts back to v (strconv's 'e' format with precision −1,
 // at most 17 significant digits), with the same coefficient and exponent
 // as shopspring v1.6.0, which reads the same strconv output (checked by
-// TestFixedFromFloatMatchesDecimal). NaN and ±Inf go through
-// decimal.NewFromFloat, which panics on them as the engine always did.
+// TestFixedFromFloatMatchesDecimal). NaN and ±Inf have no fixed form
+// (AppendEvaluate rejects facts holding them before any rule reads them).
 func fixedFromFloat(v float64) fixed {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		x, _ := fixedOf(decimal.NewFromFloat(v))
-		return x
+		return noFixed
 	}
 	if v == 0 {
 		return fixed{}
