@@ -118,22 +118,24 @@ type Explanation struct {
 	Winner string
 	// evaluated is false when the points expression was never run.
 	evaluated bool
-	// fact and refs render Inputs on demand: most explanations are never
-	// read, and formatting every input of every rule would dominate the
-	// cost of evaluating a fact.
+	// fact and rule render Inputs on demand (rule.inputs are the names
+	// the rule reads): most explanations are never read, and formatting
+	// every input of every rule would dominate the cost of evaluating a
+	// fact. One pointer per rule rather than its inputs slice keeps
+	// Outcome and Award small, which the garbage collector notices.
 	fact *factView
-	refs []input
+	rule *compiledRule
 }
 
 // Inputs lists each input the rule's expressions read, with its value,
 // sorted by name.
 func (e Explanation) Inputs() []Input {
-	if e.fact == nil || len(e.refs) == 0 {
+	if e.fact == nil || e.rule == nil || len(e.rule.inputs) == 0 {
 		return nil
 	}
 	env := e.fact.env()
-	out := make([]Input, len(e.refs))
-	for i, in := range e.refs {
+	out := make([]Input, len(e.rule.inputs))
+	for i, in := range e.rule.inputs {
 		out[i] = Input{Name: in.name, Value: in.value(env)}
 	}
 	return out
@@ -231,33 +233,6 @@ func (p *Program) runOn(m *vm.VM, prog *vm.Program, env *Env) (v any, err error,
 	return v, err, true
 }
 
-// runFastBool runs a fast-path condition; ok is false when there is none,
-// or it cannot decide (an error or a panic the VM must report).
-func runFastBool(f fastBool, e *Env) (v, ok bool) {
-	if f == nil {
-		return false, false
-	}
-	defer func() {
-		if recover() != nil {
-			v, ok = false, false
-		}
-	}()
-	return f(e)
-}
-
-// runFastDec is runFastBool for points.
-func runFastDec(f fastDec, e *Env) (v decimal.Decimal, ok bool) {
-	if f == nil {
-		return zeroDec, false
-	}
-	defer func() {
-		if recover() != nil {
-			v, ok = zeroDec, false
-		}
-	}()
-	return f(e)
-}
-
 // evalState is what one fact's evaluation reuses across its rules; it is
 // pooled, so evaluating a fact allocates no scratch space.
 type evalState struct {
@@ -282,6 +257,9 @@ type evalState struct {
 	facts  []factView
 	// env is the expression environment of the fact being evaluated.
 	env Env
+	// slow is 1 + the index of the rule of the fact whose fast path
+	// panicked (see decide), or 0.
+	slow int
 }
 
 type window struct {
@@ -291,10 +269,20 @@ type window struct {
 
 var statePool = sync.Pool{New: func() any { return new(evalState) }}
 
+// Slab lengths: 24 awards of 272 bytes are 6,528 bytes and 31 fact views
+// of 264 bytes 8,184, each (nearly) filling one of the allocator's size
+// classes (6,528 and 8,192 bytes on amd64), so no slab pays for unused
+// rounding; every byte allocated per fact brings the next collection
+// closer, and while it marks, every pointer written pays a barrier.
+const (
+	awardSlab = 24
+	factSlab  = 31
+)
+
 // newAward returns a fresh Award from the slab.
 func (st *evalState) newAward() *Award {
 	if len(st.awards) == cap(st.awards) {
-		st.awards = make([]Award, 0, 16)
+		st.awards = make([]Award, 0, awardSlab)
 	}
 	st.awards = st.awards[:len(st.awards)+1]
 	return &st.awards[len(st.awards)-1]
@@ -303,7 +291,7 @@ func (st *evalState) newAward() *Award {
 // newFactView returns a fresh factView from the slab.
 func (st *evalState) newFactView() *factView {
 	if len(st.facts) == cap(st.facts) {
-		st.facts = make([]factView, 0, 16)
+		st.facts = make([]factView, 0, factSlab)
 	}
 	st.facts = st.facts[:len(st.facts)+1]
 	return &st.facts[len(st.facts)-1]
@@ -399,26 +387,16 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 	view.of(env)
 	start := len(dst)
 	for _, r := range p.rules {
-		dst = append(dst, Outcome{Customer: f.Customer.ID, Rule: r.ID, Fact: f.Savings.ID, Explanation: Explanation{fact: view, refs: r.inputs}})
+		dst = append(dst, Outcome{Customer: f.Customer.ID, Rule: r.ID, Fact: f.Savings.ID, Explanation: Explanation{fact: view, rule: r}})
 	}
 	outs := dst[start:]
 	// Conditions and points depend on the fact alone: evaluate them for
 	// every rule first, then claim in draw order (the same claims, in the
 	// same order, as claiming rule by rule), so the award keys of the fact
 	// are hashed into one string.
-	for i, r := range p.rules {
-		o := &outs[i]
-		if !p.matches(o, r, env, at, st) {
-			// A restated fact the rule no longer applies to is entitled to
-			// zero: an allow_negative rule takes back what it paid.
-			if r.AllowNegative && o.Status != StatusError {
-				st.claims = append(st.claims, i)
-			}
-			continue
-		}
-		if p.points(o, r, env, st) {
-			st.claims = append(st.claims, i)
-		}
+	st.slow = 0
+	for i := 0; i < len(p.rules); {
+		i = p.decide(st, outs, env, at, i)
 	}
 	keys := p.awardKeys(st, f)
 	for j, i := range st.claims {
@@ -447,6 +425,44 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 	return dst, nil
 }
 
+// decide evaluates the conditions and points of the rules from index i
+// on, appending the claiming rules to st.claims, and returns
+// len(p.rules). When the fast path of a rule panics (it must not; this is
+// defence in depth), it undoes that rule's work, marks the rule for the
+// exact path (expr's VM, which reports errors and recovers its own
+// panics) and returns its index to be decided again: one deferred
+// recover per fact instead of one per expression.
+func (p *Program) decide(st *evalState, outs []Outcome, env *Env, at time.Time, i int) (next int) {
+	groups, claims := len(st.groups), len(st.claims)
+	defer func() {
+		if v := recover(); v != nil {
+			if st.slow == i+1 {
+				panic(v) // not the fast path's: never swallowed
+			}
+			o := &outs[i]
+			*o = Outcome{Customer: o.Customer, Rule: o.Rule, Fact: o.Fact, Explanation: Explanation{fact: o.Explanation.fact, rule: o.Explanation.rule}}
+			st.groups, st.claims = st.groups[:groups], st.claims[:claims]
+			st.slow, next = i+1, i
+		}
+	}()
+	for ; i < len(p.rules); i++ {
+		groups, claims = len(st.groups), len(st.claims)
+		r, o, fast := p.rules[i], &outs[i], st.slow != i+1
+		if !p.matches(o, r, env, at, st, fast) {
+			// A restated fact the rule no longer applies to is entitled to
+			// zero: an allow_negative rule takes back what it paid.
+			if r.AllowNegative && o.Status != StatusError {
+				st.claims = append(st.claims, i)
+			}
+			continue
+		}
+		if p.points(o, r, env, st, fast) {
+			st.claims = append(st.claims, i)
+		}
+	}
+	return i
+}
+
 // exprRuntimeError is a runtime error inside an expression, at a line and
 // column of the expression text.
 type exprRuntimeError struct {
@@ -462,13 +478,16 @@ func (e *exprRuntimeError) Unwrap() error { return e.err }
 
 // matches reports whether r applies to the fact, setting o's status when
 // it does not.
-func (p *Program) matches(o *Outcome, r *compiledRule, env *Env, at time.Time, st *evalState) bool {
+func (p *Program) matches(o *Outcome, r *compiledRule, env *Env, at time.Time, st *evalState, fast bool) bool {
 	if (!r.ValidFrom.IsZero() && at.Before(r.ValidFrom)) || (!r.ValidTo.IsZero() && !at.Before(r.ValidTo)) {
 		o.Status = StatusOutsideValidity
 		return false
 	}
 	if r.when != nil {
-		b, ok := runFastBool(r.fastWhen, env)
+		var b, ok bool
+		if fast && r.fastWhen != nil {
+			b, ok = r.fastWhen(env)
+		}
 		if !ok {
 			v, err := p.exec(st, r.when, env)
 			if err != nil {
@@ -561,8 +580,12 @@ func (p *Program) awardKeys(st *evalState, f *Fact) string {
 
 // points evaluates and rounds the points of a rule that matched; false
 // when that failed (an error on the award, set in o).
-func (p *Program) points(o *Outcome, r *compiledRule, env *Env, st *evalState) bool {
-	raw, ok := runFastDec(r.fastPoints, env)
+func (p *Program) points(o *Outcome, r *compiledRule, env *Env, st *evalState, fast bool) bool {
+	var raw decimal.Decimal
+	var ok bool
+	if fast && r.fastPoints != nil {
+		raw, ok = r.fastPoints(env)
+	}
 	if !ok {
 		v, err := p.exec(st, r.points, env)
 		if err != nil {
