@@ -247,9 +247,14 @@ type evalState struct {
 	// is current when its gen is gen (no clearing between facts).
 	windows [PerLifetime + 1]window
 	gen     uint64
-	// setCaps are the set's cap limits of the fact when setCapsGen is gen.
-	setCaps    []Limit
-	setCapsGen uint64
+	// setLimits are the set's caps and budget for the fact when
+	// setLimitsGen is gen: every claim of a rule without caps or budget of
+	// its own hands them to the tally as they are, without a copy.
+	setLimits    []Limit
+	setLimitsGen uint64
+	// limits are the limits of the current claim of a rule with caps or a
+	// budget of its own.
+	limits []Limit
 	// awards and facts are slabs the paid awards and the explanations'
 	// views of facts are carved from: slots already handed out are never
 	// written again, so outcomes keep them.
@@ -377,7 +382,7 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 	st.gen++
 	defer func() {
 		// Keep the VM and buffers, drop references into this fact.
-		st.claim = Claim{Limits: st.claim.Limits[:0]}
+		st.claim = Claim{}
 		clear(st.groups)
 		statePool.Put(st)
 	}()
@@ -399,6 +404,10 @@ func (p *Program) AppendEvaluate(dst []Outcome, t Tally, f *Fact) ([]Outcome, er
 		i = p.decide(st, outs, env, at, i)
 	}
 	keys := p.awardKeys(st, f)
+	// The claims of a fact differ only in key, rule, points, sign and
+	// limits: the rest is written once (the Tally contract forbids
+	// modifying a claim).
+	st.claim = Claim{Program: p.set.Program, Customer: f.Customer.ID, Fact: f.Savings.ID, At: f.Savings.Start, Places: p.set.Rounding.Places}
 	for j, i := range st.claims {
 		r, o := p.rules[i], &outs[i]
 		key := keys[j*awardKeyLen : (j+1)*awardKeyLen]
@@ -518,11 +527,7 @@ func (p *Program) matches(o *Outcome, r *compiledRule, env *Env, at time.Time, s
 // before.
 func (p *Program) withdraw(o *Outcome, r *compiledRule, f *Fact, t Tally, st *evalState, key string) error {
 	c := &st.claim
-	*c = Claim{
-		Key:     key,
-		Program: p.set.Program, Rule: r.ID, Customer: f.Customer.ID, Fact: f.Savings.ID,
-		At: f.Savings.Start, AllowNegative: true, Places: p.set.Rounding.Places, Limits: c.Limits[:0],
-	}
+	c.Key, c.Rule, c.Points, c.AllowNegative, c.Limits = key, r.ID, zeroDec, true, nil
 	g, err := t.Reserve(c)
 	if err != nil {
 		return fmt.Errorf("rewards: reserving %s for customer %q, fact %q: %w", r.ID, c.Customer, c.Fact, err)
@@ -610,12 +615,7 @@ func (p *Program) points(o *Outcome, r *compiledRule, env *Env, st *evalState, f
 func (p *Program) pay(o *Outcome, r *compiledRule, f *Fact, t Tally, st *evalState, key string) error {
 	rounded := o.Explanation.RoundedPoints
 	c := &st.claim
-	*c = Claim{
-		Key:     key,
-		Program: p.set.Program, Rule: r.ID, Customer: f.Customer.ID, Fact: f.Savings.ID,
-		At: f.Savings.Start, Points: rounded, AllowNegative: r.AllowNegative,
-		Places: p.set.Rounding.Places, Limits: p.limitsIn(c.Limits[:0], r, f, st),
-	}
+	c.Key, c.Rule, c.Points, c.AllowNegative, c.Limits = key, r.ID, rounded, r.AllowNegative, p.limitsOf(r, f, st)
 	g, err := t.Reserve(c)
 	if err != nil {
 		return fmt.Errorf("rewards: reserving %s for customer %q, fact %q: %w", r.ID, c.Customer, c.Fact, err)
@@ -657,15 +657,7 @@ func (p *Program) limitsIn(out []Limit, r *compiledRule, f *Fact, st *evalState)
 		from, to := st.window(c.Per, at)
 		out = append(out, Limit{Kind: LimitCap, Program: rs.Program, Rule: r.ID, Customer: f.Customer.ID, Per: c.Per, From: from, To: to, Max: c.Max})
 	}
-	if st == nil {
-		out = p.setCaps(out, f, nil)
-	} else {
-		// The set's caps are the same for every rule of the fact.
-		if st.setCapsGen != st.gen {
-			st.setCaps, st.setCapsGen = p.setCaps(st.setCaps[:0], f, st), st.gen
-		}
-		out = append(out, st.setCaps...)
-	}
+	out = p.setCaps(out, f, st)
 	if r.HasBudget {
 		out = append(out, r.budget)
 	}
@@ -673,6 +665,24 @@ func (p *Program) limitsIn(out []Limit, r *compiledRule, f *Fact, st *evalState)
 		out = append(out, p.budget)
 	}
 	return out
+}
+
+// limitsOf is limits for a claim of the fact being evaluated: the set's
+// limits of the fact as they are for a rule without caps or budget of its
+// own (the same for every such rule), else built in st.limits.
+func (p *Program) limitsOf(r *compiledRule, f *Fact, st *evalState) []Limit {
+	if st.setLimitsGen != st.gen {
+		st.setLimits = p.setCaps(st.setLimits[:0], f, st)
+		if p.set.HasBudget {
+			st.setLimits = append(st.setLimits, p.budget)
+		}
+		st.setLimitsGen = st.gen
+	}
+	if len(r.Caps) == 0 && !r.HasBudget {
+		return st.setLimits
+	}
+	st.limits = p.limitsIn(st.limits[:0], r, f, st)
+	return st.limits
 }
 
 func (p *Program) setCaps(out []Limit, f *Fact, st *evalState) []Limit {
