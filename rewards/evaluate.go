@@ -284,13 +284,23 @@ const (
 	factSlab  = 31
 )
 
-// newAward returns a fresh Award from the slab.
-func (st *evalState) newAward() *Award {
+// newAward returns the award of a grant from the slab. The slot is
+// fresh (zero), so only the fields that are set are written: a composite
+// literal would be copied whole, with a write barrier on every pointer
+// slot, nil or not, while the collector marks.
+func (st *evalState) newAward(c *Claim, version int, g *Grant, ex *Explanation) *Award {
 	if len(st.awards) == cap(st.awards) {
 		st.awards = make([]Award, 0, awardSlab)
 	}
 	st.awards = st.awards[:len(st.awards)+1]
-	return &st.awards[len(st.awards)-1]
+	a := &st.awards[len(st.awards)-1]
+	a.Customer, a.Program, a.Version, a.Rule, a.Fact = c.Customer, c.Program, version, c.Rule, c.Fact
+	a.Points, a.Key, a.EffectiveAt = g.Points, g.Key, c.At
+	if g.Adjusts != "" {
+		a.Adjusts = g.Adjusts
+	}
+	a.Explanation = *ex
+	return a
 }
 
 // newFactView returns a fresh factView from the slab.
@@ -538,11 +548,7 @@ func (p *Program) withdraw(o *Outcome, r *compiledRule, f *Fact, t Tally, st *ev
 	o.Explanation.PaidBefore = g.Prior.Paid
 	o.Explanation.Reason = "paid (adjustment: the rule no longer applies to the restated fact: " + o.Status.String() + ")"
 	o.Status = StatusPaid
-	o.Award = st.newAward()
-	*o.Award = Award{
-		Customer: c.Customer, Program: c.Program, Version: p.set.Version, Rule: r.ID, Fact: c.Fact,
-		Points: g.Points, Key: g.Key, Adjusts: g.Adjusts, EffectiveAt: c.At, Explanation: o.Explanation,
-	}
+	o.Award = st.newAward(c, p.set.Version, &g, &o.Explanation)
 	return nil
 }
 
@@ -635,11 +641,7 @@ func (p *Program) pay(o *Outcome, r *compiledRule, f *Fact, t Tally, st *evalSta
 	if g.Adjusts != "" {
 		o.Explanation.Reason += " (adjustment of a restated fact)"
 	}
-	o.Award = st.newAward()
-	*o.Award = Award{
-		Customer: c.Customer, Program: c.Program, Version: p.set.Version, Rule: r.ID, Fact: c.Fact,
-		Points: g.Points, Key: g.Key, Adjusts: g.Adjusts, EffectiveAt: c.At, Explanation: o.Explanation,
-	}
+	o.Award = st.newAward(c, p.set.Version, &g, &o.Explanation)
 	return nil
 }
 

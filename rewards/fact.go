@@ -155,15 +155,21 @@ func (p *Program) env(f *Fact, e *Env) {
 // amounts when the exact path needs them.
 func (p *Program) envFast(f *Fact, e *Env) {
 	s, u := &f.Savings, p.uses
-	*e = Env{
-		Customer: CustomerEnv{ID: f.Customer.ID, Tier: f.Customer.Tier, EnrolledAt: f.Customer.EnrolledAt, Attributes: f.Customer.Attributes},
-		Savings:  SavingsEnv{Kind: string(s.Kind), ID: s.ID, Start: s.Start, End: s.End},
-		Now:      f.Now,
-	}
+	// e is reused from fact to fact (pooled): write what the fact sets and
+	// reset the decimal amounts only if the exact path filled them, rather
+	// than writing the whole struct (each pointer written pays a write
+	// barrier while the collector marks).
 	a := &e.amounts
-	a.uses = u
-	a.src = factAmounts{baseline: s.BaselineKWh, observed: s.ObservedKWh, kwh: s.SavingsKWh, percent: s.PercentSavings,
-		uncertainty: s.UncertaintyKWh, streak: f.History.EventStreak, total: f.History.EventsTotal}
+	if a.filled {
+		e.Savings.BaselineKWh, e.Savings.ObservedKWh, e.Savings.KWh = zeroDec, zeroDec, zeroDec
+		e.Savings.Percent, e.Savings.UncertaintyKWh = zeroDec, zeroDec
+		e.History = HistoryEnv{}
+	}
+	e.Customer = CustomerEnv{ID: f.Customer.ID, Tier: f.Customer.Tier, EnrolledAt: f.Customer.EnrolledAt, Attributes: f.Customer.Attributes}
+	e.Savings.Kind, e.Savings.ID, e.Savings.Start, e.Savings.End = string(s.Kind), s.ID, s.Start, s.End
+	e.Now = f.Now
+	*a = envAmounts{uses: u, src: factAmounts{baseline: s.BaselineKWh, observed: s.ObservedKWh, kwh: s.SavingsKWh, percent: s.PercentSavings,
+		uncertainty: s.UncertaintyKWh, streak: f.History.EventStreak, total: f.History.EventsTotal}}
 	if u&useBaseline != 0 {
 		a.baseline = fixedFromFloat(s.BaselineKWh)
 	}
@@ -182,10 +188,13 @@ func (p *Program) envFast(f *Fact, e *Env) {
 	if u&useHistory != 0 {
 		a.streak, a.total = fixedFromInt(f.History.EventStreak), fixedFromInt(f.History.EventsTotal)
 	}
-	if f.Event != nil {
+	switch {
+	case f.Event != nil:
 		e.Event = EventEnv{ID: f.Event.ID, Type: f.Event.Type}
-	} else if s.Kind == savings.KindEvent {
+	case s.Kind == savings.KindEvent:
 		e.Event = EventEnv{ID: s.ID, Type: s.EventType}
+	case e.Event != EventEnv{}:
+		e.Event = EventEnv{}
 	}
 }
 
