@@ -193,3 +193,19 @@ func BenchmarkDecimalPoints(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFastPoints is BenchmarkDecimalPoints on the fixed-point fast
+// path Evaluate takes: the compiled closures, then the conversion of the
+// result to the exact path's decimal (a big.Int and its one word).
+func BenchmarkFastPoints(b *testing.B) {
+	p := mustLoad(b, "program: p\nversion: 1\nmultipliers:\n  tiers: {gold: 1.5}\nrules:\n  - id: a\n    points: savings.kwh * 10 * 1.5\n")
+	f := benchFact(1)
+	var env Env
+	p.envFast(&f, &env)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := runFastDec(p.rules[0].fastPoints, &env); !ok {
+			b.Fatal("not on the fast path")
+		}
+	}
+}

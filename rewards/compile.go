@@ -21,6 +21,8 @@ type Program struct {
 	set   *RuleSet
 	lim   Limits
 	rules []*compiledRule // in draw order: priority descending, then file order
+	// budget is the set's budget limit, when it has one.
+	budget Limit
 }
 
 type compiledRule struct {
@@ -33,6 +35,8 @@ type compiledRule struct {
 	fastWhen   fastBool
 	fastPoints fastDec
 	inputs     []input // referenced names, sorted
+	// budget is the rule's budget limit, when it has one.
+	budget Limit
 }
 
 // RuleSet returns the rule set the program was compiled from. Treat it as
@@ -116,7 +120,7 @@ func compile(rs *RuleSet, c config) (*Program, error) {
 			if field == "when" {
 				cr.when, cr.fastWhen = prog, fc.boolOf(prog.Node())
 			} else {
-				cr.points, cr.fastPoints = prog, fc.decOf(prog.Node())
+				cr.points, cr.fastPoints = prog, fc.pointsOf(prog.Node())
 			}
 		}
 		for _, in := range inputs {
@@ -130,6 +134,11 @@ func compile(rs *RuleSet, c config) (*Program, error) {
 		return nil, errs.sorted()
 	}
 	sort.SliceStable(p.rules, func(a, b int) bool { return p.rules[a].Priority > p.rules[b].Priority })
+	// Budgets do not depend on the fact: their limits are built once.
+	p.budget = Limit{Kind: LimitBudget, Program: rs.Program, Per: PerLifetime, Max: rs.Budget}
+	for _, r := range p.rules {
+		r.budget = Limit{Kind: LimitBudget, Program: rs.Program, Rule: r.ID, Per: PerLifetime, Max: r.Budget}
+	}
 	return p, nil
 }
 

@@ -18,6 +18,57 @@ type Env struct {
 	History  HistoryEnv  `expr:"history"`
 	// Now is the settlement time given with the fact (never a clock read).
 	Now time.Time `expr:"now"`
+
+	// amounts feed the fast path; the decimal amounts above are filled
+	// from them only when the exact path needs them (see decimals).
+	amounts envAmounts
+}
+
+// envAmounts are the amounts some rule reads as fixed-point values
+// (noFixed when one has no fixed form), and the fact's numbers they come
+// from.
+type envAmounts struct {
+	baseline, observed, kwh, percent, uncertainty, streak, total fixed
+
+	src    factAmounts
+	uses   int  // use* bits of the amounts set
+	filled bool // the decimal fields of Env hold the amounts
+}
+
+// factAmounts are a fact's numbers as the fact holds them.
+type factAmounts struct {
+	baseline, observed, kwh, percent, uncertainty float64
+	streak, total                                 int
+}
+
+// decimals fills the decimal amounts of e for the exact path (expr's VM
+// and the decimal closures of fast.go), once: converting a float to a
+// decimal allocates, and the fixed-point fast path usually needs none.
+func (e *Env) decimals() {
+	a := &e.amounts
+	if a.filled {
+		return
+	}
+	a.filled = true
+	s, u := &a.src, a.uses
+	if u&useBaseline != 0 {
+		e.Savings.BaselineKWh = decimal.NewFromFloat(s.baseline)
+	}
+	if u&useObserved != 0 {
+		e.Savings.ObservedKWh = decimal.NewFromFloat(s.observed)
+	}
+	if u&useKWh != 0 {
+		e.Savings.KWh = decimal.NewFromFloat(s.kwh)
+	}
+	if u&usePercent != 0 {
+		e.Savings.Percent = decimal.NewFromFloat(s.percent)
+	}
+	if u&useUncertainty != 0 {
+		e.Savings.UncertaintyKWh = decimal.NewFromFloat(s.uncertainty)
+	}
+	if u&useHistory != 0 {
+		e.History = HistoryEnv{EventStreak: decimal.NewFromInt(int64(s.streak)), EventsTotal: decimal.NewFromInt(int64(s.total))}
+	}
 }
 
 // CustomerEnv is customer.* in rules.
@@ -58,6 +109,33 @@ type HistoryEnv struct {
 	EventStreak decimal.Decimal `expr:"event_streak"`
 	// EventsTotal is the number of events before this one.
 	EventsTotal decimal.Decimal `expr:"events_total"`
+}
+
+// factView is what explanations keep of a fact to render the inputs of
+// rules on demand (Explanation.Inputs): the fact's own values, without the
+// evaluation's decimal and fixed-point amounts, so that the per-fact
+// allocation stays small.
+type factView struct {
+	customer        CustomerEnv
+	kind, id        string
+	start, end, now time.Time
+	event           EventEnv
+	amounts         factAmounts
+	uses            int
+}
+
+// of records the fact of e.
+func (v *factView) of(e *Env) {
+	*v = factView{customer: e.Customer, kind: e.Savings.Kind, id: e.Savings.ID, start: e.Savings.Start, end: e.Savings.End,
+		now: e.Now, event: e.Event, amounts: e.amounts.src, uses: e.amounts.uses}
+}
+
+// env rebuilds the fact's environment, decimal amounts included.
+func (v *factView) env() *Env {
+	e := &Env{Customer: v.customer, Savings: SavingsEnv{Kind: v.kind, ID: v.id, Start: v.start, End: v.end}, Event: v.event, Now: v.now}
+	e.amounts.src, e.amounts.uses = v.amounts, v.uses
+	e.decimals()
+	return e
 }
 
 // input is one referenced name of a rule's expressions, for explanations.

@@ -32,6 +32,9 @@ var (
 	ErrOverflow = errors.New("overflow")
 	// ErrInvalidFact is wrapped by every fact decoding or validation error.
 	ErrInvalidFact = errors.New("invalid fact")
+	// ErrNotFinite means an amount of a fact (savings.kwh, ...) is NaN or
+	// ±Inf; it comes wrapped in a [FactError] naming the field.
+	ErrNotFinite = errors.New("not a finite number")
 )
 
 // Position is a 1-based line and column in a rule file. Columns count

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/negawatt/negawatt/savings"
-	"github.com/shopspring/decimal"
 )
 
 // Fact is what rules pay on: a savings fact with the customer, the event
@@ -62,6 +62,31 @@ func (f *Fact) Validate() error {
 		return &FactError{Field: "savings.end", Err: errors.New("before savings.start")}
 	case f.History.EventStreak < 0 || f.History.EventsTotal < 0:
 		return &FactError{Field: "history", Err: errors.New("negative count")}
+	}
+	return f.finite()
+}
+
+// finite reports the first of the fact's amounts that is NaN or ±Inf (a
+// Fact built in Go can hold them; JSON cannot): no decimal represents
+// them, so a rule cannot read them.
+func (f *Fact) finite() error {
+	s := &f.Savings
+	// x−x is 0 for every finite x and NaN for NaN and ±Inf: one test
+	// covers the five amounts in the common case.
+	if s.BaselineKWh-s.BaselineKWh+s.ObservedKWh-s.ObservedKWh+s.SavingsKWh-s.SavingsKWh+
+		s.PercentSavings-s.PercentSavings+s.UncertaintyKWh-s.UncertaintyKWh == 0 {
+		return nil
+	}
+	for _, a := range [...]struct {
+		field string
+		v     float64
+	}{
+		{"savings.baseline_kwh", s.BaselineKWh}, {"savings.observed_kwh", s.ObservedKWh}, {"savings.kwh", s.SavingsKWh},
+		{"savings.percent", s.PercentSavings}, {"savings.uncertainty_kwh", s.UncertaintyKWh},
+	} {
+		if math.IsNaN(a.v) || math.IsInf(a.v, 0) {
+			return &FactError{Field: a.field, Err: fmt.Errorf("%w: %v", ErrNotFinite, a.v)}
+		}
 	}
 	return nil
 }
@@ -117,39 +142,68 @@ func DecodeFacts(r io.Reader) ([]Fact, error) {
 	return out, nil
 }
 
-// env builds the expression environment of f, converting only the amounts
-// some rule reads (each conversion allocates).
+// env builds the complete expression environment of f, decimal amounts
+// included.
 func (p *Program) env(f *Fact, e *Env) {
-	*e = Env{
-		Customer: CustomerEnv{ID: f.Customer.ID, Tier: f.Customer.Tier, EnrolledAt: f.Customer.EnrolledAt, Attributes: f.Customer.Attributes},
-		Savings:  SavingsEnv{Kind: string(f.Savings.Kind), ID: f.Savings.ID, Start: f.Savings.Start, End: f.Savings.End},
-		Now:      f.Now,
-	}
+	p.envFast(f, e)
+	e.decimals()
+}
+
+// envFast builds the expression environment of f with the amounts some
+// rule reads in fixed point only (converting a float to a decimal
+// allocates; to a fixed it does not): Env.decimals fills the decimal
+// amounts when the exact path needs them.
+func (p *Program) envFast(f *Fact, e *Env) {
 	s, u := &f.Savings, p.uses
+	// e is reused from fact to fact (pooled): write what the fact sets and
+	// reset the decimal amounts only if the exact path filled them, rather
+	// than writing the whole struct (each pointer written pays a write
+	// barrier while the collector marks).
+	a := &e.amounts
+	if a.filled {
+		e.Savings.BaselineKWh, e.Savings.ObservedKWh, e.Savings.KWh = zeroDec, zeroDec, zeroDec
+		e.Savings.Percent, e.Savings.UncertaintyKWh = zeroDec, zeroDec
+		e.History = HistoryEnv{}
+	}
+	e.Customer = CustomerEnv{ID: f.Customer.ID, Tier: f.Customer.Tier, EnrolledAt: f.Customer.EnrolledAt, Attributes: f.Customer.Attributes}
+	e.Savings.Kind, e.Savings.ID, e.Savings.Start, e.Savings.End = string(s.Kind), s.ID, s.Start, s.End
+	e.Now = f.Now
+	*a = envAmounts{uses: u, src: factAmounts{baseline: s.BaselineKWh, observed: s.ObservedKWh, kwh: s.SavingsKWh, percent: s.PercentSavings,
+		uncertainty: s.UncertaintyKWh, streak: f.History.EventStreak, total: f.History.EventsTotal}}
 	if u&useBaseline != 0 {
-		e.Savings.BaselineKWh = decimal.NewFromFloat(s.BaselineKWh)
+		a.baseline = fixedFromFloat(s.BaselineKWh)
 	}
 	if u&useObserved != 0 {
-		e.Savings.ObservedKWh = decimal.NewFromFloat(s.ObservedKWh)
+		a.observed = fixedFromFloat(s.ObservedKWh)
 	}
 	if u&useKWh != 0 {
-		e.Savings.KWh = decimal.NewFromFloat(s.SavingsKWh)
+		a.kwh = fixedFromFloat(s.SavingsKWh)
 	}
 	if u&usePercent != 0 {
-		e.Savings.Percent = decimal.NewFromFloat(s.PercentSavings)
+		a.percent = fixedFromFloat(s.PercentSavings)
 	}
 	if u&useUncertainty != 0 {
-		e.Savings.UncertaintyKWh = decimal.NewFromFloat(s.UncertaintyKWh)
+		a.uncertainty = fixedFromFloat(s.UncertaintyKWh)
 	}
 	if u&useHistory != 0 {
-		e.History = HistoryEnv{EventStreak: decimal.NewFromInt(int64(f.History.EventStreak)),
-			EventsTotal: decimal.NewFromInt(int64(f.History.EventsTotal))}
+		a.streak, a.total = fixedFromInt(f.History.EventStreak), fixedFromInt(f.History.EventsTotal)
 	}
-	if f.Event != nil {
+	switch {
+	case f.Event != nil:
 		e.Event = EventEnv{ID: f.Event.ID, Type: f.Event.Type}
-	} else if f.Savings.Kind == savings.KindEvent {
-		e.Event = EventEnv{ID: f.Savings.ID, Type: f.Savings.EventType}
+	case s.Kind == savings.KindEvent:
+		e.Event = EventEnv{ID: s.ID, Type: s.EventType}
+	case e.Event != EventEnv{}:
+		e.Event = EventEnv{}
 	}
+}
+
+// fixedFromInt is decimal.NewFromInt(n) as a fixed.
+func fixedFromInt(n int) fixed {
+	if int64(n) == math.MinInt64 {
+		return noFixed
+	}
+	return fixed{c: int64(n)}
 }
 
 const (

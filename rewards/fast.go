@@ -79,6 +79,13 @@ func (c *fastCompiler) boolOf(n ast.Node) fastBool {
 				return nil
 			}
 			want := n.Operator == "=="
+			if k, ok := constString(n.Right); ok {
+				// The common shape, savings.kind == "period": one call less.
+				return func(e *Env) (bool, bool) {
+					a, ok := l(e)
+					return (a == k) == want, ok
+				}
+			}
 			return func(e *Env) (bool, bool) {
 				a, ok1 := l(e)
 				b, ok2 := r(e)
@@ -90,37 +97,103 @@ func (c *fastCompiler) boolOf(n ast.Node) fastBool {
 		if !ok || len(n.Arguments) != 2 {
 			return nil
 		}
-		var test func(int) bool
-		switch id.Value {
-		case "decimal_lt":
-			test = func(c int) bool { return c < 0 }
-		case "decimal_le":
-			test = func(c int) bool { return c <= 0 }
-		case "decimal_gt":
-			test = func(c int) bool { return c > 0 }
-		case "decimal_ge":
-			test = func(c int) bool { return c >= 0 }
-		case "decimal_eq":
-			test = func(c int) bool { return c == 0 }
-		case "decimal_ne":
-			test = func(c int) bool { return c != 0 }
-		default:
+		op, ok := cmpOps[id.Value]
+		if !ok {
 			return nil
 		}
 		l, r := c.decOf(n.Arguments[0]), c.decOf(n.Arguments[1])
 		if l == nil || r == nil {
 			return nil
 		}
-		return func(e *Env) (bool, bool) {
+		exact := func(e *Env) (bool, bool) {
 			a, ok1 := l(e)
 			if !ok1 {
 				return false, false
 			}
 			b, ok2 := r(e)
-			return test(cmpDec(a, b)), ok2
+			return op.holds(cmpDec(a, b)), ok2
+		}
+		fl, fr := c.fixOf(n.Arguments[0]), c.fixOf(n.Arguments[1])
+		if fl == nil || fr == nil {
+			return exact
+		}
+		// Fixed point first; the exact decimals when it cannot decide.
+		if k, ok := c.constFixed(n.Arguments[1]); ok {
+			// The common shape, savings.kwh > 0: one call less.
+			return func(e *Env) (bool, bool) {
+				if a, ok := fl(e); ok {
+					return op.holds(cmpFixed(a, k)), true
+				}
+				return exact(e)
+			}
+		}
+		return func(e *Env) (bool, bool) {
+			if a, ok := fl(e); ok {
+				if b, ok := fr(e); ok {
+					return op.holds(cmpFixed(a, b)), true
+				}
+			}
+			return exact(e)
 		}
 	}
 	return nil
+}
+
+// cmpOp is a decimal comparison: what a three-way comparison must be for
+// it to hold.
+type cmpOp uint8
+
+const (
+	cmpLT cmpOp = iota
+	cmpLE
+	cmpGT
+	cmpGE
+	cmpEQ
+	cmpNE
+)
+
+var cmpOps = map[string]cmpOp{"decimal_lt": cmpLT, "decimal_le": cmpLE, "decimal_gt": cmpGT,
+	"decimal_ge": cmpGE, "decimal_eq": cmpEQ, "decimal_ne": cmpNE}
+
+func (op cmpOp) holds(c int) bool {
+	switch op {
+	case cmpLT:
+		return c < 0
+	case cmpLE:
+		return c <= 0
+	case cmpGT:
+		return c > 0
+	case cmpGE:
+		return c >= 0
+	case cmpEQ:
+		return c == 0
+	}
+	return c != 0
+}
+
+// constString returns the value of a string literal.
+func constString(n ast.Node) (string, bool) {
+	switch n := n.(type) {
+	case *ast.StringNode:
+		return n.Value, true
+	case *ast.ConstantNode:
+		v, ok := n.Value.(string)
+		return v, ok
+	}
+	return "", false
+}
+
+// constFixed returns the fixed value of a decimal literal.
+func (c *fastCompiler) constFixed(n ast.Node) (fixed, bool) {
+	k, ok := n.(*ast.ConstantNode)
+	if !ok {
+		return noFixed, false
+	}
+	d, ok := k.Value.(decimal.Decimal)
+	if !ok {
+		return noFixed, false
+	}
+	return fixedOf(d)
 }
 
 func (c *fastCompiler) strOf(n ast.Node) fastStr {
@@ -188,21 +261,23 @@ func (c *fastCompiler) decOf(n ast.Node) fastDec {
 		if n.Optional || n.Method {
 			return nil
 		}
+		// The exact path reads the decimal amounts, which are filled from
+		// the fact only when first needed (see Env.decimals).
 		switch envMember(n) {
 		case "savings.baseline_kwh":
-			return func(e *Env) (decimal.Decimal, bool) { return e.Savings.BaselineKWh, true }
+			return func(e *Env) (decimal.Decimal, bool) { e.decimals(); return e.Savings.BaselineKWh, true }
 		case "savings.observed_kwh":
-			return func(e *Env) (decimal.Decimal, bool) { return e.Savings.ObservedKWh, true }
+			return func(e *Env) (decimal.Decimal, bool) { e.decimals(); return e.Savings.ObservedKWh, true }
 		case "savings.kwh":
-			return func(e *Env) (decimal.Decimal, bool) { return e.Savings.KWh, true }
+			return func(e *Env) (decimal.Decimal, bool) { e.decimals(); return e.Savings.KWh, true }
 		case "savings.percent":
-			return func(e *Env) (decimal.Decimal, bool) { return e.Savings.Percent, true }
+			return func(e *Env) (decimal.Decimal, bool) { e.decimals(); return e.Savings.Percent, true }
 		case "savings.uncertainty_kwh":
-			return func(e *Env) (decimal.Decimal, bool) { return e.Savings.UncertaintyKWh, true }
+			return func(e *Env) (decimal.Decimal, bool) { e.decimals(); return e.Savings.UncertaintyKWh, true }
 		case "history.event_streak":
-			return func(e *Env) (decimal.Decimal, bool) { return e.History.EventStreak, true }
+			return func(e *Env) (decimal.Decimal, bool) { e.decimals(); return e.History.EventStreak, true }
 		case "history.events_total":
-			return func(e *Env) (decimal.Decimal, bool) { return e.History.EventsTotal, true }
+			return func(e *Env) (decimal.Decimal, bool) { e.decimals(); return e.History.EventsTotal, true }
 		}
 	case *ast.CallNode:
 		return c.decCall(n)
@@ -323,6 +398,207 @@ func (c *fastCompiler) decCall(n *ast.CallNode) fastDec {
 				return zeroDec, false
 			}
 			if v, ok := tab[k]; ok {
+				return v, true
+			}
+			// No default: the VM reports the missing key.
+			return def, hasDef
+		}
+	}
+	return nil
+}
+
+// fixDec is a decimal expression on the fixed-point fast path (fixed.go):
+// ok is false when a value does not fit or is an error, and the caller
+// then evaluates the same expression on the exact path.
+type fixDec func(e *Env) (v fixed, ok bool)
+
+// pointsOf is decOf for a points expression: fixed point first, converted
+// to the exact path's decimal at the end, and the exact closures when the
+// fixed point cannot compute a value. A constant or a multiplier alone
+// stays on the exact path, which returns the decimal it already holds
+// without allocating.
+func (c *fastCompiler) pointsOf(n ast.Node) fastDec {
+	exact := c.decOf(n)
+	if exact == nil {
+		return nil
+	}
+	switch n := n.(type) {
+	case *ast.ConstantNode:
+		return exact
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == "multiplier" {
+			return exact
+		}
+	}
+	fx := c.fixOf(n)
+	if fx == nil {
+		return exact
+	}
+	return func(e *Env) (decimal.Decimal, bool) {
+		if v, ok := fx(e); ok {
+			return v.decimal(), true
+		}
+		return exact(e)
+	}
+}
+
+// fixOf is decOf on fixed point: the same subset of expressions, minus
+// constants and multiplier tables whose values do not fit an int64
+// coefficient. It returns nil where decOf does.
+func (c *fastCompiler) fixOf(n ast.Node) fixDec {
+	switch n := n.(type) {
+	case *ast.ConstantNode:
+		d, ok := n.Value.(decimal.Decimal)
+		if !ok {
+			return nil
+		}
+		v, ok := fixedOf(d)
+		if !ok {
+			return nil
+		}
+		return func(*Env) (fixed, bool) { return v, true }
+	case *ast.MemberNode:
+		if n.Optional || n.Method {
+			return nil
+		}
+		switch envMember(n) {
+		case "savings.baseline_kwh":
+			return func(e *Env) (fixed, bool) { v := e.amounts.baseline; return v, v.valid() }
+		case "savings.observed_kwh":
+			return func(e *Env) (fixed, bool) { v := e.amounts.observed; return v, v.valid() }
+		case "savings.kwh":
+			return func(e *Env) (fixed, bool) { v := e.amounts.kwh; return v, v.valid() }
+		case "savings.percent":
+			return func(e *Env) (fixed, bool) { v := e.amounts.percent; return v, v.valid() }
+		case "savings.uncertainty_kwh":
+			return func(e *Env) (fixed, bool) { v := e.amounts.uncertainty; return v, v.valid() }
+		case "history.event_streak":
+			return func(e *Env) (fixed, bool) { v := e.amounts.streak; return v, v.valid() }
+		case "history.events_total":
+			return func(e *Env) (fixed, bool) { v := e.amounts.total; return v, v.valid() }
+		}
+	case *ast.CallNode:
+		return c.fixCall(n)
+	}
+	return nil
+}
+
+func (c *fastCompiler) fixCall(n *ast.CallNode) fixDec {
+	id, ok := n.Callee.(*ast.IdentifierNode)
+	if !ok {
+		return nil
+	}
+	args := make([]fixDec, 0, len(n.Arguments))
+	if id.Value != "multiplier" {
+		for _, a := range n.Arguments {
+			if a.Type() != decType {
+				return nil
+			}
+			f := c.fixOf(a)
+			if f == nil {
+				return nil
+			}
+			args = append(args, f)
+		}
+	}
+	maxDigits := c.lib.lim.MaxDigits
+	binop := func(op func(a, b fixed) (fixed, bool)) fixDec {
+		if len(args) != 2 {
+			return nil
+		}
+		l, r := args[0], args[1]
+		return func(e *Env) (fixed, bool) {
+			a, ok := l(e)
+			if !ok {
+				return noFixed, false
+			}
+			b, ok := r(e)
+			if !ok {
+				return noFixed, false
+			}
+			v, ok := op(a, b)
+			// Beyond the bounds: the exact path (then the VM) reports the
+			// overflow, as library.bound does for decCall's operators.
+			return v, ok && v.within(maxDigits)
+		}
+	}
+	switch id.Value {
+	case "decimal_add":
+		return binop(addFixed)
+	case "decimal_sub":
+		return binop(subFixed)
+	case "decimal_mul":
+		return binop(mulFixed)
+	case "decimal_div":
+		return binop(divFixed)
+	case "decimal_neg", "abs":
+		if len(args) != 1 {
+			return nil
+		}
+		x, neg := args[0], id.Value == "decimal_neg"
+		return func(e *Env) (fixed, bool) {
+			v, ok := x(e)
+			if !ok {
+				return noFixed, false
+			}
+			if neg || v.c < 0 {
+				v = negFixed(v)
+			}
+			return v, true
+		}
+	case "min", "max":
+		if len(args) == 0 {
+			return nil
+		}
+		isMax := id.Value == "max"
+		return func(e *Env) (fixed, bool) {
+			m, ok := args[0](e)
+			if !ok {
+				return noFixed, false
+			}
+			for _, a := range args[1:] {
+				d, ok := a(e)
+				if !ok {
+					return noFixed, false
+				}
+				// The VM's min and max keep the first of equal values.
+				if c := cmpFixed(d, m); (isMax && c > 0) || (!isMax && c < 0) {
+					m = d
+				}
+			}
+			return m, true
+		}
+	case "multiplier":
+		if len(n.Arguments) != 2 {
+			return nil
+		}
+		name, ok := n.Arguments[0].(*ast.StringNode)
+		if !ok {
+			return nil
+		}
+		tab, ok := c.lib.tables[name.Value]
+		if !ok {
+			return nil
+		}
+		key := c.strOf(n.Arguments[1])
+		if key == nil {
+			return nil
+		}
+		fixTab := make(map[string]fixed, len(tab))
+		for k, v := range tab {
+			f, ok := fixedOf(v)
+			if !ok {
+				return nil
+			}
+			fixTab[k] = f
+		}
+		def, hasDef := fixTab["default"]
+		return func(e *Env) (fixed, bool) {
+			k, ok := key(e)
+			if !ok {
+				return noFixed, false
+			}
+			if v, ok := fixTab[k]; ok {
 				return v, true
 			}
 			// No default: the VM reports the missing key.

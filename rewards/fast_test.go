@@ -259,3 +259,77 @@ func TestMemoryTallyCompactAndFallback(t *testing.T) {
 		}
 	}
 }
+
+// runFastBool runs a fast-path condition; ok is false when there is none,
+// or it cannot decide (an error or a panic the VM must report).
+func runFastBool(f fastBool, e *Env) (v, ok bool) {
+	if f == nil {
+		return false, false
+	}
+	defer func() {
+		if recover() != nil {
+			v, ok = false, false
+		}
+	}()
+	return f(e)
+}
+
+// runFastDec is runFastBool for points.
+func runFastDec(f fastDec, e *Env) (v decimal.Decimal, ok bool) {
+	if f == nil {
+		return zeroDec, false
+	}
+	defer func() {
+		if recover() != nil {
+			v, ok = zeroDec, false
+		}
+	}()
+	return f(e)
+}
+
+// A fast-path closure that panics (none should) is undone and its rule
+// decided again on the exact path: the outcomes, awards and keys are those
+// of the program without the fast path, for a panic in any rule's
+// condition or points, grouped rules included.
+func TestFastPathPanicFallsBack(t *testing.T) {
+	const path = "../testdata/rules/bench/ten-rules.yaml"
+	facts := []Fact{benchFact(1), benchFact(2)}
+	facts[1].Savings.SavingsKWh, facts[1].Customer.Tier = 3.25, "silver"
+	render := func(p *Program) string {
+		outs, err := p.Evaluate(new(MemoryTally), facts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, o := range outs {
+			fmt.Fprintf(&b, "%s %s %s %v %v %s %v\n", o.Customer, o.Rule, o.Fact, o.Status, o.Err, o.Explanation.Reason, o.Explanation.Inputs())
+			if o.Award != nil {
+				fmt.Fprintf(&b, "  %s %s %s\n", o.Award.Points, o.Award.Key, o.Award.Explanation.Reason)
+			}
+		}
+		return b.String()
+	}
+	want := render(loadFile(t, path))
+	n := 0
+	for i := range loadFile(t, path).rules {
+		for _, field := range []string{"when", "points"} {
+			p := loadFile(t, path)
+			r := p.rules[i]
+			switch {
+			case field == "when" && r.fastWhen != nil:
+				r.fastWhen = func(*Env) (bool, bool) { panic("fast when") }
+			case field == "points" && r.fastPoints != nil:
+				r.fastPoints = func(*Env) (decimal.Decimal, bool) { panic("fast points") }
+			default:
+				continue
+			}
+			n++
+			if got := render(p); got != want {
+				t.Errorf("rule %s: fast %s panics: outcomes\n%s\nwant\n%s", r.ID, field, got, want)
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d fast closures replaced", n)
+	}
+}

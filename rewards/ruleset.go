@@ -106,21 +106,19 @@ func ParsePeriod(s string) (Period, error) {
 func (p Period) Window(t time.Time) (from, to time.Time) {
 	t = t.UTC()
 	y, m, d := t.Date()
+	// The ends are from.AddDate(...) written out: AddDate(y, m, d) is
+	// time.Date with the fields added, which normalizes overflow.
 	switch p {
 	case PerDay:
-		from = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-		return from, from.AddDate(0, 0, 1)
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
 	case PerWeek:
 		// ISO 8601 weeks start on Monday.
 		back := (int(t.Weekday()) + 6) % 7
-		from = time.Date(y, m, d-back, 0, 0, 0, 0, time.UTC)
-		return from, from.AddDate(0, 0, 7)
+		return time.Date(y, m, d-back, 0, 0, 0, 0, time.UTC), time.Date(y, m, d-back+7, 0, 0, 0, 0, time.UTC)
 	case PerMonth:
-		from = time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
-		return from, from.AddDate(0, 1, 0)
+		return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC), time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)
 	case PerYear:
-		from = time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
-		return from, from.AddDate(1, 0, 0)
+		return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(y+1, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	return time.Time{}, time.Time{}
 }

@@ -144,8 +144,8 @@ type Grant struct {
 // history); call Decide; post the grant's transaction with Grant.Key as its
 // idempotency key; commit. MemoryTally is the in-process equivalent.
 //
-// Reserve must not keep c or c.Limits after it returns: the engine reuses
-// them for the next rule.
+// Reserve must not modify c or c.Limits, nor keep them after it returns:
+// the engine reuses them for the next rule.
 type Tally interface {
 	Reserve(c *Claim) (Grant, error)
 }
