@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -29,7 +30,11 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 	}
 	queue := func(rows int, sql string, args ...any) {
 		t.pending.Queue(sql, args...)
-		t.pendingRows = append(t.pendingRows, int64(rows))
+		t.pendingRows = append(t.pendingRows, wantRows{rows: int64(rows)})
+	}
+	guarded := func(rows int, sql string, args ...any) {
+		t.pending.Queue(sql, args...)
+		t.pendingRows = append(t.pendingRows, wantRows{rows: int64(rows), guarded: true})
 	}
 
 	// Sequence numbers stored beyond what this transaction reserved come
@@ -47,16 +52,10 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 			return err
 		}
 	}
-	if n := len(c.Accounts); n > 0 {
-		ids := make([]string, n)
-		posted := make([]string, n)
-		held := make([]string, n)
-		for i, a := range c.Accounts {
-			ids[i], posted[i], held[i] = a.ID, a.Posted.String(), a.Held.String()
+	if len(c.Accounts) > 0 {
+		if err := t.queueAccounts(queue, c.Accounts); err != nil {
+			return err
 		}
-		queue(n, `UPDATE accounts a SET posted = u.posted::numeric, held = u.held::numeric
-			FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, posted, held)
-			WHERE a.id = u.id`, ids, posted, held)
 	}
 	if len(c.Transactions) > 0 {
 		if err := queueTransactions(queue, c.Transactions); err != nil {
@@ -69,8 +68,10 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 		for i, r := range c.Reversed {
 			keys[i], by[i] = r.Key, r.By
 		}
-		queue(n, `UPDATE transactions t SET reversed_by = u.by
-			FROM unnest($1::text[], $2::text[]) AS u(key, by) WHERE t.key = u.key`, keys, by)
+		// Guarded: two writers reversing a transaction between accounts
+		// that are not locked could both have read it unreversed.
+		guarded(n, `UPDATE transactions t SET reversed_by = u.by
+			FROM unnest($1::text[], $2::text[]) AS u(key, by) WHERE t.key = u.key AND t.reversed_by = ''`, keys, by)
 	}
 	if len(c.NewLots) > 0 {
 		if err := queueNewLots(queue, c.NewLots); err != nil {
@@ -111,11 +112,14 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 				return fmt.Errorf("postgres: apply: hold %q: %w", h.ID, err)
 			}
 		}
-		queue(n, `UPDATE holds h SET status = u.status, committed = u.committed::numeric,
+		// The engine only ever updates an open hold, to resolve it. Guarded:
+		// two writers resolving a hold on an account that is not locked
+		// could both have read it open.
+		guarded(n, `UPDATE holds h SET status = u.status, committed = u.committed::numeric,
 				commit_key = u.commit_key, resolved_ns = u.resolved_ns, reserved = u.reserved::jsonb
 			FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::bigint[], $6::text[])
 				AS u(id, status, committed, commit_key, resolved_ns, reserved)
-			WHERE h.id = u.id`, ids, status, committed, commitKey, resolved, reserved)
+			WHERE h.id = u.id AND h.status = `+strconv.Itoa(int(ledger.HoldOpen)), ids, status, committed, commitKey, resolved, reserved)
 	}
 	if len(t.pendingRows) == 0 {
 		return nil
@@ -124,7 +128,67 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 	if err != nil {
 		return wrap("apply", err)
 	}
-	return wrap("apply", br.Close())
+	if err := br.Close(); err != nil {
+		return wrap("apply", err)
+	}
+	// Later Applies of this transaction write their change against what
+	// this one stored.
+	for _, a := range c.NewAccounts {
+		if a.Flags&ledger.FlagNoNegative == 0 {
+			t.rememberUnlocked(a)
+		}
+	}
+	for _, a := range c.Accounts {
+		if a.Flags&ledger.FlagNoNegative == 0 {
+			t.rememberUnlocked(a)
+		}
+	}
+	return nil
+}
+
+// queueAccounts writes the new totals of existing accounts. Accounts with
+// FlagNoNegative are locked (LockAccounts): their totals are overwritten.
+// For the others the change since LockAccounts read them is added: posted
+// to this transaction's stripe row (an upsert that locks only that row),
+// held to accounts.held (holds on such accounts are rare; the UPDATE's row
+// lock makes concurrent ones wait, never lose an update).
+func (t *storeTx) queueAccounts(queue queueFunc, as []ledger.AccountState) error {
+	var ids, posted, held []string
+	var sIDs, sDelta, hIDs, hDelta []string
+	for _, a := range as {
+		if a.Flags&ledger.FlagNoNegative != 0 {
+			ids, posted, held = append(ids, a.ID), append(posted, a.Posted.String()), append(held, a.Held.String())
+			continue
+		}
+		was, ok := t.unlocked[a.ID]
+		if !ok {
+			return fmt.Errorf("postgres: apply: account %q was not read by LockAccounts in this transaction", a.ID)
+		}
+		if d := a.Posted.Sub(was.posted); !d.IsZero() {
+			sIDs, sDelta = append(sIDs, a.ID), append(sDelta, d.String())
+		}
+		if d := a.Held.Sub(was.held); !d.IsZero() {
+			hIDs, hDelta = append(hIDs, a.ID), append(hDelta, d.String())
+		}
+	}
+	if n := len(ids); n > 0 {
+		queue(n, `UPDATE accounts a SET posted = u.posted::numeric, held = u.held::numeric
+			FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, posted, held)
+			WHERE a.id = u.id`, ids, posted, held)
+	}
+	if n := len(hIDs); n > 0 {
+		queue(n, `UPDATE accounts a SET held = a.held + u.delta::numeric
+			FROM unnest($1::text[], $2::text[]) AS u(id, delta) WHERE a.id = u.id`, hIDs, hDelta)
+	}
+	if n := len(sIDs); n > 0 {
+		// as is sorted by ID, so concurrent writers sharing a stripe lock
+		// its rows in one order.
+		queue(n, `INSERT INTO account_stripes (account, stripe, posted)
+			SELECT u.account, $2, u.delta::numeric FROM unnest($1::text[], $3::text[]) AS u(account, delta)
+			ON CONFLICT (account, stripe) DO UPDATE SET posted = account_stripes.posted + excluded.posted`,
+			sIDs, t.stripe, sDelta)
+	}
+	return nil
 }
 
 func firstWord(ct pgconn.CommandTag) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -33,7 +34,17 @@ type Store struct {
 	pool    *pgxpool.Pool
 	ownPool bool
 	closed  atomic.Bool
+	// stripe hands each write transaction the next stripe, round robin, so
+	// up to [stripes] concurrent writers on one may-go-negative account
+	// write distinct account_stripes rows.
+	stripe atomic.Uint32
 }
+
+// stripes is the number of account_stripes rows a may-go-negative account
+// spreads its running total over (migration 0003). Reading the total sums
+// at most this many rows; more stripes than concurrent writers (bounded by
+// the pool size) buys nothing.
+const stripes = 16
 
 var (
 	_ ledger.Store              = (*Store)(nil)
@@ -111,7 +122,11 @@ func (s *Store) Begin(ctx context.Context, write bool) (ledger.StoreTx, error) {
 	if !write {
 		begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 	}
-	return &storeTx{ctx: ctx, conn: conn, begin: begin, write: write}, nil
+	t := &storeTx{ctx: ctx, conn: conn, begin: begin, write: write}
+	if write {
+		t.stripe = int16(s.stripe.Add(1) % stripes)
+	}
+	return t, nil
 }
 
 // storeTx is one PostgreSQL transaction on a connection of its own. To keep
@@ -127,9 +142,14 @@ type storeTx struct {
 	write bool
 	done  bool
 	// pending holds Apply's statements while Apply builds them (it sends
-	// them before returning), with the rows each must affect (-1: any).
+	// them before returning), with the rows each must affect.
 	pending     pgx.Batch
-	pendingRows []int64
+	pendingRows []wantRows
+	// stripe is the account_stripes row this transaction adds its changes
+	// of may-go-negative accounts to; unlocked holds the totals
+	// LockAccounts returned for those accounts (Apply writes the difference).
+	stripe   int16
+	unlocked map[string]totals
 	// seqHi is the highest sequence number reserved by this transaction;
 	// Apply advances ledger_seq past any stored Seq above it (imports).
 	seqHi int64
@@ -218,9 +238,16 @@ func (t *storeTx) send(ctx context.Context, stmts ...func(*pgx.Batch)) (pgx.Batc
 			br.Close()
 			return nil, err
 		}
-		if w >= 0 && ct.RowsAffected() != w {
+		if w.rows >= 0 && ct.RowsAffected() != w.rows {
 			br.Close()
-			return nil, fmt.Errorf("write %d (%s) affected %d rows, want %d", i, firstWord(ct), ct.RowsAffected(), w)
+			err := fmt.Errorf("write %d (%s) affected %d rows, want %d", i, firstWord(ct), ct.RowsAffected(), w.rows)
+			if w.guarded {
+				// A guarded UPDATE (see wantRows) lost a race to a
+				// concurrent writer: re-running the unit of work reads the
+				// row that writer committed.
+				return nil, fmt.Errorf("%w: %w", ledger.ErrRetry, err)
+			}
+			return nil, err
 		}
 	}
 	return br, nil
@@ -314,18 +341,77 @@ func (t *storeTx) finish() {
 	t.conn.Release()
 }
 
-const accountCols = `id, kind, flags, currency, created_ns, posted::text, held::text`
+// wantRows is what one of Apply's statements must affect: rows (-1: any).
+// A guarded statement is an UPDATE whose WHERE re-checks the state the
+// engine read (hold still open, transaction not yet reversed); under READ
+// COMMITTED it re-evaluates that condition on the row a concurrent writer
+// committed, so a shortfall means the engine decided on stale state, and
+// the unit of work is retried.
+type wantRows struct {
+	rows    int64
+	guarded bool
+}
 
-// LockAccounts implements [ledger.StoreTx].
+// totals are the running totals LockAccounts read for an account it did
+// not lock.
+type totals struct{ posted, held decimal.Decimal }
+
+// noNegative is ledger.FlagNoNegative in SQL: the accounts that are locked
+// and keep their total in accounts.posted.
+var noNegative = "flags & " + strconv.Itoa(int(ledger.FlagNoNegative))
+
+// accountTotalCols reads an account (alias a) with its true posted total:
+// for a may-go-negative account, the base in accounts.posted plus its
+// stripes (migration 0003).
+var accountTotalCols = `a.id, a.kind, a.flags, a.currency, a.created_ns,
+	(CASE WHEN a.` + noNegative + ` <> 0 THEN a.posted ELSE a.posted +
+		coalesce((SELECT sum(s.posted) FROM account_stripes s WHERE s.account = a.id), 0) END)::text,
+	a.held::text`
+
+// lockAccountsSQL locks the accounts with FlagNoNegative, in id order, and
+// reads the others without a lock. The locked rows' columns come from the
+// locking CTE, which under READ COMMITTED returns the version committed by
+// a writer it waited for, not the statement's older snapshot.
+var lockAccountsSQL = `WITH locked AS (
+		SELECT id, kind, flags, currency, created_ns, posted, held FROM accounts
+		WHERE id = ANY($1) AND ` + noNegative + ` <> 0 ORDER BY id FOR UPDATE)
+	SELECT id, kind, flags, currency, created_ns, posted::text, held::text FROM locked
+	UNION ALL
+	SELECT ` + accountTotalCols + ` FROM accounts a WHERE a.id = ANY($1) AND a.` + noNegative + ` = 0
+	ORDER BY id`
+
+// LockAccounts implements [ledger.StoreTx]. In a write transaction it locks
+// (SELECT ... FOR UPDATE) only the accounts with [ledger.FlagNoNegative],
+// whose balance the engine checks. The others (issuance, redeemed, expired:
+// every award touches its program's issuance account) are read without a
+// lock, so concurrent awards do not queue behind one row lock held through
+// each durable commit; Apply adds their change to a stripe row instead of
+// overwriting the total (see the package documentation).
 func (t *storeTx) LockAccounts(ctx context.Context, ids []string) ([]ledger.AccountState, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	q := `SELECT ` + accountCols + ` FROM accounts WHERE id = ANY($1) ORDER BY id`
-	if t.write {
-		q += ` FOR UPDATE`
+	if !t.write {
+		return query(t, ctx, "lock accounts", scanAccount,
+			`SELECT `+accountTotalCols+` FROM accounts a WHERE a.id = ANY($1) ORDER BY a.id`, ids)
 	}
-	return query(t, ctx, "lock accounts", scanAccount, q, ids)
+	got, err := query(t, ctx, "lock accounts", scanAccount, lockAccountsSQL, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range got {
+		if a.Flags&ledger.FlagNoNegative == 0 {
+			t.rememberUnlocked(a)
+		}
+	}
+	return got, nil
+}
+
+func (t *storeTx) rememberUnlocked(a ledger.AccountState) {
+	if t.unlocked == nil {
+		t.unlocked = make(map[string]totals)
+	}
+	t.unlocked[a.ID] = totals{posted: a.Posted, held: a.Held}
 }
 
 const txCols = `seq, key, hash, effective_ns, posted_ns, reverses, reversed_by, metadata, consumed,
@@ -470,7 +556,8 @@ func (t *storeTx) ReserveSeq(ctx context.Context, n int) (int64, error) {
 
 // ScanAccounts implements [ledger.StoreTx].
 func (t *storeTx) ScanAccounts(ctx context.Context, after string, limit int) ([]ledger.AccountState, error) {
-	return query(t, ctx, "scan accounts", scanAccount, `SELECT `+accountCols+` FROM accounts WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	return query(t, ctx, "scan accounts", scanAccount,
+		`SELECT `+accountTotalCols+` FROM accounts a WHERE a.id > $1 ORDER BY a.id LIMIT $2`, after, limit)
 }
 
 // ScanTransactions implements [ledger.StoreTx].
