@@ -239,41 +239,21 @@ func queueNewAccounts(queue queueFunc, as []ledger.AccountState) error {
 
 // queueTransactions inserts transactions with their postings folded into
 // the per-row arrays, and the (account, seq) rows History reads.
+// Transactions of one posting (every award) take a statement that builds
+// the one-element arrays directly; the others group their postings into
+// arrays server-side.
 func queueTransactions(queue queueFunc, txs []ledger.TxRecord) error {
-	n := len(txs)
-	seqs := make([]int64, n)
-	keys := make([]string, n)
-	hashes := make([][]byte, n)
-	effective := make([]pgtype.Int8, n)
-	posted := make([]pgtype.Int8, n)
-	reverses := make([]string, n)
-	reversedBy := make([]string, n)
-	meta := make([]pgtype.Text, n)
-	consumed := make([]pgtype.Text, n)
-	var (
-		pSeq           []int64
-		pIdx           []int32
-		pFrom, pTo, pA []string
-		pExp           []pgtype.Int8
-		aAcct          []string
-		aSeq           []int64
-	)
+	var one, many txColumns
+	var aAcct []string
+	var aSeq []int64
 	for i := range txs {
 		r := &txs[i]
-		seqs[i], keys[i], hashes[i] = r.Seq, r.Key, r.Hash[:]
-		reverses[i], reversedBy[i] = r.Reverses, r.ReversedBy
-		var err error
-		if effective[i], err = toNS("transaction "+r.Key+" EffectiveAt", r.EffectiveAt); err != nil {
-			return fmt.Errorf("postgres: apply: %w", err)
+		cols := &many
+		if len(r.Postings) == 1 {
+			cols = &one
 		}
-		if posted[i], err = toNS("transaction "+r.Key+" PostedAt", r.PostedAt); err != nil {
-			return fmt.Errorf("postgres: apply: %w", err)
-		}
-		if meta[i], err = jsonText(encodeMeta(r.Metadata)); err != nil {
-			return fmt.Errorf("postgres: apply: transaction %q metadata: %w", r.Key, err)
-		}
-		if consumed[i], err = jsonText(encodeLotUses(r.Consumed)); err != nil {
-			return fmt.Errorf("postgres: apply: transaction %q: %w", r.Key, err)
+		if err := cols.add(r); err != nil {
+			return err
 		}
 		first := len(aAcct)
 		touch := func(acct string) {
@@ -285,44 +265,97 @@ func queueTransactions(queue queueFunc, txs []ledger.TxRecord) error {
 			aAcct = append(aAcct, acct)
 			aSeq = append(aSeq, r.Seq)
 		}
-		for j, p := range r.Postings {
-			exp, err := toNS(fmt.Sprintf("transaction %s Postings[%d].ExpiresAt", r.Key, j), p.ExpiresAt)
-			if err != nil {
-				return fmt.Errorf("postgres: apply: %w", err)
-			}
-			pSeq = append(pSeq, r.Seq)
-			pIdx = append(pIdx, int32(j))
-			pFrom = append(pFrom, p.From)
-			pTo = append(pTo, p.To)
-			pA = append(pA, p.Amount.String())
-			pExp = append(pExp, exp)
+		for _, p := range r.Postings {
 			touch(p.From)
 			touch(p.To)
 		}
 	}
-	queue(n, `INSERT INTO transactions (seq, key, hash, effective_ns, posted_ns, reverses, reversed_by,
-			metadata, consumed, from_accts, to_accts, amounts, expires_ns)
-		SELECT t.seq, t.key, t.hash, t.effective_ns, t.posted_ns, t.reverses, t.reversed_by,
-			t.metadata::jsonb, t.consumed::jsonb,
-			coalesce(p.from_accts, '{}'), coalesce(p.to_accts, '{}'),
-			coalesce(p.amounts, '{}'), coalesce(p.expires_ns, '{}')
-		FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bigint[], $5::bigint[], $6::text[],
-				$7::text[], $8::text[], $9::text[])
-			AS t(seq, key, hash, effective_ns, posted_ns, reverses, reversed_by, metadata, consumed)
-		LEFT JOIN (
-			SELECT x.seq,
-				array_agg(x.from_acct ORDER BY x.idx) AS from_accts,
-				array_agg(x.to_acct ORDER BY x.idx) AS to_accts,
-				array_agg(x.amount::numeric ORDER BY x.idx) AS amounts,
-				array_agg(x.expires_ns ORDER BY x.idx) AS expires_ns
-			FROM unnest($10::bigint[], $11::integer[], $12::text[], $13::text[], $14::text[], $15::bigint[])
-				AS x(seq, idx, from_acct, to_acct, amount, expires_ns)
-			GROUP BY x.seq
-		) p ON p.seq = t.seq`,
-		seqs, keys, hashes, effective, posted, reverses, reversedBy, meta, consumed,
-		pSeq, pIdx, pFrom, pTo, pA, pExp)
+	if n := len(one.seqs); n > 0 {
+		queue(n, `INSERT INTO transactions (seq, key, hash, effective_ns, posted_ns, reverses, reversed_by,
+				metadata, consumed, from_accts, to_accts, amounts, expires_ns)
+			SELECT seq, key, hash, effective_ns, posted_ns, reverses, reversed_by,
+				metadata::jsonb, consumed::jsonb,
+				ARRAY[from_acct], ARRAY[to_acct], ARRAY[amount::numeric], ARRAY[expires_ns]
+			FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bigint[], $5::bigint[], $6::text[],
+					$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
+				AS t(seq, key, hash, effective_ns, posted_ns, reverses, reversed_by, metadata, consumed,
+					from_acct, to_acct, amount, expires_ns)`,
+			one.seqs, one.keys, one.hashes, one.effective, one.posted, one.reverses, one.reversedBy,
+			one.meta, one.consumed, one.pFrom, one.pTo, one.pA, one.pExp)
+	}
+	if n := len(many.seqs); n > 0 {
+		queue(n, `INSERT INTO transactions (seq, key, hash, effective_ns, posted_ns, reverses, reversed_by,
+				metadata, consumed, from_accts, to_accts, amounts, expires_ns)
+			SELECT t.seq, t.key, t.hash, t.effective_ns, t.posted_ns, t.reverses, t.reversed_by,
+				t.metadata::jsonb, t.consumed::jsonb,
+				coalesce(p.from_accts, '{}'), coalesce(p.to_accts, '{}'),
+				coalesce(p.amounts, '{}'), coalesce(p.expires_ns, '{}')
+			FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bigint[], $5::bigint[], $6::text[],
+					$7::text[], $8::text[], $9::text[])
+				AS t(seq, key, hash, effective_ns, posted_ns, reverses, reversed_by, metadata, consumed)
+			LEFT JOIN (
+				SELECT x.seq,
+					array_agg(x.from_acct ORDER BY x.idx) AS from_accts,
+					array_agg(x.to_acct ORDER BY x.idx) AS to_accts,
+					array_agg(x.amount::numeric ORDER BY x.idx) AS amounts,
+					array_agg(x.expires_ns ORDER BY x.idx) AS expires_ns
+				FROM unnest($10::bigint[], $11::integer[], $12::text[], $13::text[], $14::text[], $15::bigint[])
+					AS x(seq, idx, from_acct, to_acct, amount, expires_ns)
+				GROUP BY x.seq
+			) p ON p.seq = t.seq`,
+			many.seqs, many.keys, many.hashes, many.effective, many.posted, many.reverses, many.reversedBy,
+			many.meta, many.consumed, many.pSeq, many.pIdx, many.pFrom, many.pTo, many.pA, many.pExp)
+	}
 	queue(len(aAcct), `INSERT INTO tx_accounts (account, seq)
 		SELECT * FROM unnest($1::text[], $2::bigint[])`, aAcct, aSeq)
+	return nil
+}
+
+// txColumns are transactions as parallel arrays (one element per
+// transaction) and their postings as parallel arrays (one per posting,
+// pSeq and pIdx naming the transaction and index).
+type txColumns struct {
+	seqs                 []int64
+	keys                 []string
+	hashes               [][]byte
+	effective, posted    []pgtype.Int8
+	reverses, reversedBy []string
+	meta, consumed       []pgtype.Text
+	pSeq                 []int64
+	pIdx                 []int32
+	pFrom, pTo, pA       []string
+	pExp                 []pgtype.Int8
+}
+
+func (c *txColumns) add(r *ledger.TxRecord) error {
+	effective, err := toNS("transaction "+r.Key+" EffectiveAt", r.EffectiveAt)
+	if err != nil {
+		return fmt.Errorf("postgres: apply: %w", err)
+	}
+	posted, err := toNS("transaction "+r.Key+" PostedAt", r.PostedAt)
+	if err != nil {
+		return fmt.Errorf("postgres: apply: %w", err)
+	}
+	meta, err := jsonText(encodeMeta(r.Metadata))
+	if err != nil {
+		return fmt.Errorf("postgres: apply: transaction %q metadata: %w", r.Key, err)
+	}
+	consumed, err := jsonText(encodeLotUses(r.Consumed))
+	if err != nil {
+		return fmt.Errorf("postgres: apply: transaction %q: %w", r.Key, err)
+	}
+	c.seqs, c.keys, c.hashes = append(c.seqs, r.Seq), append(c.keys, r.Key), append(c.hashes, r.Hash[:])
+	c.effective, c.posted = append(c.effective, effective), append(c.posted, posted)
+	c.reverses, c.reversedBy = append(c.reverses, r.Reverses), append(c.reversedBy, r.ReversedBy)
+	c.meta, c.consumed = append(c.meta, meta), append(c.consumed, consumed)
+	for j, p := range r.Postings {
+		exp, err := toNS(fmt.Sprintf("transaction %s Postings[%d].ExpiresAt", r.Key, j), p.ExpiresAt)
+		if err != nil {
+			return fmt.Errorf("postgres: apply: %w", err)
+		}
+		c.pSeq, c.pIdx = append(c.pSeq, r.Seq), append(c.pIdx, int32(j))
+		c.pFrom, c.pTo, c.pA, c.pExp = append(c.pFrom, p.From), append(c.pTo, p.To), append(c.pA, p.Amount.String()), append(c.pExp, exp)
+	}
 	return nil
 }
 

@@ -150,6 +150,12 @@ type storeTx struct {
 	// LockAccounts returned for those accounts (Apply writes the difference).
 	stripe   int16
 	unlocked map[string]totals
+	// locked is set once LockAccounts has run in a write transaction; from
+	// then on Transactions reserves sequence numbers in the same round trip
+	// (prefFirst, prefN), which ReserveSeq hands out without another.
+	locked    bool
+	prefFirst int64
+	prefN     int
 	// seqHi is the highest sequence number reserved by this transaction;
 	// Apply advances ledger_seq past any stored Seq above it (imports).
 	seqHi int64
@@ -399,6 +405,7 @@ func (t *storeTx) LockAccounts(ctx context.Context, ids []string) ([]ledger.Acco
 	if err != nil {
 		return nil, err
 	}
+	t.locked = true
 	for _, a := range got {
 		if a.Flags&ledger.FlagNoNegative == 0 {
 			t.rememberUnlocked(a)
@@ -417,12 +424,46 @@ func (t *storeTx) rememberUnlocked(a ledger.AccountState) {
 const txCols = `seq, key, hash, effective_ns, posted_ns, reverses, reversed_by, metadata, consumed,
 	from_accts, to_accts, amounts::text[], expires_ns`
 
-// Transactions implements [ledger.StoreTx].
+// Transactions implements [ledger.StoreTx]. In a write transaction after
+// LockAccounts, the engine looks up the keys it is about to post and then
+// reserves a sequence number per new transaction; so the lookup reserves
+// len(keys) numbers in the same round trip, for ReserveSeq to hand out.
+// Numbers not used (keys that turn out to be stored) are a gap, which
+// ReserveSeq allows; being reserved after the locks were granted, they keep
+// Seq order equal to commit order on every locked account.
 func (t *storeTx) Transactions(ctx context.Context, keys []string) ([]ledger.TxRecord, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	return query(t, ctx, "transactions", scanTx, `SELECT `+txCols+` FROM transactions WHERE key = ANY($1)`, keys)
+	const lookup = `SELECT ` + txCols + ` FROM transactions WHERE key = ANY($1)`
+	if !t.write || !t.locked || t.prefN > 0 {
+		return query(t, ctx, "transactions", scanTx, lookup, keys)
+	}
+	br, err := t.send(ctx, func(b *pgx.Batch) {
+		b.Queue(lookup, keys)
+		b.Queue(`SELECT ledger_reserve_seq($1)`, len(keys))
+	})
+	if err != nil {
+		return nil, wrap("transactions", err)
+	}
+	var out []ledger.TxRecord
+	rows, err := br.Query()
+	if err == nil {
+		out, err = collect(rows, scanTx)
+	}
+	var first int64
+	if err == nil {
+		err = br.QueryRow().Scan(&first)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, wrap("transactions", err)
+	}
+	t.prefFirst, t.prefN = first, len(keys)
+	t.noteSeq(first, len(keys))
+	return out, nil
 }
 
 const lotCols = `seq, posting, account, expires_ns, amount::text, remaining::text, expired::text`
@@ -540,6 +581,11 @@ func (t *storeTx) ReserveSeq(ctx context.Context, n int) (int64, error) {
 	if n < 1 {
 		return 0, fmt.Errorf("postgres: reserve seq: n = %d < 1", n)
 	}
+	if n <= t.prefN {
+		first := t.prefFirst
+		t.prefN = 0 // the rest of the block is a gap
+		return first, nil
+	}
 	got, err := query(t, ctx, "reserve seq", func(rows pgx.Rows) (int64, error) {
 		var v int64
 		return v, rows.Scan(&v)
@@ -548,10 +594,15 @@ func (t *storeTx) ReserveSeq(ctx context.Context, n int) (int64, error) {
 		return 0, err
 	}
 	first := got[0]
+	t.noteSeq(first, n)
+	return first, nil
+}
+
+// noteSeq records a reservation of n numbers from first (see seqHi).
+func (t *storeTx) noteSeq(first int64, n int) {
 	if hi := first + int64(n) - 1; hi > t.seqHi {
 		t.seqHi = hi
 	}
-	return first, nil
 }
 
 // ScanAccounts implements [ledger.StoreTx].
