@@ -238,7 +238,8 @@ func queueNewAccounts(queue queueFunc, as []ledger.AccountState) error {
 }
 
 // queueTransactions inserts transactions with their postings folded into
-// the per-row arrays, and the (account, seq) rows History reads.
+// the per-row arrays, and the (account, seq) rows History reads for
+// accounts not in a transaction's first posting.
 // Transactions of one posting (every award) take a statement that builds
 // the one-element arrays directly; the others group their postings into
 // arrays server-side.
@@ -255,8 +256,16 @@ func queueTransactions(queue queueFunc, txs []ledger.TxRecord) error {
 		if err := cols.add(r); err != nil {
 			return err
 		}
+		// The first posting's accounts are indexed on the transaction row
+		// (migration 0004); tx_accounts lists the others, once each.
+		if len(r.Postings) < 2 {
+			continue
+		}
 		first := len(aAcct)
 		touch := func(acct string) {
+			if acct == r.Postings[0].From || acct == r.Postings[0].To {
+				return
+			}
 			for _, a := range aAcct[first:] {
 				if a == acct {
 					return
@@ -265,7 +274,7 @@ func queueTransactions(queue queueFunc, txs []ledger.TxRecord) error {
 			aAcct = append(aAcct, acct)
 			aSeq = append(aSeq, r.Seq)
 		}
-		for _, p := range r.Postings {
+		for _, p := range r.Postings[1:] {
 			touch(p.From)
 			touch(p.To)
 		}
@@ -306,8 +315,10 @@ func queueTransactions(queue queueFunc, txs []ledger.TxRecord) error {
 			many.seqs, many.keys, many.hashes, many.effective, many.posted, many.reverses, many.reversedBy,
 			many.meta, many.consumed, many.pSeq, many.pIdx, many.pFrom, many.pTo, many.pA, many.pExp)
 	}
-	queue(len(aAcct), `INSERT INTO tx_accounts (account, seq)
-		SELECT * FROM unnest($1::text[], $2::bigint[])`, aAcct, aSeq)
+	if len(aAcct) > 0 {
+		queue(len(aAcct), `INSERT INTO tx_accounts (account, seq)
+			SELECT * FROM unnest($1::text[], $2::bigint[])`, aAcct, aSeq)
+	}
 	return nil
 }
 

@@ -529,17 +529,33 @@ func (t *storeTx) ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]
 		int16(ledger.HoldOpen), clampNS(at), limit)
 }
 
-// History implements [ledger.StoreTx]. tx_accounts' primary key
-// (account, seq) serves both directions as an index range scan.
+// accountSeqs is a query for the seqs of the transactions that touch
+// account $1 and satisfy cond (over seq), each branch ordered by seq and
+// limited by tail: the first posting's accounts through the expression
+// indexes of migration 0004, every other account through tx_accounts.
+// UNION drops the duplicate when an account is on both sides.
+func accountSeqs(cond, tail string) string {
+	return `(SELECT seq FROM transactions WHERE from_accts[1] = $1 AND ` + cond + tail + `)
+		UNION (SELECT seq FROM transactions WHERE to_accts[1] = $1 AND ` + cond + tail + `)
+		UNION (SELECT seq FROM tx_accounts WHERE account = $1 AND ` + cond + tail + `)`
+}
+
+var (
+	historyAsc = `SELECT ` + txCols + ` FROM transactions WHERE seq IN (` +
+		accountSeqs("seq > $2", " ORDER BY seq LIMIT $3") + `) ORDER BY seq LIMIT $3`
+	historyDesc = `SELECT ` + txCols + ` FROM transactions WHERE seq IN (` +
+		accountSeqs("seq < $2", " ORDER BY seq DESC LIMIT $3") + `) ORDER BY seq DESC LIMIT $3`
+)
+
+// History implements [ledger.StoreTx]: each branch of accountSeqs is an
+// index range scan in either direction, stopping after limit rows.
 func (t *storeTx) History(ctx context.Context, account string, cursor int64, desc bool, limit int) ([]ledger.TxRecord, error) {
-	q := `SELECT ` + prefixed("t.", txCols) + ` FROM tx_accounts a JOIN transactions t ON t.seq = a.seq
-		WHERE a.account = $1 AND a.seq > $2 ORDER BY a.seq LIMIT $3`
+	q := historyAsc
 	if desc {
 		if cursor == 0 {
 			cursor = maxSeq
 		}
-		q = `SELECT ` + prefixed("t.", txCols) + ` FROM tx_accounts a JOIN transactions t ON t.seq = a.seq
-		WHERE a.account = $1 AND a.seq < $2 ORDER BY a.seq DESC LIMIT $3`
+		q = historyDesc
 	}
 	return query(t, ctx, "history", scanTx, q, account, cursor, limit)
 }
@@ -547,8 +563,8 @@ func (t *storeTx) History(ctx context.Context, account string, cursor int64, des
 const maxSeq = int64(^uint64(0) >> 1)
 
 // SumTagged implements [ledger.StoreTx]. It reads the account's
-// transactions through tx_accounts and filters on the metadata tag and
-// effective time; each posting is counted once per side it is on.
+// transactions (accountSeqs) and filters on the metadata tag and effective
+// time; each posting is counted once per side it is on.
 func (t *storeTx) SumTagged(ctx context.Context, account, key, value string, from, to time.Time) (credits, debits decimal.Decimal, err error) {
 	type sums struct{ credits, debits string }
 	got, err := query(t, ctx, "sum tagged", func(rows pgx.Rows) (sums, error) {
@@ -557,10 +573,9 @@ func (t *storeTx) SumTagged(ctx context.Context, account, key, value string, fro
 	}, `SELECT
 			coalesce(sum(p.amount) FILTER (WHERE p.to_acct = $1), 0)::text,
 			coalesce(sum(p.amount) FILTER (WHERE p.from_acct = $1), 0)::text
-		FROM tx_accounts a
-		JOIN transactions t ON t.seq = a.seq
+		FROM transactions t
 		CROSS JOIN LATERAL unnest(t.from_accts, t.to_accts, t.amounts) AS p(from_acct, to_acct, amount)
-		WHERE a.account = $1 AND t.metadata ->> $2 = $3
+		WHERE t.seq IN (`+accountSeqs("true", "")+`) AND t.metadata ->> $2 = $3
 		  AND t.effective_ns >= $4 AND t.effective_ns < $5`,
 		account, key, value, clampNS(from), clampNS(to))
 	if err != nil {
