@@ -39,13 +39,16 @@ func benchLedger(b *testing.B, customers int) (*ledger.Engine, *cpuMeter) {
 
 // cpuMeter measures CPU per transaction on both sides of the connection:
 // this process (client-µs/tx) and the server backends serving the
-// benchmark's schema (server-µs/tx, when they are on this host). On a
-// shared machine these move far less with other jobs' load than tx/s.
+// benchmark's schema (server-µs/tx, when they are on this host; it includes
+// the system time of the backends' WAL flushes), and the WAL written per
+// transaction. On a shared machine these move far less with other jobs'
+// load than tx/s.
 type cpuMeter struct {
 	pool   *pgxpool.Pool
 	app    string
 	client time.Duration
 	server map[int32]time.Duration
+	wal    string // pg_current_wal_lsn() at start
 }
 
 func newCPUMeter(b *testing.B, pool *pgxpool.Pool, url string) *cpuMeter {
@@ -59,6 +62,8 @@ func newCPUMeter(b *testing.B, pool *pgxpool.Pool, url string) *cpuMeter {
 // start begins measuring; call it right after b.ResetTimer.
 func (m *cpuMeter) start() {
 	m.server = serverCPU(context.Background(), m.pool, m.app)
+	m.wal = ""
+	_ = m.pool.QueryRow(context.Background(), `SELECT pg_current_wal_lsn()::text`).Scan(&m.wal)
 	m.client = clientCPU()
 }
 
@@ -72,6 +77,13 @@ func (m *cpuMeter) report(b *testing.B, txs int) {
 	reportTxPerSec(b, txs)
 	if txs == 0 {
 		return
+	}
+	// WAL bytes written by the whole server (other clients' writes count
+	// too): the write volume each commit must flush.
+	var wal float64
+	if m.wal != "" && m.pool.QueryRow(context.Background(),
+		`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)`, m.wal).Scan(&wal) == nil {
+		b.ReportMetric(wal/float64(txs), "WAL-B/tx")
 	}
 	if client > 0 {
 		b.ReportMetric(float64(client.Microseconds())/float64(txs), "client-µs/tx")
