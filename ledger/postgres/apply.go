@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -28,11 +29,30 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 	if !t.write {
 		return fmt.Errorf("postgres: apply in a read-only transaction")
 	}
+	// The Store's transactions force custom plans (see send), which
+	// re-plans every statement on every execution. The INSERT ... SELECT
+	// FROM unnest statements read no table, so their plan cannot go stale
+	// as tables grow: they run with PostgreSQL's generic plan, made once
+	// per connection, and planning no longer costs per unit of work.
+	generic := false
+	planMode := func(g bool) {
+		if g != generic {
+			mode := "force_custom_plan"
+			if g {
+				mode = "force_generic_plan"
+			}
+			t.pending.Queue("SET LOCAL plan_cache_mode = " + mode)
+			t.pendingRows = append(t.pendingRows, wantRows{rows: -1})
+			generic = g
+		}
+	}
 	queue := func(rows int, sql string, args ...any) {
+		planMode(strings.HasPrefix(sql, "INSERT"))
 		t.pending.Queue(sql, args...)
 		t.pendingRows = append(t.pendingRows, wantRows{rows: int64(rows)})
 	}
 	guarded := func(rows int, sql string, args ...any) {
+		planMode(false)
 		t.pending.Queue(sql, args...)
 		t.pendingRows = append(t.pendingRows, wantRows{rows: int64(rows), guarded: true})
 	}
@@ -124,6 +144,7 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 	if len(t.pendingRows) == 0 {
 		return nil
 	}
+	planMode(false) // back to custom plans for whatever this transaction runs next
 	br, err := t.send(ctx)
 	if err != nil {
 		return wrap("apply", err)
