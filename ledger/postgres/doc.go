@@ -91,7 +91,8 @@
 // as one pipelined pgx.Batch; COMMIT is sent on its own so a cancelled
 // context never commits. Inside its transactions the Store sets
 // plan_cache_mode to force_custom_plan, so lookups by key stay index scans
-// as tables grow. A transaction's accounts are found for History through
+// as tables grow, except around Apply's INSERT ... SELECT FROM unnest
+// statements, which read no table and reuse one generic plan. A transaction's accounts are found for History through
 // expression indexes on its first posting's accounts plus tx_accounts rows
 // for the accounts of later postings. See BENCHMARKS.md for throughput.
 //
