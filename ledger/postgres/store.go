@@ -401,6 +401,10 @@ func (t *storeTx) LockAccounts(ctx context.Context, ids []string) ([]ledger.Acco
 		return query(t, ctx, "lock accounts", scanAccount,
 			`SELECT `+accountTotalCols+` FROM accounts a WHERE a.id = ANY($1) ORDER BY a.id`, ids)
 	}
+	// Numbers reserved before these locks were granted could be lower than
+	// those of a writer that held one of them: drop them (a gap), so Seq
+	// order stays commit order on every locked account.
+	t.prefN = 0
 	got, err := query(t, ctx, "lock accounts", scanAccount, lockAccountsSQL, ids)
 	if err != nil {
 		return nil, err
