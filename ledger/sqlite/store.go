@@ -151,6 +151,7 @@ type storeTx struct {
 	prepare []string             // SQL to prepare on the writer once this tx ends
 	nextSeq int64                // reserved in this tx, published on Commit
 	args    []any                // reused by Apply
+	failed  error                // Apply's error: Commit rolls back instead
 }
 
 func (t *storeTx) Commit() error {
@@ -159,6 +160,12 @@ func (t *storeTx) Commit() error {
 	}
 	t.done = true
 	defer t.end()
+	if t.failed != nil {
+		// Apply's OR FAIL statements may have left part of the unit
+		// written: never commit it.
+		_ = t.tx.Rollback()
+		return fmt.Errorf("sqlite: commit after a failed Apply: %w", t.failed)
+	}
 	if err := t.tx.Commit(); err != nil {
 		// A context that ended mid-transaction made database/sql roll back;
 		// report the cancellation, not the resulting ErrTxDone.
@@ -268,24 +275,31 @@ func (b bulkShape) sql(n int) string {
 	return b.head + strings.Repeat(b.tuple+", ", n-1) + b.tuple + b.tail
 }
 
+// Apply's statements say OR FAIL rather than SQLite's default ABORT. ABORT
+// undoes a failing statement's earlier rows, so every multi-row statement
+// inside a transaction first copies each page it touches into a statement
+// journal; FAIL keeps those rows, which costs nothing here because an Apply
+// that fails is never committed: the transaction is rolled back whole (see
+// storeTx.failed), so no partial unit can reach the database.
+// https://www.sqlite.org/lang_conflict.html
 var (
-	bulkInsAccounts = bulkShape{`INSERT INTO accounts (` + accountCols + `) VALUES `, tup7, ""}
-	bulkUpdAccounts = bulkShape{`UPDATE accounts SET posted = v.column2, held = v.column3 FROM (VALUES `, tup3,
+	bulkInsAccounts = bulkShape{`INSERT OR FAIL INTO accounts (` + accountCols + `) VALUES `, tup7, ""}
+	bulkUpdAccounts = bulkShape{`UPDATE OR FAIL accounts SET posted = v.column2, held = v.column3 FROM (VALUES `, tup3,
 		`) AS v WHERE accounts.id = v.column1`}
-	bulkInsTxs      = bulkShape{`INSERT INTO transactions (` + txCols + `) VALUES `, tup9, ""}
-	bulkInsPostings = bulkShape{`INSERT INTO postings (seq, idx, from_account, to_account, amount, expires_at) VALUES `, tup6, ""}
-	bulkInsEntries  = bulkShape{`INSERT INTO entries (account, seq) VALUES `, tup2, ""}
-	bulkReversed    = bulkShape{`UPDATE transactions SET reversed_by = v.column2 FROM (VALUES `, tup2,
+	bulkInsTxs      = bulkShape{`INSERT OR FAIL INTO transactions (` + txCols + `) VALUES `, tup9, ""}
+	bulkInsPostings = bulkShape{`INSERT OR FAIL INTO postings (seq, idx, from_account, to_account, amount, expires_at) VALUES `, tup6, ""}
+	bulkInsEntries  = bulkShape{`INSERT OR FAIL INTO entries (account, seq) VALUES `, tup2, ""}
+	bulkReversed    = bulkShape{`UPDATE OR FAIL transactions SET reversed_by = v.column2 FROM (VALUES `, tup2,
 		`) AS v WHERE transactions.key = v.column1`}
-	bulkInsLots = bulkShape{`INSERT INTO lots (` + lotCols + `, open) VALUES `, tup8, ""}
+	bulkInsLots = bulkShape{`INSERT OR FAIL INTO lots (` + lotCols + `, open) VALUES `, tup8, ""}
 	// bulkInsLotsFromPostings opens a lot per credit posting (seq, idx):
 	// the whole amount remaining, nothing expired (see lotsOfNewCredits).
-	bulkInsLotsFromPostings = bulkShape{`INSERT INTO lots (` + lotCols + `, open)
+	bulkInsLotsFromPostings = bulkShape{`INSERT OR FAIL INTO lots (` + lotCols + `, open)
 		SELECT seq, idx, to_account, expires_at, amount, amount, '0', 1 FROM postings
 		WHERE (seq, idx) IN (VALUES `, tup2, `)`}
-	bulkUpdLots = bulkShape{`UPDATE lots SET remaining = v.column3, expired = v.column4, open = v.column5 FROM (VALUES `,
+	bulkUpdLots = bulkShape{`UPDATE OR FAIL lots SET remaining = v.column3, expired = v.column4, open = v.column5 FROM (VALUES `,
 		tup5, `) AS v WHERE lots.seq = v.column1 AND lots.posting = v.column2`}
-	bulkInsHolds = bulkShape{`INSERT INTO holds (` + holdCols + `) VALUES `, tup13, ""}
+	bulkInsHolds = bulkShape{`INSERT OR FAIL INTO holds (` + holdCols + `) VALUES `, tup13, ""}
 )
 
 // execBulk runs shape over args, which holds
@@ -704,7 +718,7 @@ const (
 	qExpiredHolds = `SELECT ` + holdCols + ` FROM holds WHERE status = 1 AND deadline <= ?
 		ORDER BY deadline, id LIMIT ?`
 	qScanHolds = `SELECT ` + holdCols + ` FROM holds WHERE id > ? ORDER BY id LIMIT ?`
-	qUpdHold   = `UPDATE holds SET status = ?, committed = ?, commit_key = ?, resolved_at = ?, reserved = ?
+	qUpdHold   = `UPDATE OR FAIL holds SET status = ?, committed = ?, commit_key = ?, resolved_at = ?, reserved = ?
 		WHERE id = ?`
 )
 
@@ -862,6 +876,17 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 	if err := t.requireWrite("Apply"); err != nil {
 		return err
 	}
+	if t.failed != nil {
+		return fmt.Errorf("sqlite: Apply after a failed Apply: %w", t.failed)
+	}
+	err := t.apply(ctx, c)
+	if err != nil {
+		t.failed = err
+	}
+	return err
+}
+
+func (t *storeTx) apply(ctx context.Context, c *ledger.Changes) error {
 	args := t.args[:0]
 	defer func() { t.args = args[:0] }()
 
@@ -1075,7 +1100,7 @@ func lotsOfNewCredits(c *ledger.Changes) bool {
 // qInsEntriesFromPostings writes the entries of the transactions with
 // seq in [?1, ?2] from their postings; UNION lists an account once per
 // transaction however many of its postings name it.
-const qInsEntriesFromPostings = `INSERT INTO entries (account, seq)
+const qInsEntriesFromPostings = `INSERT OR FAIL INTO entries (account, seq)
 	SELECT from_account, seq FROM postings WHERE seq BETWEEN ?1 AND ?2
 	UNION SELECT to_account, seq FROM postings WHERE seq BETWEEN ?1 AND ?2`
 
