@@ -268,10 +268,22 @@ func (t *storeTx) end() {
 // inserts, so this is most of what makes batches fast.
 var bulkSizes = [...]int{64, 16, 4, 1}
 
-// bulkShape is one multi-row statement: head, then n tuples, then tail.
-type bulkShape struct{ head, tuple, tail string }
+// bulkShape is one multi-row statement: head, then n tuples, then tail,
+// with its SQL text built once for each of bulkSizes.
+type bulkShape struct {
+	head, tuple, tail string
+	sqls              [len(bulkSizes)]string
+}
 
-func (b bulkShape) sql(n int) string {
+func newBulk(head, tuple, tail string) *bulkShape {
+	b := &bulkShape{head: head, tuple: tuple, tail: tail}
+	for i, n := range bulkSizes {
+		b.sqls[i] = b.sql(n)
+	}
+	return b
+}
+
+func (b *bulkShape) sql(n int) string {
 	return b.head + strings.Repeat(b.tuple+", ", n-1) + b.tuple + b.tail
 }
 
@@ -283,39 +295,39 @@ func (b bulkShape) sql(n int) string {
 // storeTx.failed), so no partial unit can reach the database.
 // https://www.sqlite.org/lang_conflict.html
 var (
-	bulkInsAccounts = bulkShape{`INSERT OR FAIL INTO accounts (` + accountCols + `) VALUES `, tup7, ""}
-	bulkUpdAccounts = bulkShape{`UPDATE OR FAIL accounts SET posted = v.column2, held = v.column3 FROM (VALUES `, tup3,
-		`) AS v WHERE accounts.id = v.column1`}
-	bulkInsTxs      = bulkShape{`INSERT OR FAIL INTO transactions (` + txCols + `) VALUES `, tup9, ""}
-	bulkInsPostings = bulkShape{`INSERT OR FAIL INTO postings (seq, idx, from_account, to_account, amount, expires_at) VALUES `, tup6, ""}
-	bulkInsEntries  = bulkShape{`INSERT OR FAIL INTO entries (account, seq, kind, posting) VALUES `, "(?, ?, 0, 0)", ""}
-	bulkReversed    = bulkShape{`UPDATE OR FAIL transactions SET reversed_by = v.column2 FROM (VALUES `, tup2,
-		`) AS v WHERE transactions.key = v.column1`}
-	bulkInsLots = bulkShape{`INSERT OR FAIL INTO lots (` + lotCols + `, open) VALUES `, tup8, ""}
+	bulkInsAccounts = newBulk(`INSERT OR FAIL INTO accounts (`+accountCols+`) VALUES `, tup7, "")
+	bulkUpdAccounts = newBulk(`UPDATE OR FAIL accounts SET posted = v.column2, held = v.column3 FROM (VALUES `, tup3,
+		`) AS v WHERE accounts.id = v.column1`)
+	bulkInsTxs      = newBulk(`INSERT OR FAIL INTO transactions (`+txCols+`) VALUES `, tup9, "")
+	bulkInsPostings = newBulk(`INSERT OR FAIL INTO postings (seq, idx, from_account, to_account, amount, expires_at) VALUES `, tup6, "")
+	bulkInsEntries  = newBulk(`INSERT OR FAIL INTO entries (account, seq, kind, posting) VALUES `, "(?, ?, 0, 0)", "")
+	bulkReversed    = newBulk(`UPDATE OR FAIL transactions SET reversed_by = v.column2 FROM (VALUES `, tup2,
+		`) AS v WHERE transactions.key = v.column1`)
+	bulkInsLots = newBulk(`INSERT OR FAIL INTO lots (`+lotCols+`, open) VALUES `, tup8, "")
 	// bulkInsLotsFromPostings opens a lot per credit posting (seq, idx):
 	// the whole amount remaining, nothing expired (see lotsOfNewCredits).
-	bulkInsLotsFromPostings = bulkShape{`INSERT OR FAIL INTO lots (` + lotCols + `, open)
+	bulkInsLotsFromPostings = newBulk(`INSERT OR FAIL INTO lots (`+lotCols+`, open)
 		SELECT seq, idx, to_account, expires_at, amount, amount, '0', 1 FROM postings
-		WHERE (seq, idx) IN (VALUES `, tup2, `)`}
-	bulkUpdLots = bulkShape{`UPDATE OR FAIL lots SET remaining = v.column3, expired = v.column4, open = v.column5 FROM (VALUES `,
-		tup5, `) AS v WHERE lots.seq = v.column1 AND lots.posting = v.column2`}
+		WHERE (seq, idx) IN (VALUES `, tup2, `)`)
+	bulkUpdLots = newBulk(`UPDATE OR FAIL lots SET remaining = v.column3, expired = v.column4, open = v.column5 FROM (VALUES `,
+		tup5, `) AS v WHERE lots.seq = v.column1 AND lots.posting = v.column2`)
 	// bulkOpenLotEntries and bulkClosedLotEntries keep the kind 1 entries
 	// (see migration 2) in step with lots.open for the lots (seq, posting)
 	// just inserted or updated.
-	bulkOpenLotEntries = bulkShape{`INSERT OR IGNORE INTO entries (account, kind, seq, posting)
-		SELECT account, 1, seq, posting FROM lots WHERE open = 1 AND (seq, posting) IN (VALUES `, tup2, `)`}
-	bulkClosedLotEntries = bulkShape{`DELETE FROM entries WHERE (account, kind, seq, posting) IN
-		(SELECT account, 1, seq, posting FROM lots WHERE open = 0 AND (seq, posting) IN (VALUES `, tup2, `))`}
-	bulkInsHolds = bulkShape{`INSERT OR FAIL INTO holds (` + holdCols + `) VALUES `, tup13, ""}
+	bulkOpenLotEntries = newBulk(`INSERT OR IGNORE INTO entries (account, kind, seq, posting)
+		SELECT account, 1, seq, posting FROM lots WHERE open = 1 AND (seq, posting) IN (VALUES `, tup2, `)`)
+	bulkClosedLotEntries = newBulk(`DELETE FROM entries WHERE (account, kind, seq, posting) IN
+		(SELECT account, 1, seq, posting FROM lots WHERE open = 0 AND (seq, posting) IN (VALUES `, tup2, `))`)
+	bulkInsHolds = newBulk(`INSERT OR FAIL INTO holds (`+holdCols+`) VALUES `, tup13, "")
 )
 
 // execBulk runs shape over args, which holds
 // len(args)/width rows of width values each.
-func (t *storeTx) execBulk(ctx context.Context, op string, shape bulkShape, width int, args []any) error {
+func (t *storeTx) execBulk(ctx context.Context, op string, shape *bulkShape, width int, args []any) error {
 	for rows := len(args) / width; rows > 0; {
-		for _, n := range bulkSizes {
+		for i, n := range bulkSizes {
 			for rows >= n {
-				st, err := t.stmt(ctx, shape.sql(n))
+				st, err := t.stmt(ctx, shape.sqls[i])
 				if err != nil {
 					return err
 				}
