@@ -300,7 +300,7 @@ var (
 		`) AS v WHERE accounts.id = v.column1`)
 	bulkInsTxs      = newBulk(`INSERT OR FAIL INTO transactions (`+txCols+`) VALUES `, tup9, "")
 	bulkInsPostings = newBulk(`INSERT OR FAIL INTO postings (seq, idx, from_account, to_account, amount, expires_at) VALUES `, tup6, "")
-	bulkInsEntries  = newBulk(`INSERT OR FAIL INTO entries (account, seq, kind, posting) VALUES `, "(?, ?, 0, 0)", "")
+	bulkInsEntries  = newBulk(`INSERT OR FAIL INTO entries (account, seq) VALUES `, tup2, "")
 	bulkReversed    = newBulk(`UPDATE OR FAIL transactions SET reversed_by = v.column2 FROM (VALUES `, tup2,
 		`) AS v WHERE transactions.key = v.column1`)
 	bulkInsLots = newBulk(`INSERT OR FAIL INTO lots (`+lotCols+`, open) VALUES `, tup8, "")
@@ -311,13 +311,6 @@ var (
 		WHERE (seq, idx) IN (VALUES `, tup2, `)`)
 	bulkUpdLots = newBulk(`UPDATE OR FAIL lots SET remaining = v.column3, expired = v.column4, open = v.column5 FROM (VALUES `,
 		tup5, `) AS v WHERE lots.seq = v.column1 AND lots.posting = v.column2`)
-	// bulkOpenLotEntries and bulkClosedLotEntries keep the kind 1 entries
-	// (see migration 2) in step with lots.open for the lots (seq, posting)
-	// just inserted or updated.
-	bulkOpenLotEntries = newBulk(`INSERT OR IGNORE INTO entries (account, kind, seq, posting)
-		SELECT account, 1, seq, posting FROM lots WHERE open = 1 AND (seq, posting) IN (VALUES `, tup2, `)`)
-	bulkClosedLotEntries = newBulk(`DELETE FROM entries WHERE (account, kind, seq, posting) IN
-		(SELECT account, 1, seq, posting FROM lots WHERE open = 0 AND (seq, posting) IN (VALUES `, tup2, `))`)
 	bulkInsHolds = newBulk(`INSERT OR FAIL INTO holds (`+holdCols+`) VALUES `, tup13, "")
 )
 
@@ -439,10 +432,10 @@ const (
 	qTxScan   = `SELECT ` + txCols + ` FROM transactions WHERE seq > ? ORDER BY seq LIMIT ?`
 	qTxHistA  = `SELECT t.seq, t.key, t.hash, t.effective_at, t.posted_at, t.reverses, t.reversed_by, t.metadata, t.consumed
 		FROM entries e JOIN transactions t ON t.seq = e.seq
-		WHERE e.account = ? AND e.kind = 0 AND e.seq > ? ORDER BY e.seq LIMIT ?`
+		WHERE e.account = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`
 	qTxHistD = `SELECT t.seq, t.key, t.hash, t.effective_at, t.posted_at, t.reverses, t.reversed_by, t.metadata, t.consumed
 		FROM entries e JOIN transactions t ON t.seq = e.seq
-		WHERE e.account = ? AND e.kind = 0 AND e.seq < ? ORDER BY e.seq DESC LIMIT ?`
+		WHERE e.account = ? AND e.seq < ? ORDER BY e.seq DESC LIMIT ?`
 	qPostingsBySeqs = `SELECT seq, idx, from_account, to_account, amount, expires_at FROM postings
 		WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq, idx`
 	qPostingsRange = `SELECT seq, idx, from_account, to_account, amount, expires_at FROM postings
@@ -634,11 +627,8 @@ func (t *storeTx) ReserveSeq(ctx context.Context, n int) (int64, error) {
 const lotCols = `seq, posting, account, expires_at, amount, remaining, expired`
 
 const (
-	// qOpenLots finds an account's open lots through its kind 1 entries
-	// (see migration 2), then reads them by primary key.
-	qOpenLots = `SELECT l.seq, l.posting, l.account, l.expires_at, l.amount, l.remaining, l.expired
-		FROM entries e JOIN lots l ON l.seq = e.seq AND l.posting = e.posting
-		WHERE e.account IN (SELECT value FROM json_each(?)) AND e.kind = 1 AND l.open = 1`
+	qOpenLots = `SELECT ` + lotCols + ` FROM lots
+		WHERE open = 1 AND account IN (SELECT value FROM json_each(?))`
 	qLotsByID = `SELECT ` + lotCols + ` FROM lots
 		WHERE (seq, posting) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))`
 	qExpiredLots = `SELECT ` + lotCols + ` FROM lots
@@ -840,7 +830,7 @@ const qSumTagged = `SELECT p.from_account = ?1, p.to_account = ?1, p.amount
 	FROM entries e
 	JOIN transactions t ON t.seq = e.seq
 	JOIN postings p ON p.seq = e.seq
-	WHERE e.account = ?1 AND e.kind = 0
+	WHERE e.account = ?1
 	  AND t.effective_at >= ?4 AND t.effective_at < ?5
 	  AND t.metadata IS NOT NULL
 	  AND EXISTS (SELECT 1 FROM json_each(t.metadata) m WHERE m.key = ?2 AND m.value = ?3)
@@ -1016,9 +1006,6 @@ func (t *storeTx) apply(ctx context.Context, c *ledger.Changes) error {
 		if err := t.execBulk(ctx, "insert lots", bulkInsLotsFromPostings, 2, args); err != nil {
 			return err
 		}
-		if err := t.execBulk(ctx, "insert lot entries", bulkOpenLotEntries, 2, args); err != nil {
-			return err
-		}
 		args = args[:0]
 	} else if len(c.NewLots) > 0 {
 		for _, l := range c.NewLots {
@@ -1032,29 +1019,12 @@ func (t *storeTx) apply(ctx context.Context, c *ledger.Changes) error {
 			return err
 		}
 		args = args[:0]
-		for _, l := range c.NewLots {
-			args = append(args, l.ID.Seq, l.ID.Posting)
-		}
-		if err := t.execBulk(ctx, "insert lot entries", bulkOpenLotEntries, 2, args); err != nil {
-			return err
-		}
-		args = args[:0]
 	}
 	if len(c.Lots) > 0 {
 		for _, l := range c.Lots {
 			args = append(args, l.ID.Seq, l.ID.Posting, l.Remaining.String(), l.Expired.String(), l.Remaining.IsPositive())
 		}
 		if err := t.execBulk(ctx, "update lots", bulkUpdLots, 5, args); err != nil {
-			return err
-		}
-		args = args[:0]
-		for _, l := range c.Lots {
-			args = append(args, l.ID.Seq, l.ID.Posting)
-		}
-		if err := t.execBulk(ctx, "close lot entries", bulkClosedLotEntries, 2, args); err != nil {
-			return err
-		}
-		if err := t.execBulk(ctx, "open lot entries", bulkOpenLotEntries, 2, args); err != nil {
 			return err
 		}
 		args = args[:0]
@@ -1142,9 +1112,9 @@ func lotsOfNewCredits(c *ledger.Changes) bool {
 // qInsEntriesFromPostings writes the entries of the transactions with
 // seq in [?1, ?2] from their postings; UNION lists an account once per
 // transaction however many of its postings name it.
-const qInsEntriesFromPostings = `INSERT OR FAIL INTO entries (account, kind, seq, posting)
-	SELECT from_account, 0, seq, 0 FROM postings WHERE seq BETWEEN ?1 AND ?2
-	UNION SELECT to_account, 0, seq, 0 FROM postings WHERE seq BETWEEN ?1 AND ?2`
+const qInsEntriesFromPostings = `INSERT OR FAIL INTO entries (account, seq)
+	SELECT from_account, seq FROM postings WHERE seq BETWEEN ?1 AND ?2
+	UNION SELECT to_account, seq FROM postings WHERE seq BETWEEN ?1 AND ?2`
 
 // seqRange returns the lowest and highest Seq of txs and whether they are
 // consecutive (every seq in between belongs to one of txs).
