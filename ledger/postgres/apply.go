@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -27,9 +29,32 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 	if !t.write {
 		return fmt.Errorf("postgres: apply in a read-only transaction")
 	}
+	// The Store's transactions force custom plans (see send), which
+	// re-plans every statement on every execution. The INSERT ... SELECT
+	// FROM unnest statements read no table, so their plan cannot go stale
+	// as tables grow: they run with PostgreSQL's generic plan, made once
+	// per connection, and planning no longer costs per unit of work.
+	generic := false
+	planMode := func(g bool) {
+		if g != generic {
+			mode := "force_custom_plan"
+			if g {
+				mode = "force_generic_plan"
+			}
+			t.pending.Queue("SET LOCAL plan_cache_mode = " + mode)
+			t.pendingRows = append(t.pendingRows, wantRows{rows: -1})
+			generic = g
+		}
+	}
 	queue := func(rows int, sql string, args ...any) {
+		planMode(strings.HasPrefix(sql, "INSERT"))
 		t.pending.Queue(sql, args...)
-		t.pendingRows = append(t.pendingRows, int64(rows))
+		t.pendingRows = append(t.pendingRows, wantRows{rows: int64(rows)})
+	}
+	guarded := func(rows int, sql string, args ...any) {
+		planMode(false)
+		t.pending.Queue(sql, args...)
+		t.pendingRows = append(t.pendingRows, wantRows{rows: int64(rows), guarded: true})
 	}
 
 	// Sequence numbers stored beyond what this transaction reserved come
@@ -47,16 +72,10 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 			return err
 		}
 	}
-	if n := len(c.Accounts); n > 0 {
-		ids := make([]string, n)
-		posted := make([]string, n)
-		held := make([]string, n)
-		for i, a := range c.Accounts {
-			ids[i], posted[i], held[i] = a.ID, a.Posted.String(), a.Held.String()
+	if len(c.Accounts) > 0 {
+		if err := t.queueAccounts(queue, c.Accounts); err != nil {
+			return err
 		}
-		queue(n, `UPDATE accounts a SET posted = u.posted::numeric, held = u.held::numeric
-			FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, posted, held)
-			WHERE a.id = u.id`, ids, posted, held)
 	}
 	if len(c.Transactions) > 0 {
 		if err := queueTransactions(queue, c.Transactions); err != nil {
@@ -69,8 +88,10 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 		for i, r := range c.Reversed {
 			keys[i], by[i] = r.Key, r.By
 		}
-		queue(n, `UPDATE transactions t SET reversed_by = u.by
-			FROM unnest($1::text[], $2::text[]) AS u(key, by) WHERE t.key = u.key`, keys, by)
+		// Guarded: two writers reversing a transaction between accounts
+		// that are not locked could both have read it unreversed.
+		guarded(n, `UPDATE transactions t SET reversed_by = u.by
+			FROM unnest($1::text[], $2::text[]) AS u(key, by) WHERE t.key = u.key AND t.reversed_by = ''`, keys, by)
 	}
 	if len(c.NewLots) > 0 {
 		if err := queueNewLots(queue, c.NewLots); err != nil {
@@ -111,20 +132,84 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 				return fmt.Errorf("postgres: apply: hold %q: %w", h.ID, err)
 			}
 		}
-		queue(n, `UPDATE holds h SET status = u.status, committed = u.committed::numeric,
+		// The engine only ever updates an open hold, to resolve it. Guarded:
+		// two writers resolving a hold on an account that is not locked
+		// could both have read it open.
+		guarded(n, `UPDATE holds h SET status = u.status, committed = u.committed::numeric,
 				commit_key = u.commit_key, resolved_ns = u.resolved_ns, reserved = u.reserved::jsonb
 			FROM unnest($1::text[], $2::smallint[], $3::text[], $4::text[], $5::bigint[], $6::text[])
 				AS u(id, status, committed, commit_key, resolved_ns, reserved)
-			WHERE h.id = u.id`, ids, status, committed, commitKey, resolved, reserved)
+			WHERE h.id = u.id AND h.status = `+strconv.Itoa(int(ledger.HoldOpen)), ids, status, committed, commitKey, resolved, reserved)
 	}
 	if len(t.pendingRows) == 0 {
 		return nil
 	}
+	planMode(false) // back to custom plans for whatever this transaction runs next
 	br, err := t.send(ctx)
 	if err != nil {
 		return wrap("apply", err)
 	}
-	return wrap("apply", br.Close())
+	if err := br.Close(); err != nil {
+		return wrap("apply", err)
+	}
+	// Later Applies of this transaction write their change against what
+	// this one stored.
+	for _, a := range c.NewAccounts {
+		if a.Flags&ledger.FlagNoNegative == 0 {
+			t.rememberUnlocked(a)
+		}
+	}
+	for _, a := range c.Accounts {
+		if a.Flags&ledger.FlagNoNegative == 0 {
+			t.rememberUnlocked(a)
+		}
+	}
+	return nil
+}
+
+// queueAccounts writes the new totals of existing accounts. Accounts with
+// FlagNoNegative are locked (LockAccounts): their totals are overwritten.
+// For the others the change since LockAccounts read them is added: posted
+// to this transaction's stripe row (an upsert that locks only that row),
+// held to accounts.held (holds on such accounts are rare; the UPDATE's row
+// lock makes concurrent ones wait, never lose an update).
+func (t *storeTx) queueAccounts(queue queueFunc, as []ledger.AccountState) error {
+	var ids, posted, held []string
+	var sIDs, sDelta, hIDs, hDelta []string
+	for _, a := range as {
+		if a.Flags&ledger.FlagNoNegative != 0 {
+			ids, posted, held = append(ids, a.ID), append(posted, a.Posted.String()), append(held, a.Held.String())
+			continue
+		}
+		was, ok := t.unlocked[a.ID]
+		if !ok {
+			return fmt.Errorf("postgres: apply: account %q was not read by LockAccounts in this transaction", a.ID)
+		}
+		if d := a.Posted.Sub(was.posted); !d.IsZero() {
+			sIDs, sDelta = append(sIDs, a.ID), append(sDelta, d.String())
+		}
+		if d := a.Held.Sub(was.held); !d.IsZero() {
+			hIDs, hDelta = append(hIDs, a.ID), append(hDelta, d.String())
+		}
+	}
+	if n := len(ids); n > 0 {
+		queue(n, `UPDATE accounts a SET posted = u.posted::numeric, held = u.held::numeric
+			FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, posted, held)
+			WHERE a.id = u.id`, ids, posted, held)
+	}
+	if n := len(hIDs); n > 0 {
+		queue(n, `UPDATE accounts a SET held = a.held + u.delta::numeric
+			FROM unnest($1::text[], $2::text[]) AS u(id, delta) WHERE a.id = u.id`, hIDs, hDelta)
+	}
+	if n := len(sIDs); n > 0 {
+		// as is sorted by ID, so concurrent writers sharing a stripe lock
+		// its rows in one order.
+		queue(n, `INSERT INTO account_stripes (account, stripe, posted)
+			SELECT u.account, $2, u.delta::numeric FROM unnest($1::text[], $3::text[]) AS u(account, delta)
+			ON CONFLICT (account, stripe) DO UPDATE SET posted = account_stripes.posted + excluded.posted`,
+			sIDs, t.stripe, sDelta)
+	}
+	return nil
 }
 
 func firstWord(ct pgconn.CommandTag) string {
@@ -174,45 +259,34 @@ func queueNewAccounts(queue queueFunc, as []ledger.AccountState) error {
 }
 
 // queueTransactions inserts transactions with their postings folded into
-// the per-row arrays, and the (account, seq) rows History reads.
+// the per-row arrays, and the (account, seq) rows History reads for
+// accounts not in a transaction's first posting.
+// Transactions of one posting (every award) take a statement that builds
+// the one-element arrays directly; the others group their postings into
+// arrays server-side.
 func queueTransactions(queue queueFunc, txs []ledger.TxRecord) error {
-	n := len(txs)
-	seqs := make([]int64, n)
-	keys := make([]string, n)
-	hashes := make([][]byte, n)
-	effective := make([]pgtype.Int8, n)
-	posted := make([]pgtype.Int8, n)
-	reverses := make([]string, n)
-	reversedBy := make([]string, n)
-	meta := make([]pgtype.Text, n)
-	consumed := make([]pgtype.Text, n)
-	var (
-		pSeq           []int64
-		pIdx           []int32
-		pFrom, pTo, pA []string
-		pExp           []pgtype.Int8
-		aAcct          []string
-		aSeq           []int64
-	)
+	var one, many txColumns
+	var aAcct []string
+	var aSeq []int64
 	for i := range txs {
 		r := &txs[i]
-		seqs[i], keys[i], hashes[i] = r.Seq, r.Key, r.Hash[:]
-		reverses[i], reversedBy[i] = r.Reverses, r.ReversedBy
-		var err error
-		if effective[i], err = toNS("transaction "+r.Key+" EffectiveAt", r.EffectiveAt); err != nil {
-			return fmt.Errorf("postgres: apply: %w", err)
+		cols := &many
+		if len(r.Postings) == 1 {
+			cols = &one
 		}
-		if posted[i], err = toNS("transaction "+r.Key+" PostedAt", r.PostedAt); err != nil {
-			return fmt.Errorf("postgres: apply: %w", err)
+		if err := cols.add(r); err != nil {
+			return err
 		}
-		if meta[i], err = jsonText(encodeMeta(r.Metadata)); err != nil {
-			return fmt.Errorf("postgres: apply: transaction %q metadata: %w", r.Key, err)
-		}
-		if consumed[i], err = jsonText(encodeLotUses(r.Consumed)); err != nil {
-			return fmt.Errorf("postgres: apply: transaction %q: %w", r.Key, err)
+		// The first posting's accounts are indexed on the transaction row
+		// (migration 0004); tx_accounts lists the others, once each.
+		if len(r.Postings) < 2 {
+			continue
 		}
 		first := len(aAcct)
 		touch := func(acct string) {
+			if acct == r.Postings[0].From || acct == r.Postings[0].To {
+				return
+			}
 			for _, a := range aAcct[first:] {
 				if a == acct {
 					return
@@ -221,44 +295,99 @@ func queueTransactions(queue queueFunc, txs []ledger.TxRecord) error {
 			aAcct = append(aAcct, acct)
 			aSeq = append(aSeq, r.Seq)
 		}
-		for j, p := range r.Postings {
-			exp, err := toNS(fmt.Sprintf("transaction %s Postings[%d].ExpiresAt", r.Key, j), p.ExpiresAt)
-			if err != nil {
-				return fmt.Errorf("postgres: apply: %w", err)
-			}
-			pSeq = append(pSeq, r.Seq)
-			pIdx = append(pIdx, int32(j))
-			pFrom = append(pFrom, p.From)
-			pTo = append(pTo, p.To)
-			pA = append(pA, p.Amount.String())
-			pExp = append(pExp, exp)
+		for _, p := range r.Postings[1:] {
 			touch(p.From)
 			touch(p.To)
 		}
 	}
-	queue(n, `INSERT INTO transactions (seq, key, hash, effective_ns, posted_ns, reverses, reversed_by,
-			metadata, consumed, from_accts, to_accts, amounts, expires_ns)
-		SELECT t.seq, t.key, t.hash, t.effective_ns, t.posted_ns, t.reverses, t.reversed_by,
-			t.metadata::jsonb, t.consumed::jsonb,
-			coalesce(p.from_accts, '{}'), coalesce(p.to_accts, '{}'),
-			coalesce(p.amounts, '{}'), coalesce(p.expires_ns, '{}')
-		FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bigint[], $5::bigint[], $6::text[],
-				$7::text[], $8::text[], $9::text[])
-			AS t(seq, key, hash, effective_ns, posted_ns, reverses, reversed_by, metadata, consumed)
-		LEFT JOIN (
-			SELECT x.seq,
-				array_agg(x.from_acct ORDER BY x.idx) AS from_accts,
-				array_agg(x.to_acct ORDER BY x.idx) AS to_accts,
-				array_agg(x.amount::numeric ORDER BY x.idx) AS amounts,
-				array_agg(x.expires_ns ORDER BY x.idx) AS expires_ns
-			FROM unnest($10::bigint[], $11::integer[], $12::text[], $13::text[], $14::text[], $15::bigint[])
-				AS x(seq, idx, from_acct, to_acct, amount, expires_ns)
-			GROUP BY x.seq
-		) p ON p.seq = t.seq`,
-		seqs, keys, hashes, effective, posted, reverses, reversedBy, meta, consumed,
-		pSeq, pIdx, pFrom, pTo, pA, pExp)
-	queue(len(aAcct), `INSERT INTO tx_accounts (account, seq)
-		SELECT * FROM unnest($1::text[], $2::bigint[])`, aAcct, aSeq)
+	if n := len(one.seqs); n > 0 {
+		queue(n, `INSERT INTO transactions (seq, key, hash, effective_ns, posted_ns, reverses, reversed_by,
+				metadata, consumed, from_accts, to_accts, amounts, expires_ns)
+			SELECT seq, key, hash, effective_ns, posted_ns, reverses, reversed_by,
+				metadata::jsonb, consumed::jsonb,
+				ARRAY[from_acct], ARRAY[to_acct], ARRAY[amount::numeric], ARRAY[expires_ns]
+			FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bigint[], $5::bigint[], $6::text[],
+					$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
+				AS t(seq, key, hash, effective_ns, posted_ns, reverses, reversed_by, metadata, consumed,
+					from_acct, to_acct, amount, expires_ns)`,
+			one.seqs, one.keys, one.hashes, one.effective, one.posted, one.reverses, one.reversedBy,
+			one.meta, one.consumed, one.pFrom, one.pTo, one.pA, one.pExp)
+	}
+	if n := len(many.seqs); n > 0 {
+		queue(n, `INSERT INTO transactions (seq, key, hash, effective_ns, posted_ns, reverses, reversed_by,
+				metadata, consumed, from_accts, to_accts, amounts, expires_ns)
+			SELECT t.seq, t.key, t.hash, t.effective_ns, t.posted_ns, t.reverses, t.reversed_by,
+				t.metadata::jsonb, t.consumed::jsonb,
+				coalesce(p.from_accts, '{}'), coalesce(p.to_accts, '{}'),
+				coalesce(p.amounts, '{}'), coalesce(p.expires_ns, '{}')
+			FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::bigint[], $5::bigint[], $6::text[],
+					$7::text[], $8::text[], $9::text[])
+				AS t(seq, key, hash, effective_ns, posted_ns, reverses, reversed_by, metadata, consumed)
+			LEFT JOIN (
+				SELECT x.seq,
+					array_agg(x.from_acct ORDER BY x.idx) AS from_accts,
+					array_agg(x.to_acct ORDER BY x.idx) AS to_accts,
+					array_agg(x.amount::numeric ORDER BY x.idx) AS amounts,
+					array_agg(x.expires_ns ORDER BY x.idx) AS expires_ns
+				FROM unnest($10::bigint[], $11::integer[], $12::text[], $13::text[], $14::text[], $15::bigint[])
+					AS x(seq, idx, from_acct, to_acct, amount, expires_ns)
+				GROUP BY x.seq
+			) p ON p.seq = t.seq`,
+			many.seqs, many.keys, many.hashes, many.effective, many.posted, many.reverses, many.reversedBy,
+			many.meta, many.consumed, many.pSeq, many.pIdx, many.pFrom, many.pTo, many.pA, many.pExp)
+	}
+	if len(aAcct) > 0 {
+		queue(len(aAcct), `INSERT INTO tx_accounts (account, seq)
+			SELECT * FROM unnest($1::text[], $2::bigint[])`, aAcct, aSeq)
+	}
+	return nil
+}
+
+// txColumns are transactions as parallel arrays (one element per
+// transaction) and their postings as parallel arrays (one per posting,
+// pSeq and pIdx naming the transaction and index).
+type txColumns struct {
+	seqs                 []int64
+	keys                 []string
+	hashes               [][]byte
+	effective, posted    []pgtype.Int8
+	reverses, reversedBy []string
+	meta, consumed       []pgtype.Text
+	pSeq                 []int64
+	pIdx                 []int32
+	pFrom, pTo, pA       []string
+	pExp                 []pgtype.Int8
+}
+
+func (c *txColumns) add(r *ledger.TxRecord) error {
+	effective, err := toNS("transaction "+r.Key+" EffectiveAt", r.EffectiveAt)
+	if err != nil {
+		return fmt.Errorf("postgres: apply: %w", err)
+	}
+	posted, err := toNS("transaction "+r.Key+" PostedAt", r.PostedAt)
+	if err != nil {
+		return fmt.Errorf("postgres: apply: %w", err)
+	}
+	meta, err := jsonText(encodeMeta(r.Metadata))
+	if err != nil {
+		return fmt.Errorf("postgres: apply: transaction %q metadata: %w", r.Key, err)
+	}
+	consumed, err := jsonText(encodeLotUses(r.Consumed))
+	if err != nil {
+		return fmt.Errorf("postgres: apply: transaction %q: %w", r.Key, err)
+	}
+	c.seqs, c.keys, c.hashes = append(c.seqs, r.Seq), append(c.keys, r.Key), append(c.hashes, r.Hash[:])
+	c.effective, c.posted = append(c.effective, effective), append(c.posted, posted)
+	c.reverses, c.reversedBy = append(c.reverses, r.Reverses), append(c.reversedBy, r.ReversedBy)
+	c.meta, c.consumed = append(c.meta, meta), append(c.consumed, consumed)
+	for j, p := range r.Postings {
+		exp, err := toNS(fmt.Sprintf("transaction %s Postings[%d].ExpiresAt", r.Key, j), p.ExpiresAt)
+		if err != nil {
+			return fmt.Errorf("postgres: apply: %w", err)
+		}
+		c.pSeq, c.pIdx = append(c.pSeq, r.Seq), append(c.pIdx, int32(j))
+		c.pFrom, c.pTo, c.pA, c.pExp = append(c.pFrom, p.From), append(c.pTo, p.To), append(c.pA, p.Amount.String()), append(c.pExp, exp)
+	}
 	return nil
 }
 

@@ -3,11 +3,14 @@ package postgres
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"github.com/negawatt/negawatt/ledger"
@@ -17,7 +20,7 @@ import (
 // durability settings (logged: synchronous_commit, fsync, wal_sync_method),
 // on a fresh schema per run. Results and settings: BENCHMARKS.md.
 
-func benchLedger(b *testing.B, customers int) *ledger.Engine {
+func benchLedger(b *testing.B, customers int) (*ledger.Engine, *cpuMeter) {
 	b.Helper()
 	pool, url := testPool(b)
 	ctx := context.Background()
@@ -31,7 +34,63 @@ func benchLedger(b *testing.B, customers int) *ledger.Engine {
 	for c := range customers {
 		customer(b, l, fmt.Sprintf("cust/%d", c))
 	}
-	return l
+	return l, newCPUMeter(b, pool, url)
+}
+
+// cpuMeter measures CPU per transaction on both sides of the connection:
+// this process (client-µs/tx) and the server backends serving the
+// benchmark's schema (server-µs/tx, when they are on this host; it includes
+// the system time of the backends' WAL flushes), and the WAL written per
+// transaction. On a shared machine these move far less with other jobs'
+// load than tx/s.
+type cpuMeter struct {
+	pool   *pgxpool.Pool
+	app    string
+	client time.Duration
+	server map[int32]time.Duration
+	wal    string // pg_current_wal_lsn() at start
+}
+
+func newCPUMeter(b *testing.B, pool *pgxpool.Pool, url string) *cpuMeter {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &cpuMeter{pool: pool, app: u.Query().Get("application_name")}
+}
+
+// start begins measuring; call it right after b.ResetTimer.
+func (m *cpuMeter) start() {
+	m.server = serverCPU(context.Background(), m.pool, m.app)
+	m.wal = ""
+	_ = m.pool.QueryRow(context.Background(), `SELECT pg_current_wal_lsn()::text`).Scan(&m.wal)
+	m.client = clientCPU()
+}
+
+// report adds tx/s and the CPU metrics for txs transactions.
+func (m *cpuMeter) report(b *testing.B, txs int) {
+	client := clientCPU() - m.client
+	var server time.Duration
+	for pid, t := range serverCPU(context.Background(), m.pool, m.app) {
+		server += t - m.server[pid] // a backend started since contributes all of it
+	}
+	reportTxPerSec(b, txs)
+	if txs == 0 {
+		return
+	}
+	// WAL bytes written by the whole server (other clients' writes count
+	// too): the write volume each commit must flush.
+	var wal float64
+	if m.wal != "" && m.pool.QueryRow(context.Background(),
+		`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)`, m.wal).Scan(&wal) == nil {
+		b.ReportMetric(wal/float64(txs), "WAL-B/tx")
+	}
+	if client > 0 {
+		b.ReportMetric(float64(client.Microseconds())/float64(txs), "client-µs/tx")
+	}
+	if server > 0 {
+		b.ReportMetric(float64(server.Microseconds())/float64(txs), "server-µs/tx")
+	}
 }
 
 func award(key string, cust int) ledger.Transaction {
@@ -49,28 +108,30 @@ func reportTxPerSec(b *testing.B, txs int) {
 // BenchmarkPostSingle posts one transaction per unit of work, one at a
 // time: each pays its own commit (WAL flush).
 func BenchmarkPostSingle(b *testing.B) {
-	l := benchLedger(b, 100)
+	l, m := benchLedger(b, 100)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
+	m.start()
 	for i := range b.N {
 		if _, err := l.Post(ctx, award(fmt.Sprintf("single/%d", i), i%100)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportTxPerSec(b, b.N)
+	m.report(b, b.N)
 }
 
 // BenchmarkPostSingleParallel posts single transactions from 8 goroutines
 // per core to distinct customers; PostgreSQL's group commit shares WAL
 // flushes among concurrent commits.
 func BenchmarkPostSingleParallel(b *testing.B) {
-	l := benchLedger(b, 100)
+	l, m := benchLedger(b, 100)
 	ctx := context.Background()
 	var n atomic.Int64
 	b.ReportAllocs()
 	b.SetParallelism(8)
 	b.ResetTimer()
+	m.start()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := n.Add(1)
@@ -80,18 +141,64 @@ func BenchmarkPostSingleParallel(b *testing.B) {
 			}
 		}
 	})
-	reportTxPerSec(b, int(n.Load()))
+	m.report(b, int(n.Load()))
+}
+
+// BenchmarkAwardsOneIssuance has 32 goroutines each posting single awards
+// from the one issuance account to a customer of its own, as a settlement
+// service does, with the pool at pgxpool's default size (max(4, NumCPU))
+// and at 16 connections. Without a row lock on the issuance account
+// (migration 0003) concurrent commits share WAL flushes (group commit), so
+// throughput grows with the connections instead of being one flush per award.
+func BenchmarkAwardsOneIssuance(b *testing.B) {
+	for _, conns := range []int{0, 16} {
+		name := "conns=default"
+		if conns > 0 {
+			name = fmt.Sprintf("conns=%d", conns)
+		}
+		b.Run(name, func(b *testing.B) {
+			const goroutines = 32
+			pool, url := testPool(b)
+			m := newCPUMeter(b, pool, url)
+			if conns > 0 {
+				url += fmt.Sprintf("&pool_max_conns=%d", conns)
+			}
+			l := openLedger(b, url)
+			for g := range goroutines {
+				customer(b, l, fmt.Sprintf("cust/%d", g))
+			}
+			ctx := context.Background()
+			var next, worker atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism((goroutines + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			b.ResetTimer()
+			m.start()
+			b.RunParallel(func(pb *testing.PB) {
+				cust := int(worker.Add(1)-1) % goroutines
+				for pb.Next() {
+					i := next.Add(1)
+					if _, err := l.Post(ctx, award(fmt.Sprintf("award/%d", i), cust)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			m.report(b, int(next.Load()))
+		})
+	}
 }
 
 // BenchmarkPostBatch100 posts batches of 100 transactions (one unit of
 // work, one commit each) to 100 distinct customers.
 func BenchmarkPostBatch100(b *testing.B) {
 	const size = 100
-	l := benchLedger(b, size)
+	l, m := benchLedger(b, size)
 	ctx := context.Background()
 	batch := make([]ledger.Transaction, size)
 	b.ReportAllocs()
 	b.ResetTimer()
+	m.start()
 	for i := range b.N {
 		for j := range batch {
 			batch[j] = award(fmt.Sprintf("batch/%d/%d", i, j), j)
@@ -100,14 +207,14 @@ func BenchmarkPostBatch100(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	reportTxPerSec(b, b.N*size)
+	m.report(b, b.N*size)
 }
 
 // BenchmarkHotAccountRedeem100 has 100 goroutines redeeming 1 point at a
 // time from one customer account: every redemption serialises on that
 // account's row lock.
 func BenchmarkHotAccountRedeem100(b *testing.B) {
-	l := benchLedger(b, 0)
+	l, m := benchLedger(b, 0)
 	ctx := context.Background()
 	customer(b, l, "hot")
 	if _, err := l.Post(ctx, ledger.Transaction{Key: "fund",
@@ -118,6 +225,7 @@ func BenchmarkHotAccountRedeem100(b *testing.B) {
 	var wg sync.WaitGroup
 	b.ReportAllocs()
 	b.ResetTimer()
+	m.start()
 	for g := 0; g < 100; g++ {
 		wg.Go(func() {
 			for {
@@ -135,7 +243,7 @@ func BenchmarkHotAccountRedeem100(b *testing.B) {
 	}
 	wg.Wait()
 	b.StopTimer()
-	reportTxPerSec(b, b.N)
+	m.report(b, b.N)
 	if bal, err := l.Balance(ctx, "hot", time.Time{}); err != nil || !bal.Available.IsZero() {
 		b.Fatalf("hot account after %d redemptions: %v %v, want 0", b.N, bal.Available, err)
 	}

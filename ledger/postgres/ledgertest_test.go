@@ -63,7 +63,7 @@ func (p *schemaPool) get(t *testing.T) string {
 	defer conn.Close(ctx)
 	// Every table the migrations create except schema_version, which
 	// records them.
-	if _, err := conn.Exec(ctx, `TRUNCATE accounts, transactions, tx_accounts, lots, holds;
+	if _, err := conn.Exec(ctx, `TRUNCATE accounts, account_stripes, transactions, tx_accounts, lots, holds;
 		ALTER SEQUENCE ledger_seq RESTART`); err != nil {
 		t.Fatalf("empty a recycled schema: %v", err)
 	}

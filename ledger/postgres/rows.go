@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -141,15 +140,6 @@ func collect[T any](rows pgx.Rows, scan func(pgx.Rows) (T, error)) ([]T, error) 
 		out = append(out, v)
 	}
 	return out, rows.Err()
-}
-
-// prefixed qualifies a column list ("a, b::text") with a table alias.
-func prefixed(alias, cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, p := range parts {
-		parts[i] = alias + strings.TrimSpace(p)
-	}
-	return strings.Join(parts, ", ")
 }
 
 func scanAccount(rows pgx.Rows) (ledger.AccountState, error) {

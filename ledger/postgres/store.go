@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -33,7 +34,17 @@ type Store struct {
 	pool    *pgxpool.Pool
 	ownPool bool
 	closed  atomic.Bool
+	// stripe hands each write transaction the next stripe, round robin, so
+	// up to [stripes] concurrent writers on one may-go-negative account
+	// write distinct account_stripes rows.
+	stripe atomic.Uint32
 }
+
+// stripes is the number of account_stripes rows a may-go-negative account
+// spreads its running total over (migration 0003). Reading the total sums
+// at most this many rows; more stripes than concurrent writers (bounded by
+// the pool size) buys nothing.
+const stripes = 16
 
 var (
 	_ ledger.Store              = (*Store)(nil)
@@ -111,7 +122,11 @@ func (s *Store) Begin(ctx context.Context, write bool) (ledger.StoreTx, error) {
 	if !write {
 		begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 	}
-	return &storeTx{ctx: ctx, conn: conn, begin: begin, write: write}, nil
+	t := &storeTx{ctx: ctx, conn: conn, begin: begin, write: write}
+	if write {
+		t.stripe = int16(s.stripe.Add(1) % stripes)
+	}
+	return t, nil
 }
 
 // storeTx is one PostgreSQL transaction on a connection of its own. To keep
@@ -127,9 +142,20 @@ type storeTx struct {
 	write bool
 	done  bool
 	// pending holds Apply's statements while Apply builds them (it sends
-	// them before returning), with the rows each must affect (-1: any).
+	// them before returning), with the rows each must affect.
 	pending     pgx.Batch
-	pendingRows []int64
+	pendingRows []wantRows
+	// stripe is the account_stripes row this transaction adds its changes
+	// of may-go-negative accounts to; unlocked holds the totals
+	// LockAccounts returned for those accounts (Apply writes the difference).
+	stripe   int16
+	unlocked map[string]totals
+	// locked is set once LockAccounts has run in a write transaction; from
+	// then on Transactions reserves sequence numbers in the same round trip
+	// (prefFirst, prefN), which ReserveSeq hands out without another.
+	locked    bool
+	prefFirst int64
+	prefN     int
 	// seqHi is the highest sequence number reserved by this transaction;
 	// Apply advances ledger_seq past any stored Seq above it (imports).
 	seqHi int64
@@ -218,9 +244,16 @@ func (t *storeTx) send(ctx context.Context, stmts ...func(*pgx.Batch)) (pgx.Batc
 			br.Close()
 			return nil, err
 		}
-		if w >= 0 && ct.RowsAffected() != w {
+		if w.rows >= 0 && ct.RowsAffected() != w.rows {
 			br.Close()
-			return nil, fmt.Errorf("write %d (%s) affected %d rows, want %d", i, firstWord(ct), ct.RowsAffected(), w)
+			err := fmt.Errorf("write %d (%s) affected %d rows, want %d", i, firstWord(ct), ct.RowsAffected(), w.rows)
+			if w.guarded {
+				// A guarded UPDATE (see wantRows) lost a race to a
+				// concurrent writer: re-running the unit of work reads the
+				// row that writer committed.
+				return nil, fmt.Errorf("%w: %w", ledger.ErrRetry, err)
+			}
+			return nil, err
 		}
 	}
 	return br, nil
@@ -314,29 +347,127 @@ func (t *storeTx) finish() {
 	t.conn.Release()
 }
 
-const accountCols = `id, kind, flags, currency, created_ns, posted::text, held::text`
+// wantRows is what one of Apply's statements must affect: rows (-1: any).
+// A guarded statement is an UPDATE whose WHERE re-checks the state the
+// engine read (hold still open, transaction not yet reversed); under READ
+// COMMITTED it re-evaluates that condition on the row a concurrent writer
+// committed, so a shortfall means the engine decided on stale state, and
+// the unit of work is retried.
+type wantRows struct {
+	rows    int64
+	guarded bool
+}
 
-// LockAccounts implements [ledger.StoreTx].
+// totals are the running totals LockAccounts read for an account it did
+// not lock.
+type totals struct{ posted, held decimal.Decimal }
+
+// noNegative is ledger.FlagNoNegative in SQL: the accounts that are locked
+// and keep their total in accounts.posted.
+var noNegative = "flags & " + strconv.Itoa(int(ledger.FlagNoNegative))
+
+// accountTotalCols reads an account (alias a) with its true posted total:
+// for a may-go-negative account, the base in accounts.posted plus its
+// stripes (migration 0003).
+var accountTotalCols = `a.id, a.kind, a.flags, a.currency, a.created_ns,
+	(CASE WHEN a.` + noNegative + ` <> 0 THEN a.posted ELSE a.posted +
+		coalesce((SELECT sum(s.posted) FROM account_stripes s WHERE s.account = a.id), 0) END)::text,
+	a.held::text`
+
+// lockAccountsSQL locks the accounts with FlagNoNegative, in id order, and
+// reads the others without a lock. The locked rows' columns come from the
+// locking CTE, which under READ COMMITTED returns the version committed by
+// a writer it waited for, not the statement's older snapshot.
+var lockAccountsSQL = `WITH locked AS (
+		SELECT id, kind, flags, currency, created_ns, posted, held FROM accounts
+		WHERE id = ANY($1) AND ` + noNegative + ` <> 0 ORDER BY id FOR UPDATE)
+	SELECT id, kind, flags, currency, created_ns, posted::text, held::text FROM locked
+	UNION ALL
+	SELECT ` + accountTotalCols + ` FROM accounts a WHERE a.id = ANY($1) AND a.` + noNegative + ` = 0
+	ORDER BY id`
+
+// LockAccounts implements [ledger.StoreTx]. In a write transaction it locks
+// (SELECT ... FOR UPDATE) only the accounts with [ledger.FlagNoNegative],
+// whose balance the engine checks. The others (issuance, redeemed, expired:
+// every award touches its program's issuance account) are read without a
+// lock, so concurrent awards do not queue behind one row lock held through
+// each durable commit; Apply adds their change to a stripe row instead of
+// overwriting the total (see the package documentation).
 func (t *storeTx) LockAccounts(ctx context.Context, ids []string) ([]ledger.AccountState, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	q := `SELECT ` + accountCols + ` FROM accounts WHERE id = ANY($1) ORDER BY id`
-	if t.write {
-		q += ` FOR UPDATE`
+	if !t.write {
+		return query(t, ctx, "lock accounts", scanAccount,
+			`SELECT `+accountTotalCols+` FROM accounts a WHERE a.id = ANY($1) ORDER BY a.id`, ids)
 	}
-	return query(t, ctx, "lock accounts", scanAccount, q, ids)
+	// Numbers reserved before these locks were granted could be lower than
+	// those of a writer that held one of them: drop them (a gap), so Seq
+	// order stays commit order on every locked account.
+	t.prefN = 0
+	got, err := query(t, ctx, "lock accounts", scanAccount, lockAccountsSQL, ids)
+	if err != nil {
+		return nil, err
+	}
+	t.locked = true
+	for _, a := range got {
+		if a.Flags&ledger.FlagNoNegative == 0 {
+			t.rememberUnlocked(a)
+		}
+	}
+	return got, nil
+}
+
+func (t *storeTx) rememberUnlocked(a ledger.AccountState) {
+	if t.unlocked == nil {
+		t.unlocked = make(map[string]totals)
+	}
+	t.unlocked[a.ID] = totals{posted: a.Posted, held: a.Held}
 }
 
 const txCols = `seq, key, hash, effective_ns, posted_ns, reverses, reversed_by, metadata, consumed,
 	from_accts, to_accts, amounts::text[], expires_ns`
 
-// Transactions implements [ledger.StoreTx].
+// Transactions implements [ledger.StoreTx]. In a write transaction after
+// LockAccounts, the engine looks up the keys it is about to post and then
+// reserves a sequence number per new transaction; so the lookup reserves
+// len(keys) numbers in the same round trip, for ReserveSeq to hand out.
+// Numbers not used (keys that turn out to be stored) are a gap, which
+// ReserveSeq allows; being reserved after the locks were granted, they keep
+// Seq order equal to commit order on every locked account.
 func (t *storeTx) Transactions(ctx context.Context, keys []string) ([]ledger.TxRecord, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	return query(t, ctx, "transactions", scanTx, `SELECT `+txCols+` FROM transactions WHERE key = ANY($1)`, keys)
+	const lookup = `SELECT ` + txCols + ` FROM transactions WHERE key = ANY($1)`
+	if !t.write || !t.locked || t.prefN > 0 {
+		return query(t, ctx, "transactions", scanTx, lookup, keys)
+	}
+	br, err := t.send(ctx, func(b *pgx.Batch) {
+		b.Queue(lookup, keys)
+		b.Queue(`SELECT ledger_reserve_seq($1)`, len(keys))
+	})
+	if err != nil {
+		return nil, wrap("transactions", err)
+	}
+	var out []ledger.TxRecord
+	rows, err := br.Query()
+	if err == nil {
+		out, err = collect(rows, scanTx)
+	}
+	var first int64
+	if err == nil {
+		err = br.QueryRow().Scan(&first)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, wrap("transactions", err)
+	}
+	t.prefFirst, t.prefN = first, len(keys)
+	t.noteSeq(first, len(keys))
+	return out, nil
 }
 
 const lotCols = `seq, posting, account, expires_ns, amount::text, remaining::text, expired::text`
@@ -402,17 +533,33 @@ func (t *storeTx) ExpiredHolds(ctx context.Context, at time.Time, limit int) ([]
 		int16(ledger.HoldOpen), clampNS(at), limit)
 }
 
-// History implements [ledger.StoreTx]. tx_accounts' primary key
-// (account, seq) serves both directions as an index range scan.
+// accountSeqs is a query for the seqs of the transactions that touch
+// account $1 and satisfy cond (over seq), each branch ordered by seq and
+// limited by tail: the first posting's accounts through the expression
+// indexes of migration 0004, every other account through tx_accounts.
+// UNION drops the duplicate when an account is on both sides.
+func accountSeqs(cond, tail string) string {
+	return `(SELECT seq FROM transactions WHERE from_accts[1] = $1 AND ` + cond + tail + `)
+		UNION (SELECT seq FROM transactions WHERE to_accts[1] = $1 AND ` + cond + tail + `)
+		UNION (SELECT seq FROM tx_accounts WHERE account = $1 AND ` + cond + tail + `)`
+}
+
+var (
+	historyAsc = `SELECT ` + txCols + ` FROM transactions WHERE seq IN (` +
+		accountSeqs("seq > $2", " ORDER BY seq LIMIT $3") + `) ORDER BY seq LIMIT $3`
+	historyDesc = `SELECT ` + txCols + ` FROM transactions WHERE seq IN (` +
+		accountSeqs("seq < $2", " ORDER BY seq DESC LIMIT $3") + `) ORDER BY seq DESC LIMIT $3`
+)
+
+// History implements [ledger.StoreTx]: each branch of accountSeqs is an
+// index range scan in either direction, stopping after limit rows.
 func (t *storeTx) History(ctx context.Context, account string, cursor int64, desc bool, limit int) ([]ledger.TxRecord, error) {
-	q := `SELECT ` + prefixed("t.", txCols) + ` FROM tx_accounts a JOIN transactions t ON t.seq = a.seq
-		WHERE a.account = $1 AND a.seq > $2 ORDER BY a.seq LIMIT $3`
+	q := historyAsc
 	if desc {
 		if cursor == 0 {
 			cursor = maxSeq
 		}
-		q = `SELECT ` + prefixed("t.", txCols) + ` FROM tx_accounts a JOIN transactions t ON t.seq = a.seq
-		WHERE a.account = $1 AND a.seq < $2 ORDER BY a.seq DESC LIMIT $3`
+		q = historyDesc
 	}
 	return query(t, ctx, "history", scanTx, q, account, cursor, limit)
 }
@@ -420,8 +567,8 @@ func (t *storeTx) History(ctx context.Context, account string, cursor int64, des
 const maxSeq = int64(^uint64(0) >> 1)
 
 // SumTagged implements [ledger.StoreTx]. It reads the account's
-// transactions through tx_accounts and filters on the metadata tag and
-// effective time; each posting is counted once per side it is on.
+// transactions (accountSeqs) and filters on the metadata tag and effective
+// time; each posting is counted once per side it is on.
 func (t *storeTx) SumTagged(ctx context.Context, account, key, value string, from, to time.Time) (credits, debits decimal.Decimal, err error) {
 	type sums struct{ credits, debits string }
 	got, err := query(t, ctx, "sum tagged", func(rows pgx.Rows) (sums, error) {
@@ -430,10 +577,9 @@ func (t *storeTx) SumTagged(ctx context.Context, account, key, value string, fro
 	}, `SELECT
 			coalesce(sum(p.amount) FILTER (WHERE p.to_acct = $1), 0)::text,
 			coalesce(sum(p.amount) FILTER (WHERE p.from_acct = $1), 0)::text
-		FROM tx_accounts a
-		JOIN transactions t ON t.seq = a.seq
+		FROM transactions t
 		CROSS JOIN LATERAL unnest(t.from_accts, t.to_accts, t.amounts) AS p(from_acct, to_acct, amount)
-		WHERE a.account = $1 AND t.metadata ->> $2 = $3
+		WHERE t.seq IN (`+accountSeqs("true", "")+`) AND t.metadata ->> $2 = $3
 		  AND t.effective_ns >= $4 AND t.effective_ns < $5`,
 		account, key, value, clampNS(from), clampNS(to))
 	if err != nil {
@@ -454,6 +600,11 @@ func (t *storeTx) ReserveSeq(ctx context.Context, n int) (int64, error) {
 	if n < 1 {
 		return 0, fmt.Errorf("postgres: reserve seq: n = %d < 1", n)
 	}
+	if n <= t.prefN {
+		first := t.prefFirst
+		t.prefN = 0 // the rest of the block is a gap
+		return first, nil
+	}
 	got, err := query(t, ctx, "reserve seq", func(rows pgx.Rows) (int64, error) {
 		var v int64
 		return v, rows.Scan(&v)
@@ -462,15 +613,21 @@ func (t *storeTx) ReserveSeq(ctx context.Context, n int) (int64, error) {
 		return 0, err
 	}
 	first := got[0]
+	t.noteSeq(first, n)
+	return first, nil
+}
+
+// noteSeq records a reservation of n numbers from first (see seqHi).
+func (t *storeTx) noteSeq(first int64, n int) {
 	if hi := first + int64(n) - 1; hi > t.seqHi {
 		t.seqHi = hi
 	}
-	return first, nil
 }
 
 // ScanAccounts implements [ledger.StoreTx].
 func (t *storeTx) ScanAccounts(ctx context.Context, after string, limit int) ([]ledger.AccountState, error) {
-	return query(t, ctx, "scan accounts", scanAccount, `SELECT `+accountCols+` FROM accounts WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	return query(t, ctx, "scan accounts", scanAccount,
+		`SELECT `+accountTotalCols+` FROM accounts a WHERE a.id > $1 ORDER BY a.id LIMIT $2`, after, limit)
 }
 
 // ScanTransactions implements [ledger.StoreTx].

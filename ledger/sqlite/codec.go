@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/negawatt/negawatt/ledger"
@@ -60,16 +62,64 @@ func parseDec(s string) (decimal.Decimal, error) {
 	return d, nil
 }
 
-// encodeMeta stores an empty map as NULL.
+// encodeMeta stores an empty map as NULL, otherwise as the JSON text
+// json.Marshal writes (keys sorted). Metadata is usually a few plain ASCII
+// tags; those are written directly, without reflection, to the same text
+// (TestEncodeMetaMatchesJSON checks it against json.Marshal).
 func encodeMeta(m map[string]string) (any, error) {
 	if len(m) == 0 {
 		return nil, nil
+	}
+	if s, ok := encodePlainMeta(m); ok {
+		return s, nil
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
 	return string(b), nil
+}
+
+// encodePlainMeta writes m as json.Marshal would when every key and value
+// is printable ASCII that JSON needs no escape for (json.Marshal also
+// escapes <, > and & for HTML); ok is false otherwise.
+func encodePlainMeta(m map[string]string) (string, bool) {
+	var buf [8]string
+	keys := buf[:0]
+	n := 1
+	for k, v := range m {
+		if !plainJSON(k) || !plainJSON(v) {
+			return "", false
+		}
+		keys = append(keys, k)
+		n += len(k) + len(v) + 6
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(k)
+		b.WriteString(`":"`)
+		b.WriteString(m[k])
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String(), true
+}
+
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 func decodeMeta(s sql.NullString) (map[string]string, error) {

@@ -27,6 +27,13 @@
 // loses nothing. In every mode a transaction or batch is atomic: after any
 // crash it is either fully present or absent.
 //
+// # Memory
+//
+// The writer connection keeps a page cache of up to 64 MiB (SQLite's
+// default is 2 MiB) so the index pages a batch touches stay in memory as
+// the file grows; each reader keeps SQLite's default. The write-ahead log
+// is checkpointed into the database file every 4000 pages (16 MiB).
+//
 // # Schema
 //
 // The schema is embedded (migrations/*.sql) and applied by [Open] inside one

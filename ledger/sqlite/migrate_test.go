@@ -69,6 +69,19 @@ func TestDurabilityPragmas(t *testing.T) {
 		if sync != tc.want {
 			t.Errorf("%v reader: synchronous %d; want %d", tc.opt, sync, tc.want)
 		}
+		// The writer's settings (see dsn): temp_store 2 is MEMORY.
+		for _, p := range []struct {
+			pragma string
+			want   int
+		}{{"temp_store", 2}, {"cache_size", -65536}, {"wal_autocheckpoint", 4000}} {
+			var got int
+			if err := s.w.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != p.want {
+				t.Errorf("writer: PRAGMA %s = %d; want %d", p.pragma, got, p.want)
+			}
+		}
 		s.Close()
 	}
 }

@@ -151,6 +151,7 @@ type storeTx struct {
 	prepare []string             // SQL to prepare on the writer once this tx ends
 	nextSeq int64                // reserved in this tx, published on Commit
 	args    []any                // reused by Apply
+	failed  error                // Apply's error: Commit rolls back instead
 }
 
 func (t *storeTx) Commit() error {
@@ -159,6 +160,12 @@ func (t *storeTx) Commit() error {
 	}
 	t.done = true
 	defer t.end()
+	if t.failed != nil {
+		// Apply's OR FAIL statements may have left part of the unit
+		// written: never commit it.
+		_ = t.tx.Rollback()
+		return fmt.Errorf("sqlite: commit after a failed Apply: %w", t.failed)
+	}
 	if err := t.tx.Commit(); err != nil {
 		// A context that ended mid-transaction made database/sql roll back;
 		// report the cancellation, not the resulting ErrTxDone.
@@ -261,35 +268,59 @@ func (t *storeTx) end() {
 // inserts, so this is most of what makes batches fast.
 var bulkSizes = [...]int{64, 16, 4, 1}
 
-// bulkShape is one multi-row statement: head, then n tuples, then tail.
-type bulkShape struct{ head, tuple, tail string }
+// bulkShape is one multi-row statement: head, then n tuples, then tail,
+// with its SQL text built once for each of bulkSizes.
+type bulkShape struct {
+	head, tuple, tail string
+	sqls              [len(bulkSizes)]string
+}
 
-func (b bulkShape) sql(n int) string {
+func newBulk(head, tuple, tail string) *bulkShape {
+	b := &bulkShape{head: head, tuple: tuple, tail: tail}
+	for i, n := range bulkSizes {
+		b.sqls[i] = b.sql(n)
+	}
+	return b
+}
+
+func (b *bulkShape) sql(n int) string {
 	return b.head + strings.Repeat(b.tuple+", ", n-1) + b.tuple + b.tail
 }
 
+// Apply's statements say OR FAIL rather than SQLite's default ABORT. ABORT
+// undoes a failing statement's earlier rows, so every multi-row statement
+// inside a transaction first copies each page it touches into a statement
+// journal; FAIL keeps those rows, which costs nothing here because an Apply
+// that fails is never committed: the transaction is rolled back whole (see
+// storeTx.failed), so no partial unit can reach the database.
+// https://www.sqlite.org/lang_conflict.html
 var (
-	bulkInsAccounts = bulkShape{`INSERT INTO accounts (` + accountCols + `) VALUES `, tup7, ""}
-	bulkUpdAccounts = bulkShape{`UPDATE accounts SET posted = v.column2, held = v.column3 FROM (VALUES `, tup3,
-		`) AS v WHERE accounts.id = v.column1`}
-	bulkInsTxs      = bulkShape{`INSERT INTO transactions (` + txCols + `) VALUES `, tup9, ""}
-	bulkInsPostings = bulkShape{`INSERT INTO postings (seq, idx, from_account, to_account, amount, expires_at) VALUES `, tup6, ""}
-	bulkInsEntries  = bulkShape{`INSERT INTO entries (account, seq) VALUES `, tup2, ""}
-	bulkReversed    = bulkShape{`UPDATE transactions SET reversed_by = v.column2 FROM (VALUES `, tup2,
-		`) AS v WHERE transactions.key = v.column1`}
-	bulkInsLots = bulkShape{`INSERT INTO lots (` + lotCols + `, open) VALUES `, tup8, ""}
-	bulkUpdLots = bulkShape{`UPDATE lots SET remaining = v.column3, expired = v.column4, open = v.column5 FROM (VALUES `,
-		tup5, `) AS v WHERE lots.seq = v.column1 AND lots.posting = v.column2`}
-	bulkInsHolds = bulkShape{`INSERT INTO holds (` + holdCols + `) VALUES `, tup13, ""}
+	bulkInsAccounts = newBulk(`INSERT OR FAIL INTO accounts (`+accountCols+`) VALUES `, tup7, "")
+	bulkUpdAccounts = newBulk(`UPDATE OR FAIL accounts SET posted = v.column2, held = v.column3 FROM (VALUES `, tup3,
+		`) AS v WHERE accounts.id = v.column1`)
+	bulkInsTxs      = newBulk(`INSERT OR FAIL INTO transactions (`+txCols+`) VALUES `, tup9, "")
+	bulkInsPostings = newBulk(`INSERT OR FAIL INTO postings (seq, idx, from_account, to_account, amount, expires_at) VALUES `, tup6, "")
+	bulkInsEntries  = newBulk(`INSERT OR FAIL INTO entries (account, seq) VALUES `, tup2, "")
+	bulkReversed    = newBulk(`UPDATE OR FAIL transactions SET reversed_by = v.column2 FROM (VALUES `, tup2,
+		`) AS v WHERE transactions.key = v.column1`)
+	bulkInsLots = newBulk(`INSERT OR FAIL INTO lots (`+lotCols+`, open) VALUES `, tup8, "")
+	// bulkInsLotsFromPostings opens a lot per credit posting (seq, idx):
+	// the whole amount remaining, nothing expired (see lotsOfNewCredits).
+	bulkInsLotsFromPostings = newBulk(`INSERT OR FAIL INTO lots (`+lotCols+`, open)
+		SELECT seq, idx, to_account, expires_at, amount, amount, '0', 1 FROM postings
+		WHERE (seq, idx) IN (VALUES `, tup2, `)`)
+	bulkUpdLots = newBulk(`UPDATE OR FAIL lots SET remaining = v.column3, expired = v.column4, open = v.column5 FROM (VALUES `,
+		tup5, `) AS v WHERE lots.seq = v.column1 AND lots.posting = v.column2`)
+	bulkInsHolds = newBulk(`INSERT OR FAIL INTO holds (`+holdCols+`) VALUES `, tup13, "")
 )
 
 // execBulk runs shape over args, which holds
 // len(args)/width rows of width values each.
-func (t *storeTx) execBulk(ctx context.Context, op string, shape bulkShape, width int, args []any) error {
+func (t *storeTx) execBulk(ctx context.Context, op string, shape *bulkShape, width int, args []any) error {
 	for rows := len(args) / width; rows > 0; {
-		for _, n := range bulkSizes {
+		for i, n := range bulkSizes {
 			for rows >= n {
-				st, err := t.stmt(ctx, shape.sql(n))
+				st, err := t.stmt(ctx, shape.sqls[i])
 				if err != nil {
 					return err
 				}
@@ -699,7 +730,7 @@ const (
 	qExpiredHolds = `SELECT ` + holdCols + ` FROM holds WHERE status = 1 AND deadline <= ?
 		ORDER BY deadline, id LIMIT ?`
 	qScanHolds = `SELECT ` + holdCols + ` FROM holds WHERE id > ? ORDER BY id LIMIT ?`
-	qUpdHold   = `UPDATE holds SET status = ?, committed = ?, commit_key = ?, resolved_at = ?, reserved = ?
+	qUpdHold   = `UPDATE OR FAIL holds SET status = ?, committed = ?, commit_key = ?, resolved_at = ?, reserved = ?
 		WHERE id = ?`
 )
 
@@ -857,6 +888,17 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 	if err := t.requireWrite("Apply"); err != nil {
 		return err
 	}
+	if t.failed != nil {
+		return fmt.Errorf("sqlite: Apply after a failed Apply: %w", t.failed)
+	}
+	err := t.apply(ctx, c)
+	if err != nil {
+		t.failed = err
+	}
+	return err
+}
+
+func (t *storeTx) apply(ctx context.Context, c *ledger.Changes) error {
 	args := t.args[:0]
 	defer func() { t.args = args[:0] }()
 
@@ -918,21 +960,32 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 			return err
 		}
 		args = args[:0]
-		for i := range c.Transactions {
-			r := &c.Transactions[i]
-			start := len(args)
-			for _, p := range r.Postings {
-				for _, acc := range [2]string{p.From, p.To} {
-					if !hasAccount(args[start:], acc) {
-						args = append(args, acc, r.Seq)
+		if lo, hi, ok := seqRange(c.Transactions); ok {
+			// The engine's transactions have consecutive, freshly reserved
+			// seqs, and the postings just inserted are exactly those in
+			// [lo, hi] (their primary key would have refused a stored
+			// one): derive the entries from them in one statement with two
+			// parameters instead of binding two per entry.
+			if err := t.exec(ctx, "insert entries", qInsEntriesFromPostings, lo, hi); err != nil {
+				return err
+			}
+		} else {
+			for i := range c.Transactions {
+				r := &c.Transactions[i]
+				start := len(args)
+				for _, p := range r.Postings {
+					for _, acc := range [2]string{p.From, p.To} {
+						if !hasAccount(args[start:], acc) {
+							args = append(args, acc, r.Seq)
+						}
 					}
 				}
 			}
+			if err := t.execBulk(ctx, "insert entries", bulkInsEntries, 2, args); err != nil {
+				return err
+			}
+			args = args[:0]
 		}
-		if err := t.execBulk(ctx, "insert entries", bulkInsEntries, 2, args); err != nil {
-			return err
-		}
-		args = args[:0]
 	}
 	if len(c.Reversed) > 0 {
 		for _, rv := range c.Reversed {
@@ -943,7 +996,18 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 		}
 		args = args[:0]
 	}
-	if len(c.NewLots) > 0 {
+	if len(c.NewLots) > 0 && lotsOfNewCredits(c) {
+		// Every new lot is a fresh credit posting of this Apply, whole and
+		// unexpired: copy it from the posting row just inserted, binding
+		// only its key.
+		for _, l := range c.NewLots {
+			args = append(args, l.ID.Seq, l.ID.Posting)
+		}
+		if err := t.execBulk(ctx, "insert lots", bulkInsLotsFromPostings, 2, args); err != nil {
+			return err
+		}
+		args = args[:0]
+	} else if len(c.NewLots) > 0 {
 		for _, l := range c.NewLots {
 			if err := checkTime("lot ExpiresAt", l.ExpiresAt); err != nil {
 				return err
@@ -1010,6 +1074,58 @@ func (t *storeTx) Apply(ctx context.Context, c *ledger.Changes) error {
 }
 
 // hasAccount reports whether the (account, seq) pairs in args name acc.
+// lotsOfNewCredits reports whether every lot in c.NewLots is the credit
+// posting of a transaction in c.Transactions that created it, stored with
+// the same text: account = To, same expiry, Amount and Remaining equal to
+// the posting's amount (value and exponent, so their String() is the
+// posting's), Expired zero. Then bulkInsLotsFromPostings writes the same
+// rows as binding every column would.
+func lotsOfNewCredits(c *ledger.Changes) bool {
+	if len(c.Transactions) == 0 {
+		return false
+	}
+	lo, _, ok := seqRange(c.Transactions)
+	if !ok {
+		return false
+	}
+	same := func(a, b decimal.Decimal) bool { return a.Exponent() == b.Exponent() && a.Equal(b) }
+	for i := range c.NewLots {
+		l := &c.NewLots[i]
+		j := l.ID.Seq - lo
+		if j < 0 || j >= int64(len(c.Transactions)) {
+			return false
+		}
+		r := &c.Transactions[j]
+		if r.Seq != l.ID.Seq || l.ID.Posting < 0 || int(l.ID.Posting) >= len(r.Postings) {
+			return false
+		}
+		p := &r.Postings[l.ID.Posting]
+		if p.To != l.Account || !p.ExpiresAt.Equal(l.ExpiresAt) || p.ExpiresAt.IsZero() != l.ExpiresAt.IsZero() ||
+			!same(l.Amount, p.Amount) || !same(l.Remaining, p.Amount) || !l.Expired.IsZero() || l.Expired.String() != "0" ||
+			!p.Amount.IsPositive() {
+			return false
+		}
+	}
+	return true
+}
+
+// qInsEntriesFromPostings writes the entries of the transactions with
+// seq in [?1, ?2] from their postings; UNION lists an account once per
+// transaction however many of its postings name it.
+const qInsEntriesFromPostings = `INSERT OR FAIL INTO entries (account, seq)
+	SELECT from_account, seq FROM postings WHERE seq BETWEEN ?1 AND ?2
+	UNION SELECT to_account, seq FROM postings WHERE seq BETWEEN ?1 AND ?2`
+
+// seqRange returns the lowest and highest Seq of txs and whether they are
+// consecutive (every seq in between belongs to one of txs).
+func seqRange(txs []ledger.TxRecord) (lo, hi int64, ok bool) {
+	lo, hi = txs[0].Seq, txs[0].Seq
+	for i := range txs {
+		lo, hi = min(lo, txs[i].Seq), max(hi, txs[i].Seq)
+	}
+	return lo, hi, hi-lo+1 == int64(len(txs))
+}
+
 func hasAccount(args []any, acc string) bool {
 	for i := 0; i < len(args); i += 2 {
 		if args[i].(string) == acc {

@@ -287,6 +287,30 @@ func TestDuplicateInsertIsRetry(t *testing.T) {
 	}
 }
 
+// TestFailedApplyNeverCommits: Apply's statements are OR FAIL, so a unit
+// that fails part way has rows on the connection; committing anyway must
+// fail and leave nothing, whatever the caller does.
+func TestFailedApplyNeverCommits(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, "")
+	w := begin(t, s, true)
+	c := sampleChanges(1)
+	dup := c.Transactions[0]
+	dup.Seq = 2 // same key, fresh seq: the accounts and first row go in, then the key is refused
+	c.Transactions = append(c.Transactions, dup)
+	if err := w.Apply(ctx, c); !errors.Is(err, ledger.ErrRetry) {
+		t.Fatalf("Apply with a duplicate key: err = %v; want ErrRetry", err)
+	}
+	if err := w.Apply(ctx, &ledger.Changes{NewAccounts: sampleChanges(9).NewAccounts[:1]}); err == nil {
+		t.Error("Apply after a failed Apply succeeded")
+	}
+	if err := w.Commit(); !errors.Is(err, ledger.ErrRetry) {
+		t.Errorf("Commit after a failed Apply: err = %v; want the Apply's error", err)
+	}
+	w.Rollback()
+	assertEmpty(t, s)
+}
+
 func TestRollbackLeavesNothing(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, "")
