@@ -49,6 +49,7 @@ const stripes = 16
 var (
 	_ ledger.Store              = (*Store)(nil)
 	_ ledger.ResolvedHoldLister = (*storeTx)(nil)
+	_ ledger.AccountSnapshotter = (*Store)(nil)
 )
 
 // NewStore returns a Store over pool, after checking that the schema in the
@@ -644,4 +645,59 @@ func (t *storeTx) ScanLots(ctx context.Context, after ledger.LotID, limit int) (
 // ScanHolds implements [ledger.StoreTx].
 func (t *storeTx) ScanHolds(ctx context.Context, after string, limit int) ([]ledger.HoldRecord, error) {
 	return query(t, ctx, "scan holds", scanHold, `SELECT `+holdCols+` FROM holds WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+}
+
+// AccountSnapshot implements [ledger.AccountSnapshotter]: the account, its
+// open holds and its open lots in one round trip. The statements travel as
+// one pipeline inside a read-only REPEATABLE READ transaction, so they share
+// one snapshot; a balance read costs one round trip instead of four.
+func (s *Store) AccountSnapshot(ctx context.Context, id string) (a ledger.AccountState, holds []ledger.HoldRecord, lots []ledger.Lot, found bool, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return a, nil, nil, false, wrap("account snapshot", err)
+	}
+	// A connection left inside the transaction by an error is destroyed by
+	// the pool on release rather than reused.
+	defer conn.Release()
+	var b pgx.Batch
+	b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+	b.Queue(`SELECT `+accountTotalCols+` FROM accounts a WHERE a.id = $1`, id)
+	b.Queue(`SELECT `+holdCols+` FROM holds WHERE account = $1 AND status = $2`, id, int16(ledger.HoldOpen))
+	b.Queue(`SELECT `+lotCols+` FROM lots WHERE account = $1 AND remaining > 0`, id)
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, &b)
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = wrap("account snapshot", cerr)
+		}
+	}()
+	if _, err = br.Exec(); err != nil {
+		return a, nil, nil, false, wrap("account snapshot: begin", err)
+	}
+	var accts []ledger.AccountState
+	if accts, err = scanAll(br, scanAccount); err != nil {
+		return a, nil, nil, false, wrap("account snapshot: account", err)
+	}
+	if holds, err = scanAll(br, scanHold); err != nil {
+		return a, nil, nil, false, wrap("account snapshot: holds", err)
+	}
+	if lots, err = scanAll(br, scanLot); err != nil {
+		return a, nil, nil, false, wrap("account snapshot: lots", err)
+	}
+	if _, err = br.Exec(); err != nil {
+		return a, nil, nil, false, wrap("account snapshot: commit", err)
+	}
+	if len(accts) == 0 {
+		return a, nil, nil, false, nil
+	}
+	return accts[0], holds, lots, true, nil
+}
+
+// scanAll reads the next result of a batch and scans every row.
+func scanAll[T any](br pgx.BatchResults, scan func(pgx.Rows) (T, error)) ([]T, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scan)
 }
