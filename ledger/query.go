@@ -3,7 +3,10 @@ package ledger
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +45,11 @@ func (e *Engine) Lookup(ctx context.Context, key string) (Transaction, error) {
 // [ResolvedHoldLister], over all holds).
 func (e *Engine) Balance(ctx context.Context, account string, asOf time.Time) (Balance, error) {
 	asOf = normTime(asOf)
+	if sn, ok := e.store.(AccountSnapshotter); ok {
+		if out, done, err := e.snapshotBalance(ctx, sn, account, asOf); done {
+			return out, err
+		}
+	}
 	var out Balance
 	err := e.run(ctx, false, func(w *work) error {
 		if asOf.IsZero() {
@@ -162,33 +170,85 @@ func (e *Engine) Balance(ctx context.Context, account string, asOf time.Time) (B
 			return err
 		}
 		out = Balance{Account: account, Currency: a.st.Currency, AsOf: asOf, Posted: posted, Held: held}
-		byAt := map[time.Time]decimal.Decimal{}
-		for _, l := range lots {
-			if l.Remaining.Sign() <= 0 || l.ExpiresAt.IsZero() {
-				continue
-			}
-			if !l.ExpiresAt.After(asOf) {
-				out.Expired = out.Expired.Add(l.Remaining)
-			} else {
-				out.PendingExpiry = out.PendingExpiry.Add(l.Remaining)
-				at := l.ExpiresAt.UTC() // group equal instants whatever zone a store returns
-				byAt[at] = byAt[at].Add(l.Remaining)
-			}
-		}
-		out.Available = posted.Sub(held).Sub(out.Expired)
-		for at, amt := range byAt {
-			out.NextExpiries = append(out.NextExpiries, Expiry{At: at, Amount: amt})
-		}
-		slices.SortFunc(out.NextExpiries, func(x, y Expiry) int { return x.At.Compare(y.At) })
-		if len(out.NextExpiries) > e.cfg.expiryPreview {
-			out.NextExpiries = out.NextExpiries[:e.cfg.expiryPreview]
-		}
-		if len(out.NextExpiries) == 0 {
-			out.NextExpiries = nil
-		}
+		e.addLots(&out, maps.Values(lots))
 		return nil
 	})
 	return out, err
+}
+
+// snapshotBalance answers Balance from one AccountSnapshot read when asOf
+// is now or later and no open hold is due by asOf (the common case: a
+// customer looking at their points). done is false when the general path
+// must answer instead (a past instant, a due or unborn hold, or a
+// transient store error, which the general path retries).
+func (e *Engine) snapshotBalance(ctx context.Context, sn AccountSnapshotter, account string, asOf time.Time) (out Balance, done bool, err error) {
+	if e.closed.Load() {
+		return out, true, ErrClosed
+	}
+	now := e.now()
+	if asOf.IsZero() {
+		asOf = now
+	}
+	if asOf.Before(now) {
+		return out, false, nil
+	}
+	st, holds, lots, found, err := sn.AccountSnapshot(ctx, account)
+	switch {
+	case errors.Is(err, ErrRetry):
+		return out, false, nil
+	case err != nil:
+		return out, true, fmt.Errorf("ledger: account snapshot: %w", err)
+	case !found:
+		return out, true, fmt.Errorf("ledger: account %q: %w", account, ErrNotFound)
+	}
+	var held decimal.Decimal
+	for i := range holds {
+		h := &holds[i]
+		if h.CreatedAt.After(asOf) || !h.Deadline.After(asOf) {
+			return out, false, nil
+		}
+		held = held.Add(h.Amount)
+	}
+	out = Balance{Account: account, Currency: st.Currency, AsOf: asOf, Posted: st.Posted, Held: held}
+	keeper := st.Flags&FlagNoNegative != 0 // only lot keepers' lots count, as in the general path
+	e.addLots(&out, func(yield func(*Lot) bool) {
+		for i := range lots {
+			if !keeper || !yield(&lots[i]) {
+				return
+			}
+		}
+	})
+	return out, true, nil
+}
+
+// addLots completes b from the account's lots as of b.AsOf: expired and
+// pending-expiry points, the next expiries, and the available balance
+// (b.Posted and b.Held must be set).
+func (e *Engine) addLots(b *Balance, lots iter.Seq[*Lot]) {
+	byAt := map[time.Time]decimal.Decimal{}
+	for l := range lots {
+		if l.Remaining.Sign() <= 0 || l.ExpiresAt.IsZero() {
+			continue
+		}
+		if !l.ExpiresAt.After(b.AsOf) {
+			b.Expired = b.Expired.Add(l.Remaining)
+		} else {
+			b.PendingExpiry = b.PendingExpiry.Add(l.Remaining)
+			at := l.ExpiresAt.UTC() // group equal instants whatever zone a store returns
+			byAt[at] = byAt[at].Add(l.Remaining)
+		}
+	}
+	b.Available = b.Posted.Sub(b.Held).Sub(b.Expired)
+	for at, amt := range byAt {
+		b.NextExpiries = append(b.NextExpiries, Expiry{At: at, Amount: amt})
+	}
+	slices.SortFunc(b.NextExpiries, func(x, y Expiry) int { return x.At.Compare(y.At) })
+	if len(b.NextExpiries) > e.cfg.expiryPreview {
+		b.NextExpiries = b.NextExpiries[:e.cfg.expiryPreview]
+	}
+	if len(b.NextExpiries) == 0 {
+		b.NextExpiries = nil
+	}
 }
 
 // resolvedHolds lists the account's holds resolved after the instant, with

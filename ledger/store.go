@@ -133,6 +133,18 @@ type ResolvedHoldLister interface {
 	ResolvedHolds(ctx context.Context, account string, after time.Time) ([]HoldRecord, error)
 }
 
+// AccountSnapshotter is an optional [Store] capability for the hottest
+// read, a customer's current balance. AccountSnapshot returns the account
+// with its open holds (Status HoldOpen) and its open lots (Remaining > 0),
+// read in one consistent snapshot outside any unit of work, in as few round
+// trips as the store allows (PostgreSQL: one). found is false, with no
+// error, when the account does not exist. The engine uses it for balances
+// as of now or later when no open hold is due; every other read goes
+// through Begin.
+type AccountSnapshotter interface {
+	AccountSnapshot(ctx context.Context, id string) (a AccountState, holds []HoldRecord, lots []Lot, found bool, err error)
+}
+
 // AccountState is an account with its running totals, as stored.
 type AccountState struct {
 	Account

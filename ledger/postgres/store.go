@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -49,6 +50,7 @@ const stripes = 16
 var (
 	_ ledger.Store              = (*Store)(nil)
 	_ ledger.ResolvedHoldLister = (*storeTx)(nil)
+	_ ledger.AccountSnapshotter = (*Store)(nil)
 )
 
 // NewStore returns a Store over pool, after checking that the schema in the
@@ -644,4 +646,126 @@ func (t *storeTx) ScanLots(ctx context.Context, after ledger.LotID, limit int) (
 // ScanHolds implements [ledger.StoreTx].
 func (t *storeTx) ScanHolds(ctx context.Context, after string, limit int) ([]ledger.HoldRecord, error) {
 	return query(t, ctx, "scan holds", scanHold, `SELECT `+holdCols+` FROM holds WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+}
+
+// snapshotSQL reads an account with its open lots as parallel arrays (one
+// aggregate, so the arrays are aligned row by row) and whether it has an
+// open hold, in one statement and so in one snapshot.
+var snapshotSQL = `SELECT ` + accountTotalCols + `,
+		EXISTS (SELECT 1 FROM holds h WHERE h.account = a.id AND h.status = $2),
+		l.seqs, l.posts, l.exps, l.amts, l.rems, l.expd
+	FROM accounts a LEFT JOIN LATERAL (
+		SELECT array_agg(seq) AS seqs, array_agg(posting) AS posts, array_agg(expires_ns) AS exps,
+			array_agg(amount::text) AS amts, array_agg(remaining::text) AS rems, array_agg(expired::text) AS expd
+		FROM lots WHERE account = a.id AND remaining > 0) l ON true
+	WHERE a.id = $1`
+
+// AccountSnapshot implements [ledger.AccountSnapshotter]: the account, its
+// open holds and its open lots in one round trip. Without open holds (the
+// common case) it is one statement, which reads one snapshot, with no
+// BEGIN or COMMIT; an account with open holds takes a second round trip
+// that reads all three in a read-only REPEATABLE READ transaction.
+func (s *Store) AccountSnapshot(ctx context.Context, id string) (a ledger.AccountState, holds []ledger.HoldRecord, lots []ledger.Lot, found bool, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return a, nil, nil, false, wrap("account snapshot", err)
+	}
+	// A connection left inside a transaction by an error is destroyed by
+	// the pool on release rather than reused.
+	defer conn.Release()
+	var (
+		kind                   int16
+		flags                  int32
+		created                pgtype.Int8
+		posted, heldSt         string
+		hasHolds               bool
+		seqs                   []int64
+		posts                  []int32
+		exps                   []pgtype.Int8
+		amts, rems, expiredSts []string
+	)
+	err = conn.QueryRow(ctx, snapshotSQL, id, int16(ledger.HoldOpen)).Scan(&a.ID, &kind, &flags, &a.Currency,
+		&created, &posted, &heldSt, &hasHolds, &seqs, &posts, &exps, &amts, &rems, &expiredSts)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return a, nil, nil, false, nil
+	case err != nil:
+		return a, nil, nil, false, wrap("account snapshot", err)
+	case hasHolds:
+		return snapshotTx(ctx, conn, id)
+	}
+	a.Kind, a.Flags, a.CreatedAt = ledger.AccountKind(kind), ledger.AccountFlags(flags), fromNS(created)
+	if a.Posted, err = parseDec("posted", posted); err != nil {
+		return a, nil, nil, false, wrap("account snapshot", err)
+	}
+	if a.Held, err = parseDec("held", heldSt); err != nil {
+		return a, nil, nil, false, wrap("account snapshot", err)
+	}
+	n := len(seqs)
+	if len(posts) != n || len(exps) != n || len(amts) != n || len(rems) != n || len(expiredSts) != n {
+		return a, nil, nil, false, fmt.Errorf("postgres: account snapshot %q: lot arrays of unequal length", id)
+	}
+	if n > 0 {
+		lots = make([]ledger.Lot, n)
+	}
+	for i := range lots {
+		l := &lots[i]
+		l.ID, l.Account, l.ExpiresAt = ledger.LotID{Seq: seqs[i], Posting: posts[i]}, a.ID, fromNS(exps[i])
+		if l.Amount, err = parseDec("lot amount", amts[i]); err == nil {
+			if l.Remaining, err = parseDec("lot remaining", rems[i]); err == nil {
+				l.Expired, err = parseDec("lot expired", expiredSts[i])
+			}
+		}
+		if err != nil {
+			return a, nil, nil, false, wrap("account snapshot", err)
+		}
+	}
+	return a, nil, lots, true, nil
+}
+
+// snapshotTx reads the account, its open holds and its open lots as one
+// pipeline inside a read-only REPEATABLE READ transaction: one round trip,
+// one snapshot.
+func snapshotTx(ctx context.Context, conn *pgxpool.Conn, id string) (a ledger.AccountState, holds []ledger.HoldRecord, lots []ledger.Lot, found bool, err error) {
+	var b pgx.Batch
+	b.Queue("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+	b.Queue(`SELECT `+accountTotalCols+` FROM accounts a WHERE a.id = $1`, id)
+	b.Queue(`SELECT `+holdCols+` FROM holds WHERE account = $1 AND status = $2`, id, int16(ledger.HoldOpen))
+	b.Queue(`SELECT `+lotCols+` FROM lots WHERE account = $1 AND remaining > 0`, id)
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, &b)
+	defer func() {
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = wrap("account snapshot", cerr)
+		}
+	}()
+	if _, err = br.Exec(); err != nil {
+		return a, nil, nil, false, wrap("account snapshot: begin", err)
+	}
+	var accts []ledger.AccountState
+	if accts, err = scanAll(br, scanAccount); err != nil {
+		return a, nil, nil, false, wrap("account snapshot: account", err)
+	}
+	if holds, err = scanAll(br, scanHold); err != nil {
+		return a, nil, nil, false, wrap("account snapshot: holds", err)
+	}
+	if lots, err = scanAll(br, scanLot); err != nil {
+		return a, nil, nil, false, wrap("account snapshot: lots", err)
+	}
+	if _, err = br.Exec(); err != nil {
+		return a, nil, nil, false, wrap("account snapshot: commit", err)
+	}
+	if len(accts) == 0 {
+		return a, nil, nil, false, nil
+	}
+	return accts[0], holds, lots, true, nil
+}
+
+// scanAll reads the next result of a batch and scans every row.
+func scanAll[T any](br pgx.BatchResults, scan func(pgx.Rows) (T, error)) ([]T, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scan)
 }
