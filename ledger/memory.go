@@ -19,18 +19,21 @@ func NewMemory(opts ...Option) (*Engine, error) {
 	return New(NewMemoryStore(), opts...)
 }
 
-// NewMemoryStore returns a [Store] that keeps everything in maps. Writers
+// NewMemoryStore returns a [Store] that keeps everything in memory. Writers
 // are serialised by one mutex (the whole unit of work runs under it, which
 // trivially gives the isolation LockAccounts asks for); readers share it.
 // A write transaction's Apply takes effect at Commit, so Rollback discards
 // it.
+//
+// Layout, chosen for the engine's write path: each account carries its own
+// history and open-lot lists (no per-posting map of maps); lots live in one
+// slice ordered by ID (binary search, no map entry per lot); records,
+// postings, metadata and lot uses are copied into large slabs, so storing a
+// transaction costs a few copies rather than a few allocations.
 func NewMemoryStore() Store {
 	return &memStore{
-		accounts:  map[string]*AccountState{},
-		txs:       map[string]*TxRecord{},
-		hist:      map[string][]*TxRecord{},
-		lots:      map[LotID]*memLot{},
-		open:      map[string][]*memLot{},
+		accounts:  map[string]*memAccount{},
+		txs:       map[string]*memRec{},
 		holds:     map[string]*HoldRecord{},
 		openHolds: map[string]map[string]*HoldRecord{},
 	}
@@ -40,22 +43,108 @@ type memStore struct {
 	mu     sync.RWMutex
 	closed bool
 
-	accounts map[string]*AccountState
-	txs      map[string]*TxRecord   // by key
-	bySeq    []*TxRecord            // ascending Seq
-	hist     map[string][]*TxRecord // account → its transactions, ascending Seq
-	lots     map[LotID]*memLot
-	// open lists each account's lots that had Remaining > 0 when added;
+	accounts map[string]*memAccount
+	txs      map[string]*memRec // by key
+	bySeq    []*memRec          // ascending Seq
+	lots     []*memLot          // every lot, ascending ID
+	// expiring lists lots with an expiry that had Remaining > 0 when added;
 	// exhausted ones are dropped lazily, by write transactions.
-	open map[string][]*memLot
-	// expiring lists lots with an expiry, pruned lazily like open.
 	expiring  []*memLot
 	holds     map[string]*HoldRecord
 	openHolds map[string]map[string]*HoldRecord // account → open holds
 	seq       int64
 
-	txSlab  []TxRecord // allocation slabs: stored records never move
-	lotSlab []memLot
+	// Allocation slabs: stored values never move, and one allocation
+	// serves many records.
+	recSlab  []memRec
+	lotSlab  []memLot
+	postSlab []Posting
+	metaSlab []string
+	useSlab  []LotUse
+}
+
+// memAccount is a stored account with its indexes.
+type memAccount struct {
+	st   AccountState
+	hist []*memRec // transactions with a posting from or to it, ascending Seq
+	// open lists its lots that had Remaining > 0 when added; exhausted ones
+	// are dropped lazily, by write transactions.
+	open []*memLot
+}
+
+// memRec is a stored transaction. Metadata is kept as sorted key/value
+// pairs (rec.Metadata is nil) and turned back into a map when read.
+type memRec struct {
+	rec  TxRecord
+	meta []string
+}
+
+// slab returns a slice of n fresh elements carved from *s, refilled with
+// chunk elements (or n) when it runs out.
+func slab[T any](s *[]T, n, chunk int) []T {
+	if n > len(*s) {
+		*s = make([]T, max(chunk, n))
+	}
+	out := (*s)[:n:n]
+	*s = (*s)[n:]
+	return out
+}
+
+// keep copies r into store-owned memory.
+func (s *memStore) keep(r *TxRecord) *memRec {
+	p := &slab(&s.recSlab, 1, 1024)[0]
+	p.rec = *r
+	p.rec.Metadata = nil
+	p.rec.Postings = slab(&s.postSlab, len(r.Postings), 4096)
+	copy(p.rec.Postings, r.Postings)
+	if len(r.Consumed) > 0 {
+		p.rec.Consumed = slab(&s.useSlab, len(r.Consumed), 1024)
+		copy(p.rec.Consumed, r.Consumed)
+	} else {
+		p.rec.Consumed = nil
+	}
+	if len(r.Metadata) > 0 {
+		p.meta = slab(&s.metaSlab, 2*len(r.Metadata), 4096)[:0]
+		for k, v := range r.Metadata {
+			p.meta = append(p.meta, k, v)
+		}
+		sortPairs(p.meta)
+	}
+	return p
+}
+
+// sortPairs sorts key/value pairs by key (insertion sort: metadata is small).
+func sortPairs(kv []string) {
+	for i := 2; i < len(kv); i += 2 {
+		for j := i; j >= 2 && kv[j] < kv[j-2]; j -= 2 {
+			kv[j], kv[j-2] = kv[j-2], kv[j]
+			kv[j+1], kv[j-1] = kv[j-1], kv[j+1]
+		}
+	}
+}
+
+// metaValue looks key up in the record's metadata.
+func (r *memRec) metaValue(key string) (string, bool) {
+	for i := 0; i < len(r.meta); i += 2 {
+		if r.meta[i] == key {
+			return r.meta[i+1], true
+		}
+	}
+	return "", false
+}
+
+// out returns a copy of the record the caller owns.
+func (r *memRec) out() TxRecord {
+	c := r.rec
+	c.Postings = slices.Clone(r.rec.Postings)
+	c.Consumed = slices.Clone(r.rec.Consumed)
+	if len(r.meta) > 0 {
+		c.Metadata = make(map[string]string, len(r.meta)/2)
+		for i := 0; i < len(r.meta); i += 2 {
+			c.Metadata[r.meta[i]] = r.meta[i+1]
+		}
+	}
+	return c
 }
 
 func (s *memStore) Begin(ctx context.Context, write bool) (StoreTx, error) {
@@ -129,18 +218,10 @@ func (t *memTx) LockAccounts(_ context.Context, ids []string) ([]AccountState, e
 	out := make([]AccountState, 0, len(ids))
 	for _, id := range ids {
 		if a := t.s.accounts[id]; a != nil {
-			out = append(out, *a)
+			out = append(out, a.st)
 		}
 	}
 	return out, nil
-}
-
-func copyTx(r *TxRecord) TxRecord {
-	c := *r
-	c.Postings = slices.Clone(r.Postings)
-	c.Metadata = copyMeta(r.Metadata)
-	c.Consumed = slices.Clone(r.Consumed)
-	return c
 }
 
 func copyHold(h *HoldRecord) HoldRecord {
@@ -154,7 +235,7 @@ func (t *memTx) Transactions(_ context.Context, keys []string) ([]TxRecord, erro
 	var out []TxRecord
 	for _, k := range keys {
 		if r := t.s.txs[k]; r != nil {
-			out = append(out, copyTx(r))
+			out = append(out, r.out())
 		}
 	}
 	return out, nil
@@ -162,25 +243,34 @@ func (t *memTx) Transactions(_ context.Context, keys []string) ([]TxRecord, erro
 
 func (t *memTx) OpenLots(_ context.Context, accounts []string) ([]Lot, error) {
 	var out []Lot
-	for _, a := range accounts {
-		ls := t.s.open[a]
-		for _, l := range ls {
+	for _, id := range accounts {
+		a := t.s.accounts[id]
+		if a == nil {
+			continue
+		}
+		for _, l := range a.open {
 			if l.Remaining.Sign() > 0 {
 				out = append(out, l.Lot)
 			}
 		}
 		if t.write {
-			t.s.open[a] = keepRemaining(ls, func(l *memLot) { l.inOpen = false })
+			a.open = keepRemaining(a.open, func(l *memLot) { l.inOpen = false })
 		}
 	}
 	return out, nil
 }
 
+// findLot returns the index of the lot with this ID in s.lots, or where it
+// would be inserted.
+func (s *memStore) findLot(id LotID) (int, bool) {
+	return slices.BinarySearchFunc(s.lots, id, func(l *memLot, id LotID) int { return cmpLotID(l.ID, id) })
+}
+
 func (t *memTx) Lots(_ context.Context, ids []LotID) ([]Lot, error) {
 	var out []Lot
 	for _, id := range ids {
-		if l := t.s.lots[id]; l != nil {
-			out = append(out, l.Lot)
+		if i, ok := t.s.findLot(id); ok {
+			out = append(out, t.s.lots[i].Lot)
 		}
 	}
 	return out, nil
@@ -270,28 +360,36 @@ func (t *memTx) ExpiredHolds(_ context.Context, at time.Time, limit int) ([]Hold
 }
 
 func (t *memTx) History(_ context.Context, account string, cursor int64, desc bool, limit int) ([]TxRecord, error) {
-	h := t.s.hist[account]
+	var h []*memRec
+	if a := t.s.accounts[account]; a != nil {
+		h = a.hist
+	}
 	var out []TxRecord
 	if !desc {
-		i := sort.Search(len(h), func(i int) bool { return h[i].Seq > cursor })
+		i := sort.Search(len(h), func(i int) bool { return h[i].rec.Seq > cursor })
 		for ; i < len(h) && len(out) < limit; i++ {
-			out = append(out, copyTx(h[i]))
+			out = append(out, h[i].out())
 		}
 		return out, nil
 	}
 	i := len(h) - 1
 	if cursor > 0 {
-		i = sort.Search(len(h), func(i int) bool { return h[i].Seq >= cursor }) - 1
+		i = sort.Search(len(h), func(i int) bool { return h[i].rec.Seq >= cursor }) - 1
 	}
 	for ; i >= 0 && len(out) < limit; i-- {
-		out = append(out, copyTx(h[i]))
+		out = append(out, h[i].out())
 	}
 	return out, nil
 }
 
 func (t *memTx) SumTagged(_ context.Context, account, key, value string, from, to time.Time) (credits, debits decimal.Decimal, err error) {
-	for _, r := range t.s.hist[account] {
-		v, ok := r.Metadata[key]
+	a := t.s.accounts[account]
+	if a == nil {
+		return credits, debits, nil
+	}
+	for _, m := range a.hist {
+		r := &m.rec
+		v, ok := m.metaValue(key)
 		if !ok || v != value || r.EffectiveAt.Before(from) || !r.EffectiveAt.Before(to) {
 			continue
 		}
@@ -336,29 +434,53 @@ func (t *memTx) Apply(_ context.Context, c *Changes) error {
 	return nil
 }
 
-// setLot stores l. A lot joins the open (and expiring) lists whenever it
-// has Remaining > 0 and is not on them; exhausted lots leave lazily.
-func (s *memStore) setLot(l Lot) {
-	p := s.lots[l.ID]
-	if p == nil {
-		if len(s.lotSlab) == 0 {
-			s.lotSlab = make([]memLot, 256)
-		}
-		p = &s.lotSlab[0]
-		s.lotSlab = s.lotSlab[1:]
-		s.lots[l.ID] = p
+// setLot stores l. A lot joins its account's open list (and the expiring
+// list) whenever it has Remaining > 0 and is not on them; exhausted lots
+// leave lazily.
+func (s *memStore) setLot(l *Lot, acct *accountCache) {
+	var p *memLot
+	if n := len(s.lots); n == 0 || s.lots[n-1].ID.Less(l.ID) {
+		// New lots come in ID order: append.
+		p = &slab(&s.lotSlab, 1, 1024)[0]
+		s.lots = append(s.lots, p)
+	} else if i, ok := s.findLot(l.ID); ok {
+		p = s.lots[i]
+	} else {
+		p = &slab(&s.lotSlab, 1, 1024)[0]
+		s.lots = slices.Insert(s.lots, i, p)
 	}
-	p.Lot = l
+	p.Lot = *l
 	if l.Remaining.Sign() > 0 {
 		if !p.inOpen {
-			p.inOpen = true
-			s.open[l.Account] = append(s.open[l.Account], p)
+			if a := acct.get(s, l.Account); a != nil {
+				p.inOpen = true
+				a.open = append(a.open, p)
+			}
 		}
 		if !p.inExpiring && !l.ExpiresAt.IsZero() {
 			p.inExpiring = true
 			s.expiring = append(s.expiring, p)
 		}
 	}
+}
+
+// accountCache remembers the last two accounts apply looked up: a batch
+// touches the same program account posting after posting.
+type accountCache struct{ a, b *memAccount }
+
+func (c *accountCache) get(s *memStore, id string) *memAccount {
+	if c.a != nil && c.a.st.ID == id {
+		return c.a
+	}
+	if c.b != nil && c.b.st.ID == id {
+		c.a, c.b = c.b, c.a
+		return c.a
+	}
+	p := s.accounts[id]
+	if p != nil {
+		c.a, c.b = p, c.a
+	}
+	return p
 }
 
 func (s *memStore) setHold(h HoldRecord) {
@@ -379,39 +501,40 @@ func (s *memStore) setHold(h HoldRecord) {
 
 func (s *memStore) apply(c *Changes) {
 	for _, a := range c.NewAccounts {
-		s.accounts[a.ID] = &a
+		s.accounts[a.ID] = &memAccount{st: a}
 	}
-	for _, a := range c.Accounts {
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
 		if p := s.accounts[a.ID]; p != nil {
-			p.Posted, p.Held = a.Posted, a.Held
+			p.st.Posted, p.st.Held = a.Posted, a.Held
 		}
 	}
+	var cache accountCache
 	for i := range c.Transactions {
-		if len(s.txSlab) == 0 {
-			s.txSlab = make([]TxRecord, 256)
-		}
-		p := &s.txSlab[0]
-		s.txSlab = s.txSlab[1:]
-		*p = copyTx(&c.Transactions[i])
+		p := s.keep(&c.Transactions[i])
 		// Imported records bring their own Seq; never reserve below them.
-		s.seq = max(s.seq, p.Seq)
-		s.txs[p.Key] = p
+		s.seq = max(s.seq, p.rec.Seq)
+		s.txs[p.rec.Key] = p
 		s.bySeq = appendBySeq(s.bySeq, p)
-		for j, po := range p.Postings {
-			s.addHist(po.From, p, j, true)
-			s.addHist(po.To, p, j, false)
+		for _, po := range p.rec.Postings {
+			if a := cache.get(s, po.From); a != nil {
+				a.hist = appendBySeq(a.hist, p)
+			}
+			if a := cache.get(s, po.To); a != nil {
+				a.hist = appendBySeq(a.hist, p)
+			}
 		}
 	}
 	for _, rv := range c.Reversed {
 		if p := s.txs[rv.Key]; p != nil {
-			p.ReversedBy = rv.By
+			p.rec.ReversedBy = rv.By
 		}
 	}
-	for _, l := range c.NewLots {
-		s.setLot(l)
+	for i := range c.NewLots {
+		s.setLot(&c.NewLots[i], &cache)
 	}
-	for _, l := range c.Lots {
-		s.setLot(l)
+	for i := range c.Lots {
+		s.setLot(&c.Lots[i], &cache)
 	}
 	for _, h := range c.NewHolds {
 		s.setHold(h)
@@ -421,26 +544,20 @@ func (s *memStore) apply(c *Changes) {
 	}
 }
 
-// addHist appends r to the account's history once, however many of its
-// postings touch the account.
-func (s *memStore) addHist(account string, r *TxRecord, posting int, from bool) {
-	for k := 0; k < posting; k++ {
-		if p := r.Postings[k]; p.From == account || p.To == account {
-			return
-		}
-	}
-	if !from && r.Postings[posting].From == account {
-		return
-	}
-	s.hist[account] = appendBySeq(s.hist[account], r)
-}
-
-// appendBySeq appends r keeping rs ordered by Seq. The engine's records
-// arrive in order; only imports may not.
-func appendBySeq(rs []*TxRecord, r *TxRecord) []*TxRecord {
+// appendBySeq adds r to rs, kept ordered by Seq, unless it is there
+// already (a transaction with several postings on one account). The
+// engine's records arrive in order, so r almost always goes last; only
+// imports may not.
+func appendBySeq(rs []*memRec, r *memRec) []*memRec {
 	i := len(rs)
-	for i > 0 && rs[i-1].Seq > r.Seq {
+	for i > 0 && rs[i-1].rec.Seq > r.rec.Seq {
 		i--
+	}
+	if i > 0 && rs[i-1] == r {
+		return rs
+	}
+	if i == len(rs) {
+		return append(rs, r)
 	}
 	return slices.Insert(rs, i, r)
 }
@@ -453,31 +570,29 @@ func (t *memTx) ScanAccounts(_ context.Context, after string, limit int) ([]Acco
 	}
 	var out []AccountState
 	for ; i < len(ids) && len(out) < limit; i++ {
-		out = append(out, *t.s.accounts[ids[i]])
+		out = append(out, t.s.accounts[ids[i]].st)
 	}
 	return out, nil
 }
 
 func (t *memTx) ScanTransactions(_ context.Context, after int64, limit int) ([]TxRecord, error) {
 	b := t.s.bySeq
-	i := sort.Search(len(b), func(i int) bool { return b[i].Seq > after })
+	i := sort.Search(len(b), func(i int) bool { return b[i].rec.Seq > after })
 	var out []TxRecord
 	for ; i < len(b) && len(out) < limit; i++ {
-		out = append(out, copyTx(b[i]))
+		out = append(out, b[i].out())
 	}
 	return out, nil
 }
 
 func (t *memTx) ScanLots(_ context.Context, after LotID, limit int) ([]Lot, error) {
-	ids := slices.SortedFunc(maps.Keys(t.s.lots), cmpLotID)
+	i, ok := t.s.findLot(after)
+	if ok {
+		i++
+	}
 	var out []Lot
-	for _, id := range ids {
-		if after.Less(id) {
-			out = append(out, t.s.lots[id].Lot)
-			if len(out) == limit {
-				break
-			}
-		}
+	for ; i < len(t.s.lots) && len(out) < limit; i++ {
+		out = append(out, t.s.lots[i].Lot)
 	}
 	return out, nil
 }
