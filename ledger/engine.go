@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/shopspring/decimal"
 )
 
 // Engine implements [Ledger] and every capability interface over a [Store].
@@ -132,14 +134,15 @@ type work struct {
 	stx StoreTx
 	now time.Time
 
-	accts map[string]*acct
+	accts map[string]*acct    // nil value: looked up, does not exist
+	order []*acct             // the accounts of accts, in the order loaded
 	books map[string]*lotBook // lot-keeping accounts whose open lots are loaded
 	lots  map[LotID]*lotRef   // every lot loaded or created in this unit
 
 	seqNext, seqEnd int64
 	ch              Changes
 
-	newLots  []*lotRef // lots opened in this unit, in ID order (not in lots)
+	newLots  []*lotRef // lots opened in this unit into a loaded book (not in lots)
 	acctSlab []acct    // backing store for accts, one allocation per unit
 	lotSlab  []lotRef
 }
@@ -149,7 +152,9 @@ func (w *work) newAcct(a acct) *acct {
 		w.acctSlab = make([]acct, 0, max(16, 2*cap(w.acctSlab)))
 	}
 	w.acctSlab = append(w.acctSlab, a)
-	return &w.acctSlab[len(w.acctSlab)-1]
+	p := &w.acctSlab[len(w.acctSlab)-1]
+	w.order = append(w.order, p)
+	return p
 }
 
 func (w *work) newLotRef(r lotRef) *lotRef {
@@ -166,6 +171,73 @@ type acct struct {
 	isNew  bool
 	dirty  bool
 	keeper bool // keeps lots (FlagNoNegative)
+	// delta is what this unit's postings add to st.Posted and have not
+	// yet added, in units of 10^-cur.Scale (see addPosted).
+	delta int64
+}
+
+// maxUnits bounds acct.delta and the amounts folded into it, so adding two
+// of them never overflows an int64.
+const maxUnits = 1_000_000_000_000_000_000
+
+var pow10 = [...]int64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
+
+// toUnits returns d as an integer count of 10^-scale units when that is
+// exact and at most maxUnits in magnitude.
+func toUnits(d decimal.Decimal, scale int32) (int64, bool) {
+	if d.NumDigits() > 18 {
+		return 0, false
+	}
+	c, shift := d.CoefficientInt64(), d.Exponent()+scale // d = c·10^(shift−scale)
+	switch {
+	case shift == 0 || c == 0:
+		return c, true
+	case shift > 0:
+		if shift > 18 || c > maxUnits/pow10[shift] || c < -maxUnits/pow10[shift] {
+			return 0, false
+		}
+		return c * pow10[shift], true
+	case shift >= -18 && c%pow10[-shift] == 0:
+		return c / pow10[-shift], true
+	}
+	return 0, false
+}
+
+// addPosted adds d (or −d when neg) to the account's posted total. Decimal
+// arithmetic allocates a big.Int per operation, so amounts that are exact
+// in the currency's scale (all that pass the scale check, short of 10^16
+// points) accumulate in an int64 instead and reach st.Posted once, in settle.
+func (a *acct) addPosted(d decimal.Decimal, neg bool) {
+	if u, ok := toUnits(d, a.cur.Scale); ok {
+		if neg {
+			u = -u
+		}
+		a.delta += u
+		if a.delta > maxUnits || a.delta < -maxUnits {
+			a.settle()
+		}
+		return
+	}
+	a.settle()
+	if neg {
+		a.st.Posted = a.st.Posted.Sub(d)
+	} else {
+		a.st.Posted = a.st.Posted.Add(d)
+	}
+}
+
+// settle folds delta into st.Posted.
+func (a *acct) settle() {
+	if a.delta == 0 {
+		return
+	}
+	if u, ok := toUnits(a.st.Posted, a.cur.Scale); ok {
+		a.st.Posted = decimal.New(u+a.delta, -a.cur.Scale)
+	} else {
+		a.st.Posted = a.st.Posted.Add(decimal.New(a.delta, -a.cur.Scale))
+	}
+	a.delta = 0
 }
 
 type lotRef struct {
@@ -173,6 +245,7 @@ type lotRef struct {
 	isNew  bool
 	dirty  bool
 	inBook bool
+	newIdx int // isNew: its index in the unit's Changes.NewLots
 }
 
 // lotBook holds an account's lots with Remaining > 0 in consumption order.
@@ -210,18 +283,30 @@ func (b *lotBook) insert(r *lotRef) {
 // auto-create rule when create is set. Accounts already loaded in this unit
 // are skipped, so call it once per unit with every ID.
 func (w *work) lock(ids []string, create bool) error {
-	ids = slices.Clone(ids)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
 	if w.accts == nil {
 		w.accts = make(map[string]*acct, len(ids))
 	}
+	// Deduplicate through the map before sorting: a batch names the same
+	// program account in every posting.
+	need := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if _, seen := w.accts[id]; !seen {
+			w.accts[id] = nil
+			need = append(need, id)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	ids = need
+	slices.Sort(ids)
 	got, err := w.stx.LockAccounts(w.ctx, ids)
 	if err != nil {
 		return fmt.Errorf("ledger: lock accounts: %w", err)
 	}
 	if w.acctSlab == nil {
 		w.acctSlab = make([]acct, 0, len(ids))
+		w.order = make([]*acct, 0, len(ids))
 	}
 	for _, st := range got {
 		cur, ok := w.e.cfg.currencies[st.Currency]
@@ -403,18 +488,20 @@ func (w *work) nextSeq() int64 {
 // flush turns the unit's dirty accounts and lots into Changes, in
 // deterministic order.
 func (w *work) flush() {
-	ids := make([]string, 0, len(w.accts))
-	for id, a := range w.accts {
-		if a.isNew || a.dirty {
-			ids = append(ids, id)
-		}
+	// Accounts load in sorted order, but auto-created ones come after
+	// those found.
+	if !slices.IsSortedFunc(w.order, cmpAcct) {
+		slices.SortFunc(w.order, cmpAcct)
 	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		a := w.accts[id]
-		if a.isNew {
+	if w.ch.Accounts == nil {
+		w.ch.Accounts = make([]AccountState, 0, len(w.order))
+	}
+	for _, a := range w.order {
+		a.settle()
+		switch {
+		case a.isNew:
 			w.ch.NewAccounts = append(w.ch.NewAccounts, a.st)
-		} else {
+		case a.dirty:
 			w.ch.Accounts = append(w.ch.Accounts, a.st)
 		}
 	}
@@ -437,6 +524,8 @@ func (w *work) flush() {
 		w.ch.Lots = append(w.ch.Lots, w.lots[id].l)
 	}
 	for _, r := range w.newLots {
-		w.ch.NewLots = append(w.ch.NewLots, r.l)
+		w.ch.NewLots[r.newIdx] = r.l
 	}
 }
+
+func cmpAcct(a, b *acct) int { return compareStrings(a.st.ID, b.st.ID) }

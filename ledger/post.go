@@ -80,8 +80,14 @@ func (e *Engine) PostBatch(ctx context.Context, txs []Transaction) ([]Transactio
 	}
 	norm := make([]Transaction, len(txs))
 	hashes := make([][32]byte, len(txs))
+	var nz normalizer
+	total := 0
+	for i := range txs {
+		total += min(len(txs[i].Postings), maxPostings)
+	}
+	nz.reserve(total)
 	for i, tx := range txs {
-		n, h, err := normalizeTx(tx, false)
+		n, h, err := nz.tx(tx, false)
 		if err != nil {
 			return nil, &BatchError{Index: i, Key: tx.Key, Err: err}
 		}
@@ -107,8 +113,8 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 			ids = append(ids, p.From, p.To)
 		}
 	}
-	// At most one new lot per posting: size the slab once.
-	w.lotSlab = make([]lotRef, 0, len(ids)/2)
+	// At most one new lot per posting.
+	w.ch.NewLots = make([]Lot, 0, len(ids)/2)
 	if err := w.lock(ids, true); err != nil {
 		return err
 	}
@@ -116,9 +122,12 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 	if err != nil {
 		return fmt.Errorf("ledger: look up keys: %w", err)
 	}
-	old := make(map[string]*TxRecord, len(stored))
-	for i := range stored {
-		old[stored[i].Key] = &stored[i]
+	var old map[string]*TxRecord
+	if len(stored) > 0 {
+		old = make(map[string]*TxRecord, len(stored))
+		for i := range stored {
+			old[stored[i].Key] = &stored[i]
+		}
 	}
 	first := make(map[string]int, len(txs))
 	fresh := 0
@@ -134,7 +143,10 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 		first[k] = i
 		fresh++
 		for _, p := range txs[i].Postings {
-			debited = append(debited, p.From)
+			// Only lot-keeping accounts have books to load.
+			if a := w.accts[p.From]; a != nil && a.keeper && (len(debited) == 0 || debited[len(debited)-1] != p.From) {
+				debited = append(debited, p.From)
+			}
 		}
 	}
 	if err := w.loadBooks(debited); err != nil {
@@ -219,7 +231,7 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan) (*TxRecord,
 		}
 		amt := p.Amount
 		// Debit.
-		from.st.Posted = from.st.Posted.Sub(amt)
+		from.addPosted(amt, true)
 		from.dirty = true
 		if from.keeper {
 			if plan != nil && plan.useConsumed && i == 0 {
@@ -240,7 +252,7 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan) (*TxRecord,
 			}
 		}
 		// Credit.
-		to.st.Posted = to.st.Posted.Add(amt)
+		to.addPosted(amt, false)
 		to.dirty = true
 		if to.keeper {
 			if plan != nil && plan.restore[i] != nil {
@@ -256,17 +268,22 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan) (*TxRecord,
 
 const timeFmt = "2006-01-02T15:04:05.999999Z07:00"
 
+// openLot records a new lot. Only a lot whose account's book is loaded can
+// change again in this unit; it gets a lotRef, copied back at flush.
 func (w *work) openLot(l Lot) {
-	r := w.newLotRef(lotRef{l: l, isNew: true})
+	w.ch.NewLots = append(w.ch.NewLots, l)
+	b := w.books[l.Account]
+	if b == nil {
+		return
+	}
+	r := w.newLotRef(lotRef{l: l, isNew: true, newIdx: len(w.ch.NewLots) - 1})
 	w.newLots = append(w.newLots, r)
-	if b := w.books[l.Account]; b != nil {
-		// New lots have the highest ID so far; most often they go last.
-		if n := len(b.lots); n == 0 || lotBefore(&b.lots[n-1].l, &r.l) {
-			b.lots = append(b.lots, r)
-			r.inBook = true
-		} else {
-			b.insert(r)
-		}
+	// New lots have the highest ID so far; most often they go last.
+	if n := len(b.lots); n == 0 || lotBefore(&b.lots[n-1].l, &r.l) {
+		b.lots = append(b.lots, r)
+		r.inBook = true
+	} else {
+		b.insert(r)
 	}
 }
 
