@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +19,7 @@ type Engine struct {
 	store  Store
 	cfg    config
 	closed atomic.Bool
+	works  sync.Pool // *work, reused so a unit's scratch maps and slices are not garbage
 }
 
 // Interface checks.
@@ -91,6 +93,8 @@ func (e *Engine) runOnce(ctx context.Context, write bool, fn func(w *work) error
 	if err != nil {
 		return fmt.Errorf("ledger: begin: %w", err)
 	}
+	w := e.getWork(ctx, stx)
+	defer e.putWork(w) // deferred first, so it runs after Rollback
 	committed := false
 	defer func() {
 		if !committed {
@@ -99,7 +103,6 @@ func (e *Engine) runOnce(ctx context.Context, write bool, fn func(w *work) error
 			_ = stx.Rollback()
 		}
 	}()
-	w := &work{e: e, ctx: ctx, stx: stx, now: e.now()}
 	ferr := fn(w)
 	var ct *commitThen
 	if ferr != nil && !errors.As(ferr, &ct) {
@@ -126,8 +129,57 @@ func (c *Changes) empty() bool {
 		len(c.NewHolds) == 0 && len(c.Holds) == 0
 }
 
+// getWork returns an empty unit of work over stx.
+func (e *Engine) getWork(ctx context.Context, stx StoreTx) *work {
+	w, _ := e.works.Get().(*work)
+	if w == nil {
+		w = &work{}
+	}
+	w.e, w.ctx, w.stx, w.now = e, ctx, stx, e.now()
+	return w
+}
+
+// poolMax bounds the scratch a pooled unit keeps: the memory of a huge
+// batch is left to the collector rather than held for small units.
+const poolMax = 1 << 14
+
+// putWork empties w and pools it. Nothing a unit returns to its caller
+// points into w's scratch: results copy values out of it, and stores copy
+// what they keep (see StoreTx).
+func (e *Engine) putWork(w *work) {
+	if len(w.accts) > poolMax || cap(w.acctSlab) > poolMax || cap(w.ch.NewLots) > poolMax ||
+		cap(w.ch.Transactions) > poolMax || cap(w.scratch) > 2*poolMax {
+		return
+	}
+	clear(w.accts)
+	clear(w.books)
+	clear(w.lots)
+	clear(w.first)
+	w.order = zeroed(w.order)
+	w.newLots = zeroed(w.newLots)
+	w.acctSlab = zeroed(w.acctSlab)
+	w.lotSlab = zeroed(w.lotSlab)
+	w.scratch = zeroed(w.scratch)
+	c := &w.ch
+	c.NewAccounts, c.Accounts = zeroed(c.NewAccounts), zeroed(c.Accounts)
+	c.Transactions, c.Reversed = zeroed(c.Transactions), zeroed(c.Reversed)
+	c.NewLots, c.Lots = zeroed(c.NewLots), zeroed(c.Lots)
+	c.NewHolds, c.Holds = zeroed(c.NewHolds), zeroed(c.Holds)
+	w.seqNext, w.seqEnd = 0, 0
+	w.e, w.ctx, w.stx = nil, nil, nil
+	e.works.Put(w)
+}
+
+// zeroed empties s, dropping what its elements point to, and keeps its
+// capacity.
+func zeroed[T any](s []T) []T {
+	clear(s)
+	return s[:0]
+}
+
 // work is the state of one unit of work: the locked accounts, the lots
-// loaded for them, and the changes to apply.
+// loaded for them, and the changes to apply. Units are pooled (getWork,
+// putWork): nothing in here outlives its unit.
 type work struct {
 	e   *Engine
 	ctx context.Context
@@ -145,6 +197,9 @@ type work struct {
 	newLots  []*lotRef // lots opened in this unit into a loaded book (not in lots)
 	acctSlab []acct    // backing store for accts, one allocation per unit
 	lotSlab  []lotRef
+
+	scratch []string       // IDs and keys a unit gathers for store calls
+	first   map[string]int // postAll: index of each key's first use in the batch
 }
 
 func (w *work) newAcct(a acct) *acct {
@@ -288,25 +343,25 @@ func (w *work) lock(ids []string, create bool) error {
 	}
 	// Deduplicate through the map before sorting: a batch names the same
 	// program account in every posting.
-	need := make([]string, 0, len(ids))
+	// ids may live in w.scratch: appending never overwrites them.
+	start := len(w.scratch)
 	for _, id := range ids {
 		if _, seen := w.accts[id]; !seen {
 			w.accts[id] = nil
-			need = append(need, id)
+			w.scratch = append(w.scratch, id)
 		}
 	}
-	if len(need) == 0 {
+	if len(w.scratch) == start {
 		return nil
 	}
-	ids = need
+	ids = w.scratch[start:]
 	slices.Sort(ids)
 	got, err := w.stx.LockAccounts(w.ctx, ids)
 	if err != nil {
 		return fmt.Errorf("ledger: lock accounts: %w", err)
 	}
-	if w.acctSlab == nil {
+	if cap(w.acctSlab)-len(w.acctSlab) < len(ids) {
 		w.acctSlab = make([]acct, 0, len(ids))
-		w.order = make([]*acct, 0, len(ids))
 	}
 	for _, st := range got {
 		cur, ok := w.e.cfg.currencies[st.Currency]

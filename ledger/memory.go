@@ -67,6 +67,9 @@ type memStore struct {
 type memAccount struct {
 	st   AccountState
 	hist []*memRec // transactions with a posting from or to it, ascending Seq
+	// histSeq is the Seq of hist's last record: appending in order needs
+	// no look at a record that is likely out of cache.
+	histSeq int64
 	// open lists its lots that had Remaining > 0 when added; exhausted ones
 	// are dropped lazily, by write transactions.
 	open []*memLot
@@ -518,10 +521,10 @@ func (s *memStore) apply(c *Changes) {
 		s.bySeq = appendBySeq(s.bySeq, p)
 		for _, po := range p.rec.Postings {
 			if a := cache.get(s, po.From); a != nil {
-				a.hist = appendBySeq(a.hist, p)
+				a.addHist(p)
 			}
 			if a := cache.get(s, po.To); a != nil {
-				a.hist = appendBySeq(a.hist, p)
+				a.addHist(p)
 			}
 		}
 	}
@@ -541,6 +544,19 @@ func (s *memStore) apply(c *Changes) {
 	}
 	for _, h := range c.Holds {
 		s.setHold(h)
+	}
+}
+
+// addHist adds r to the account's history once.
+func (a *memAccount) addHist(r *memRec) {
+	switch seq := r.rec.Seq; {
+	case seq > a.histSeq || len(a.hist) == 0:
+		a.hist = append(a.hist, r)
+		a.histSeq = seq
+	case seq == a.histSeq && a.hist[len(a.hist)-1] == r:
+		// A second posting of r on this account.
+	default:
+		a.hist = appendBySeq(a.hist, r)
 	}
 }
 

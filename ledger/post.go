@@ -95,7 +95,9 @@ func (e *Engine) PostBatch(ctx context.Context, txs []Transaction) ([]Transactio
 	}
 	res := make([]Transaction, len(txs))
 	err := e.run(ctx, true, func(w *work) error {
-		w.ch.Transactions = make([]TxRecord, 0, len(txs))
+		if cap(w.ch.Transactions) < len(txs) {
+			w.ch.Transactions = make([]TxRecord, 0, len(txs))
+		}
 		return w.postAll(norm, hashes, res)
 	})
 	if err != nil {
@@ -105,16 +107,27 @@ func (e *Engine) PostBatch(ctx context.Context, txs []Transaction) ([]Transactio
 }
 
 func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) error {
-	ids := make([]string, 0, 2*len(txs))
-	keys := make([]string, 0, len(txs))
+	n := 0
 	for i := range txs {
-		keys = append(keys, txs[i].Key)
+		n += len(txs[i].Postings)
+	}
+	// The keys, then every account ID: one scratch slice.
+	if cap(w.scratch) < len(txs)+2*n {
+		w.scratch = make([]string, 0, len(txs)+4*n) // room for lock's sorted IDs
+	}
+	for i := range txs {
+		w.scratch = append(w.scratch, txs[i].Key)
+	}
+	for i := range txs {
 		for _, p := range txs[i].Postings {
-			ids = append(ids, p.From, p.To)
+			w.scratch = append(w.scratch, p.From, p.To)
 		}
 	}
+	keys, ids := w.scratch[:len(txs)], w.scratch[len(txs):]
 	// At most one new lot per posting.
-	w.ch.NewLots = make([]Lot, 0, len(ids)/2)
+	if cap(w.ch.NewLots) < n {
+		w.ch.NewLots = make([]Lot, 0, n)
+	}
 	if err := w.lock(ids, true); err != nil {
 		return err
 	}
@@ -129,7 +142,10 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 			old[stored[i].Key] = &stored[i]
 		}
 	}
-	first := make(map[string]int, len(txs))
+	if w.first == nil {
+		w.first = make(map[string]int, len(txs))
+	}
+	first := w.first
 	fresh := 0
 	var debited []string
 	for i := range txs {

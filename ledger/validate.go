@@ -52,8 +52,18 @@ func checkID(key, field, id string) error {
 	return nil
 }
 
+// timeInRange reports whether t is zero or within minTime..maxTime.
+func timeInRange(t time.Time) bool {
+	return t.IsZero() || (!t.Before(minTime) && t.Before(maxTime))
+}
+
+// postingField names a field of a posting in errors, e.g. "Postings[3].To".
+func postingField(i int, field string) string {
+	return "Postings[" + strconv.Itoa(i) + "]." + field
+}
+
 func checkTime(key, field string, t time.Time) error {
-	if !t.IsZero() && (t.Before(minTime) || !t.Before(maxTime)) {
+	if !timeInRange(t) {
 		return &FieldError{Key: key, Field: field, Reason: fmt.Sprintf("%s outside 1900..2200", t.Format(time.RFC3339))}
 	}
 	return nil
@@ -160,7 +170,7 @@ func (n *normalizer) tx(tx Transaction, allowReserved bool) (Transaction, [32]by
 	out.Postings = n.postings[m : m+len(tx.Postings) : m+len(tx.Postings)]
 	for i, p := range tx.Postings {
 		// Checks first, field names only when reporting.
-		f := func(s string) string { return "Postings[" + strconv.Itoa(i) + "]." + s }
+		f := func(s string) string { return postingField(i, s) }
 		if !validID(p.From) {
 			return tx, h, checkID(k, f("From"), p.From)
 		}
@@ -173,10 +183,8 @@ func (n *normalizer) tx(tx Transaction, allowReserved bool) (Transaction, [32]by
 		if p.Amount.Sign() <= 0 {
 			return tx, h, checkAmount(k, f("Amount"), p.Amount)
 		}
-		if !p.ExpiresAt.IsZero() {
-			if err := checkTime(k, f("ExpiresAt"), p.ExpiresAt); err != nil {
-				return tx, h, err
-			}
+		if !timeInRange(p.ExpiresAt) {
+			return tx, h, checkTime(k, f("ExpiresAt"), p.ExpiresAt)
 		}
 		out.Postings[i] = Posting{From: p.From, To: p.To, Amount: p.Amount, ExpiresAt: normTime(p.ExpiresAt)}
 	}
