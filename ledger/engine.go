@@ -129,6 +129,13 @@ func (c *Changes) empty() bool {
 		len(c.NewHolds) == 0 && len(c.Holds) == 0
 }
 
+// accountLocker is StoreTx.LockAccounts appending to a slice the engine
+// reuses, so locking a batch's accounts allocates nothing. The in-memory
+// store implements it.
+type accountLocker interface {
+	appendLockedAccounts(dst []AccountState, ids []string) []AccountState
+}
+
 // getWork returns an empty unit of work over stx.
 func (e *Engine) getWork(ctx context.Context, stx StoreTx) *work {
 	w, _ := e.works.Get().(*work)
@@ -160,6 +167,7 @@ func (e *Engine) putWork(w *work) {
 	w.acctSlab = zeroed(w.acctSlab)
 	w.lotSlab = zeroed(w.lotSlab)
 	w.scratch = zeroed(w.scratch)
+	w.states = zeroed(w.states[:cap(w.states)])
 	c := &w.ch
 	c.NewAccounts, c.Accounts = zeroed(c.NewAccounts), zeroed(c.Accounts)
 	c.Transactions, c.Reversed = zeroed(c.Transactions), zeroed(c.Reversed)
@@ -199,6 +207,7 @@ type work struct {
 	lotSlab  []lotRef
 
 	scratch []string       // IDs and keys a unit gathers for store calls
+	states  []AccountState // accountLocker's reused result
 	first   map[string]int // postAll: index of each key's first use in the batch
 }
 
@@ -345,7 +354,12 @@ func (w *work) lock(ids []string, create bool) error {
 	// program account in every posting.
 	// ids may live in w.scratch: appending never overwrites them.
 	start := len(w.scratch)
+	prev := ""
 	for _, id := range ids {
+		if id == prev {
+			continue
+		}
+		prev = id
 		if _, seen := w.accts[id]; !seen {
 			w.accts[id] = nil
 			w.scratch = append(w.scratch, id)
@@ -356,21 +370,32 @@ func (w *work) lock(ids []string, create bool) error {
 	}
 	ids = w.scratch[start:]
 	slices.Sort(ids)
-	got, err := w.stx.LockAccounts(w.ctx, ids)
-	if err != nil {
-		return fmt.Errorf("ledger: lock accounts: %w", err)
+	var got []AccountState
+	if al, ok := w.stx.(accountLocker); ok {
+		got = al.appendLockedAccounts(w.states[len(w.states):], ids)
+		w.states = got[:0]
+	} else {
+		var err error
+		if got, err = w.stx.LockAccounts(w.ctx, ids); err != nil {
+			return fmt.Errorf("ledger: lock accounts: %w", err)
+		}
 	}
 	if cap(w.acctSlab)-len(w.acctSlab) < len(ids) {
 		w.acctSlab = make([]acct, 0, len(ids))
 	}
-	for _, st := range got {
-		cur, ok := w.e.cfg.currencies[st.Currency]
-		if !ok {
-			return fmt.Errorf("ledger: account %q: currency %q: %w", st.ID, st.Currency, ErrUnknownCurrency)
+	var cur Currency
+	for i := range got {
+		st := &got[i]
+		if st.Currency != cur.Code || cur.Code == "" {
+			c, ok := w.e.cfg.currencies[st.Currency]
+			if !ok {
+				return fmt.Errorf("ledger: account %q: currency %q: %w", st.ID, st.Currency, ErrUnknownCurrency)
+			}
+			cur = c
 		}
-		w.accts[st.ID] = w.newAcct(acct{st: st, cur: cur, keeper: st.Flags&FlagNoNegative != 0})
+		w.accts[st.ID] = w.newAcct(acct{st: *st, cur: cur, keeper: st.Flags&FlagNoNegative != 0})
 	}
-	if !create {
+	if !create || w.e.cfg.autoCreate == nil || len(got) == len(ids) {
 		return nil
 	}
 	for _, id := range ids {

@@ -53,6 +53,7 @@ type memStore struct {
 	holds     map[string]*HoldRecord
 	openHolds map[string]map[string]*HoldRecord // account → open holds
 	seq       int64
+	tos       []*memAccount // apply's scratch: credited accounts of a transaction
 
 	// Allocation slabs: stored values never move, and one allocation
 	// serves many records.
@@ -218,13 +219,17 @@ func (t *memTx) Rollback() error {
 }
 
 func (t *memTx) LockAccounts(_ context.Context, ids []string) ([]AccountState, error) {
-	out := make([]AccountState, 0, len(ids))
+	return t.appendLockedAccounts(make([]AccountState, 0, len(ids)), ids), nil
+}
+
+// appendLockedAccounts is LockAccounts appending to dst (accountLocker).
+func (t *memTx) appendLockedAccounts(dst []AccountState, ids []string) []AccountState {
 	for _, id := range ids {
 		if a := t.s.accounts[id]; a != nil {
-			out = append(out, a.st)
+			dst = append(dst, a.st)
 		}
 	}
-	return out, nil
+	return dst
 }
 
 func copyHold(h *HoldRecord) HoldRecord {
@@ -440,7 +445,7 @@ func (t *memTx) Apply(_ context.Context, c *Changes) error {
 // setLot stores l. A lot joins its account's open list (and the expiring
 // list) whenever it has Remaining > 0 and is not on them; exhausted lots
 // leave lazily.
-func (s *memStore) setLot(l *Lot, acct *accountCache) {
+func (s *memStore) setLot(l *Lot, owner *memAccount, cache *accountCache) {
 	var p *memLot
 	if n := len(s.lots); n == 0 || s.lots[n-1].ID.Less(l.ID) {
 		// New lots come in ID order: append.
@@ -455,9 +460,12 @@ func (s *memStore) setLot(l *Lot, acct *accountCache) {
 	p.Lot = *l
 	if l.Remaining.Sign() > 0 {
 		if !p.inOpen {
-			if a := acct.get(s, l.Account); a != nil {
+			if owner == nil {
+				owner = cache.get(s, l.Account)
+			}
+			if owner != nil {
 				p.inOpen = true
-				a.open = append(a.open, p)
+				owner.open = append(owner.open, p)
 			}
 		}
 		if !p.inExpiring && !l.ExpiresAt.IsZero() {
@@ -513,31 +521,50 @@ func (s *memStore) apply(c *Changes) {
 		}
 	}
 	var cache accountCache
+	// The engine's new lots come in ID order, like their transactions: each
+	// is stored with its transaction, whose credited account is at hand.
+	// Lots left over (e.g. an import's, in their own Changes) follow.
+	lots := c.NewLots
+	tos := s.tos[:0]
 	for i := range c.Transactions {
 		p := s.keep(&c.Transactions[i])
 		// Imported records bring their own Seq; never reserve below them.
 		s.seq = max(s.seq, p.rec.Seq)
 		s.txs[p.rec.Key] = p
 		s.bySeq = appendBySeq(s.bySeq, p)
+		tos = tos[:0]
 		for _, po := range p.rec.Postings {
 			if a := cache.get(s, po.From); a != nil {
 				a.addHist(p)
 			}
-			if a := cache.get(s, po.To); a != nil {
+			a := cache.get(s, po.To)
+			if a != nil {
 				a.addHist(p)
 			}
+			tos = append(tos, a)
+		}
+		for len(lots) > 0 && lots[0].ID.Seq == p.rec.Seq {
+			l := &lots[0]
+			var owner *memAccount
+			if k := int(l.ID.Posting); k >= 0 && k < len(tos) && tos[k] != nil && tos[k].st.ID == l.Account {
+				owner = tos[k]
+			}
+			s.setLot(l, owner, &cache)
+			lots = lots[1:]
 		}
 	}
+	clear(tos)
+	s.tos = tos[:0]
 	for _, rv := range c.Reversed {
 		if p := s.txs[rv.Key]; p != nil {
 			p.rec.ReversedBy = rv.By
 		}
 	}
-	for i := range c.NewLots {
-		s.setLot(&c.NewLots[i], &cache)
+	for i := range lots {
+		s.setLot(&lots[i], nil, &cache)
 	}
 	for i := range c.Lots {
-		s.setLot(&c.Lots[i], &cache)
+		s.setLot(&c.Lots[i], nil, &cache)
 	}
 	for _, h := range c.NewHolds {
 		s.setHold(h)
