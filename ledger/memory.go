@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"sort"
@@ -33,7 +34,8 @@ func NewMemory(opts ...Option) (*Engine, error) {
 func NewMemoryStore() Store {
 	return &memStore{
 		accounts:  map[string]*memAccount{},
-		txs:       map[string]*memRec{},
+		txs:       map[uint64]*memRec{},
+		seed:      maphash.MakeSeed(),
 		holds:     map[string]*HoldRecord{},
 		openHolds: map[string]map[string]*HoldRecord{},
 	}
@@ -44,7 +46,11 @@ type memStore struct {
 	closed bool
 
 	accounts map[string]*memAccount
-	txs      map[string]*memRec // by key
+	// txs finds records by a hash of their key (chained through
+	// memRec.nextKey): growing a map rehashes its keys, and a uint64 key
+	// is rehashed without reading the key string, which is out of cache.
+	txs      map[uint64]*memRec
+	seed     maphash.Seed
 	bySeq    []*memRec          // ascending Seq
 	lots     []*memLot          // every lot, ascending ID
 	// expiring lists lots with an expiry that had Remaining > 0 when added;
@@ -79,8 +85,26 @@ type memAccount struct {
 // memRec is a stored transaction. Metadata is kept as sorted key/value
 // pairs (rec.Metadata is nil) and turned back into a map when read.
 type memRec struct {
-	rec  TxRecord
-	meta []string
+	rec     TxRecord
+	meta    []string
+	nextKey *memRec // another record whose key hashes alike
+}
+
+// tx returns the record with this key, or nil.
+func (s *memStore) tx(key string) *memRec {
+	for r := s.txs[maphash.String(s.seed, key)]; r != nil; r = r.nextKey {
+		if r.rec.Key == key {
+			return r
+		}
+	}
+	return nil
+}
+
+// addTx indexes r by its key, which is not stored yet.
+func (s *memStore) addTx(r *memRec) {
+	h := maphash.String(s.seed, r.rec.Key)
+	r.nextKey = s.txs[h]
+	s.txs[h] = r
 }
 
 // slab returns a slice of n fresh elements carved from *s, refilled with
@@ -242,7 +266,7 @@ func copyHold(h *HoldRecord) HoldRecord {
 func (t *memTx) Transactions(_ context.Context, keys []string) ([]TxRecord, error) {
 	var out []TxRecord
 	for _, k := range keys {
-		if r := t.s.txs[k]; r != nil {
+		if r := t.s.tx(k); r != nil {
 			out = append(out, r.out())
 		}
 	}
@@ -434,7 +458,7 @@ func (t *memTx) Apply(_ context.Context, c *Changes) error {
 		}
 	}
 	for i := range c.Transactions {
-		if t.s.txs[c.Transactions[i].Key] != nil {
+		if t.s.tx(c.Transactions[i].Key) != nil {
 			return fmt.Errorf("ledger: memory store: transaction %q exists: %w", c.Transactions[i].Key, ErrRetry)
 		}
 	}
@@ -530,7 +554,7 @@ func (s *memStore) apply(c *Changes) {
 		p := s.keep(&c.Transactions[i])
 		// Imported records bring their own Seq; never reserve below them.
 		s.seq = max(s.seq, p.rec.Seq)
-		s.txs[p.rec.Key] = p
+		s.addTx(p)
 		s.bySeq = appendBySeq(s.bySeq, p)
 		tos = tos[:0]
 		for _, po := range p.rec.Postings {
@@ -556,7 +580,7 @@ func (s *memStore) apply(c *Changes) {
 	clear(tos)
 	s.tos = tos[:0]
 	for _, rv := range c.Reversed {
-		if p := s.txs[rv.Key]; p != nil {
+		if p := s.tx(rv.Key); p != nil {
 			p.rec.ReversedBy = rv.By
 		}
 	}
