@@ -49,10 +49,10 @@ type memStore struct {
 	// txs finds records by a hash of their key (chained through
 	// memRec.nextKey): growing a map rehashes its keys, and a uint64 key
 	// is rehashed without reading the key string, which is out of cache.
-	txs      map[uint64]*memRec
-	seed     maphash.Seed
-	bySeq    []*memRec          // ascending Seq
-	lots     []*memLot          // every lot, ascending ID
+	txs   map[uint64]*memRec
+	seed  maphash.Seed
+	bySeq []*memRec // ascending Seq
+	lots  []*memLot // every lot, ascending ID
 	// expiring lists lots with an expiry that had Remaining > 0 when added;
 	// exhausted ones are dropped lazily, by write transactions.
 	expiring  []*memLot
