@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/maphash"
@@ -38,6 +39,7 @@ func NewMemoryStore() Store {
 		seed:      maphash.MakeSeed(),
 		holds:     map[string]*HoldRecord{},
 		openHolds: map[string]map[string]*HoldRecord{},
+		orphans:   map[string][]*memLot{},
 	}
 }
 
@@ -53,9 +55,9 @@ type memStore struct {
 	seed  maphash.Seed
 	bySeq []*memRec // ascending Seq
 	lots  []*memLot // every lot, ascending ID
-	// expiring lists lots with an expiry that had Remaining > 0 when added;
-	// exhausted ones are dropped lazily, by write transactions.
-	expiring  []*memLot
+	// orphans holds the open lots of accounts not stored (yet), which only
+	// an import could write; they join the account when it arrives.
+	orphans   map[string][]*memLot
 	holds     map[string]*HoldRecord
 	openHolds map[string]map[string]*HoldRecord // account → open holds
 	seq       int64
@@ -202,10 +204,57 @@ func (s *memStore) Close() error {
 	return nil
 }
 
-// memLot is a stored lot and whether it is on the open and expiring lists.
+// memLot is a stored lot. A lot is the credit of one posting, so its
+// account, expiry and amount are read from that posting of its stored
+// record (rec); only a lot written without a matching record (an import's
+// odd one) keeps a full copy. That halves what each lot holds and what the
+// collector scans.
 type memLot struct {
-	Lot
-	inOpen, inExpiring bool
+	id        LotID
+	rec       *memRec // the record whose posting opened the lot, or nil if full
+	full      *Lot    // the lot as written, when rec is nil
+	remaining decimal.Decimal
+	expired   decimal.Decimal
+	inOpen    bool // on its account's open list
+}
+
+// lot returns the stored lot.
+func (m *memLot) lot() Lot {
+	if m.full != nil {
+		l := *m.full
+		l.Remaining, l.Expired = m.remaining, m.expired
+		return l
+	}
+	p := &m.rec.rec.Postings[m.id.Posting]
+	return Lot{ID: m.id, Account: p.To, ExpiresAt: p.ExpiresAt, Amount: p.Amount, Remaining: m.remaining, Expired: m.expired}
+}
+
+func (m *memLot) expiresAt() time.Time {
+	if m.full != nil {
+		return m.full.ExpiresAt
+	}
+	return m.rec.rec.Postings[m.id.Posting].ExpiresAt
+}
+
+// backs reports whether r's posting l.ID.Posting is the credit that opened
+// l, field for field (amounts with the same exponent, so they print alike).
+func backs(r *memRec, l *Lot) bool {
+	k := int(l.ID.Posting)
+	if r == nil || r.rec.Seq != l.ID.Seq || k < 0 || k >= len(r.rec.Postings) {
+		return false
+	}
+	p := &r.rec.Postings[k]
+	return p.To == l.Account && p.ExpiresAt == l.ExpiresAt &&
+		p.Amount.Exponent() == l.Amount.Exponent() && p.Amount.Equal(l.Amount)
+}
+
+// recBySeq returns the stored record with this Seq, or nil.
+func (s *memStore) recBySeq(seq int64) *memRec {
+	i, ok := slices.BinarySearchFunc(s.bySeq, seq, func(r *memRec, seq int64) int { return cmp.Compare(r.rec.Seq, seq) })
+	if !ok {
+		return nil
+	}
+	return s.bySeq[i]
 }
 
 type memTx struct {
@@ -278,15 +327,20 @@ func (t *memTx) OpenLots(_ context.Context, accounts []string) ([]Lot, error) {
 	for _, id := range accounts {
 		a := t.s.accounts[id]
 		if a == nil {
+			for _, l := range t.s.orphans[id] {
+				if l.remaining.Sign() > 0 {
+					out = append(out, l.lot())
+				}
+			}
 			continue
 		}
 		for _, l := range a.open {
-			if l.Remaining.Sign() > 0 {
-				out = append(out, l.Lot)
+			if l.remaining.Sign() > 0 {
+				out = append(out, l.lot())
 			}
 		}
 		if t.write {
-			a.open = keepRemaining(a.open, func(l *memLot) { l.inOpen = false })
+			a.open = keepRemaining(a.open)
 		}
 	}
 	return out, nil
@@ -295,14 +349,14 @@ func (t *memTx) OpenLots(_ context.Context, accounts []string) ([]Lot, error) {
 // findLot returns the index of the lot with this ID in s.lots, or where it
 // would be inserted.
 func (s *memStore) findLot(id LotID) (int, bool) {
-	return slices.BinarySearchFunc(s.lots, id, func(l *memLot, id LotID) int { return cmpLotID(l.ID, id) })
+	return slices.BinarySearchFunc(s.lots, id, func(l *memLot, id LotID) int { return cmpLotID(l.id, id) })
 }
 
 func (t *memTx) Lots(_ context.Context, ids []LotID) ([]Lot, error) {
 	var out []Lot
 	for _, id := range ids {
 		if i, ok := t.s.findLot(id); ok {
-			out = append(out, t.s.lots[i].Lot)
+			out = append(out, t.s.lots[i].lot())
 		}
 	}
 	return out, nil
@@ -339,14 +393,27 @@ func (t *memTx) ResolvedHolds(_ context.Context, account string, after time.Time
 }
 
 func (t *memTx) ExpiredLots(_ context.Context, at time.Time, limit int) ([]Lot, error) {
+	// Every open lot is on its account's open list (or an orphan list);
+	// scanning them is what an expiring list would cost in a points
+	// ledger, where most open lots expire.
 	var out []Lot
-	for _, l := range t.s.expiring {
-		if l.Remaining.Sign() > 0 && !l.ExpiresAt.After(at) {
-			out = append(out, l.Lot)
+	due := func(ls []*memLot) {
+		for _, l := range ls {
+			if l.remaining.Sign() > 0 {
+				if exp := l.expiresAt(); !exp.IsZero() && !exp.After(at) {
+					out = append(out, l.lot())
+				}
+			}
 		}
 	}
-	if t.write {
-		t.s.expiring = keepRemaining(t.s.expiring, func(l *memLot) { l.inExpiring = false })
+	for _, a := range t.s.accounts {
+		due(a.open)
+		if t.write {
+			a.open = keepRemaining(a.open)
+		}
+	}
+	for _, ls := range t.s.orphans {
+		due(ls)
 	}
 	slices.SortFunc(out, func(a, b Lot) int {
 		if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
@@ -466,35 +533,50 @@ func (t *memTx) Apply(_ context.Context, c *Changes) error {
 	return nil
 }
 
-// setLot stores l. A lot joins its account's open list (and the expiring
-// list) whenever it has Remaining > 0 and is not on them; exhausted lots
-// leave lazily.
-func (s *memStore) setLot(l *Lot, owner *memAccount, cache *accountCache) {
+// setLot stores l, opened by a posting of rec (nil: unknown). A lot joins
+// its account's open list whenever it has Remaining > 0 and is not on it;
+// exhausted lots leave lazily.
+func (s *memStore) setLot(l *Lot, rec *memRec, owner *memAccount, cache *accountCache) {
 	var p *memLot
-	if n := len(s.lots); n == 0 || s.lots[n-1].ID.Less(l.ID) {
+	if n := len(s.lots); n == 0 || s.lots[n-1].id.Less(l.ID) {
 		// New lots come in ID order: append.
 		p = &slab(&s.lotSlab, 1, 1024)[0]
+		p.id = l.ID
 		s.lots = append(s.lots, p)
 	} else if i, ok := s.findLot(l.ID); ok {
 		p = s.lots[i]
 	} else {
 		p = &slab(&s.lotSlab, 1, 1024)[0]
+		p.id = l.ID
 		s.lots = slices.Insert(s.lots, i, p)
 	}
-	p.Lot = *l
-	if l.Remaining.Sign() > 0 {
-		if !p.inOpen {
-			if owner == nil {
-				owner = cache.get(s, l.Account)
-			}
-			if owner != nil {
-				p.inOpen = true
-				owner.open = append(owner.open, p)
-			}
+	switch {
+	case p.rec == nil && p.full == nil: // new
+		if rec == nil {
+			rec = s.recBySeq(l.ID.Seq)
 		}
-		if !p.inExpiring && !l.ExpiresAt.IsZero() {
-			p.inExpiring = true
-			s.expiring = append(s.expiring, p)
+		if backs(rec, l) {
+			p.rec = rec
+		} else {
+			c := *l
+			p.full = &c
+		}
+	case p.full != nil:
+		*p.full = *l
+	case !backs(p.rec, l):
+		c := *l
+		p.rec, p.full = nil, &c
+	}
+	p.remaining, p.expired = l.Remaining, l.Expired
+	if l.Remaining.Sign() > 0 && !p.inOpen {
+		p.inOpen = true
+		if owner == nil {
+			owner = cache.get(s, l.Account)
+		}
+		if owner != nil {
+			owner.open = append(owner.open, p)
+		} else {
+			s.orphans[l.Account] = append(s.orphans[l.Account], p)
 		}
 	}
 }
@@ -536,7 +618,12 @@ func (s *memStore) setHold(h HoldRecord) {
 
 func (s *memStore) apply(c *Changes) {
 	for _, a := range c.NewAccounts {
-		s.accounts[a.ID] = &memAccount{st: a}
+		m := &memAccount{st: a}
+		if o, ok := s.orphans[a.ID]; ok {
+			m.open = o
+			delete(s.orphans, a.ID)
+		}
+		s.accounts[a.ID] = m
 	}
 	for i := range c.Accounts {
 		a := &c.Accounts[i]
@@ -573,7 +660,7 @@ func (s *memStore) apply(c *Changes) {
 			if k := int(l.ID.Posting); k >= 0 && k < len(tos) && tos[k] != nil && tos[k].st.ID == l.Account {
 				owner = tos[k]
 			}
-			s.setLot(l, owner, &cache)
+			s.setLot(l, p, owner, &cache)
 			lots = lots[1:]
 		}
 	}
@@ -585,10 +672,10 @@ func (s *memStore) apply(c *Changes) {
 		}
 	}
 	for i := range lots {
-		s.setLot(&lots[i], nil, &cache)
+		s.setLot(&lots[i], nil, nil, &cache)
 	}
 	for i := range c.Lots {
-		s.setLot(&c.Lots[i], nil, &cache)
+		s.setLot(&c.Lots[i], nil, nil, &cache)
 	}
 	for _, h := range c.NewHolds {
 		s.setHold(h)
@@ -659,7 +746,7 @@ func (t *memTx) ScanLots(_ context.Context, after LotID, limit int) ([]Lot, erro
 	}
 	var out []Lot
 	for ; i < len(t.s.lots) && len(out) < limit; i++ {
-		out = append(out, t.s.lots[i].Lot)
+		out = append(out, t.s.lots[i].lot())
 	}
 	return out, nil
 }
@@ -680,15 +767,15 @@ func (t *memTx) ScanHolds(_ context.Context, after string, limit int) ([]HoldRec
 
 // keepRemaining compacts a lot list in place to the lots with points left,
 // keeping their order, and calls drop on each lot it removes. Writers prune
-// the open and expiring lists this way as they read them.
-func keepRemaining(ls []*memLot, drop func(*memLot)) []*memLot {
+// the open lists this way as they read them.
+func keepRemaining(ls []*memLot) []*memLot {
 	j := 0
 	for _, l := range ls {
-		if l.Remaining.Sign() > 0 {
+		if l.remaining.Sign() > 0 {
 			ls[j] = l
 			j++
 		} else {
-			drop(l)
+			l.inOpen = false
 		}
 	}
 	clear(ls[j:])
