@@ -53,8 +53,8 @@ type memStore struct {
 	// is rehashed without reading the key string, which is out of cache.
 	txs   map[uint64]*memRec
 	seed  maphash.Seed
-	bySeq []*memRec // ascending Seq
-	lots  []*memLot // every lot, ascending ID
+	bySeq chunked[*memRec] // ascending Seq
+	lots  chunked[*memLot] // every lot, ascending ID
 	// orphans holds the open lots of accounts not stored (yet), which only
 	// an import could write; they join the account when it arrives.
 	orphans   map[string][]*memLot
@@ -250,11 +250,11 @@ func backs(r *memRec, l *Lot) bool {
 
 // recBySeq returns the stored record with this Seq, or nil.
 func (s *memStore) recBySeq(seq int64) *memRec {
-	i, ok := slices.BinarySearchFunc(s.bySeq, seq, func(r *memRec, seq int64) int { return cmp.Compare(r.rec.Seq, seq) })
+	i, ok := s.bySeq.search(func(r *memRec) int { return cmp.Compare(r.rec.Seq, seq) })
 	if !ok {
 		return nil
 	}
-	return s.bySeq[i]
+	return s.bySeq.at(i)
 }
 
 type memTx struct {
@@ -349,14 +349,14 @@ func (t *memTx) OpenLots(_ context.Context, accounts []string) ([]Lot, error) {
 // findLot returns the index of the lot with this ID in s.lots, or where it
 // would be inserted.
 func (s *memStore) findLot(id LotID) (int, bool) {
-	return slices.BinarySearchFunc(s.lots, id, func(l *memLot, id LotID) int { return cmpLotID(l.id, id) })
+	return s.lots.search(func(l *memLot) int { return cmpLotID(l.id, id) })
 }
 
 func (t *memTx) Lots(_ context.Context, ids []LotID) ([]Lot, error) {
 	var out []Lot
 	for _, id := range ids {
 		if i, ok := t.s.findLot(id); ok {
-			out = append(out, t.s.lots[i].lot())
+			out = append(out, t.s.lots.at(i).lot())
 		}
 	}
 	return out, nil
@@ -538,17 +538,17 @@ func (t *memTx) Apply(_ context.Context, c *Changes) error {
 // exhausted lots leave lazily.
 func (s *memStore) setLot(l *Lot, rec *memRec, owner *memAccount, cache *accountCache) {
 	var p *memLot
-	if n := len(s.lots); n == 0 || s.lots[n-1].id.Less(l.ID) {
+	if n := s.lots.len(); n == 0 || s.lots.at(n-1).id.Less(l.ID) {
 		// New lots come in ID order: append.
 		p = &slab(&s.lotSlab, 1, 1024)[0]
 		p.id = l.ID
-		s.lots = append(s.lots, p)
+		s.lots.append(p)
 	} else if i, ok := s.findLot(l.ID); ok {
-		p = s.lots[i]
+		p = s.lots.at(i)
 	} else {
 		p = &slab(&s.lotSlab, 1, 1024)[0]
 		p.id = l.ID
-		s.lots = slices.Insert(s.lots, i, p)
+		s.lots.insert(i, p)
 	}
 	switch {
 	case p.rec == nil && p.full == nil: // new
@@ -642,7 +642,13 @@ func (s *memStore) apply(c *Changes) {
 		// Imported records bring their own Seq; never reserve below them.
 		s.seq = max(s.seq, p.rec.Seq)
 		s.addTx(p)
-		s.bySeq = appendBySeq(s.bySeq, p)
+		if n := s.bySeq.len(); n == 0 || s.bySeq.at(n-1).rec.Seq < p.rec.Seq {
+			s.bySeq.append(p)
+		} else {
+			// After any record with the same Seq, as appendBySeq.
+			i := sort.Search(s.bySeq.len(), func(i int) bool { return s.bySeq.at(i).rec.Seq > p.rec.Seq })
+			s.bySeq.insert(i, p)
+		}
 		tos = tos[:0]
 		for _, po := range p.rec.Postings {
 			if a := cache.get(s, po.From); a != nil {
@@ -730,11 +736,11 @@ func (t *memTx) ScanAccounts(_ context.Context, after string, limit int) ([]Acco
 }
 
 func (t *memTx) ScanTransactions(_ context.Context, after int64, limit int) ([]TxRecord, error) {
-	b := t.s.bySeq
-	i := sort.Search(len(b), func(i int) bool { return b[i].rec.Seq > after })
+	b := &t.s.bySeq
+	i := sort.Search(b.len(), func(i int) bool { return b.at(i).rec.Seq > after })
 	var out []TxRecord
-	for ; i < len(b) && len(out) < limit; i++ {
-		out = append(out, b[i].out())
+	for ; i < b.len() && len(out) < limit; i++ {
+		out = append(out, b.at(i).out())
 	}
 	return out, nil
 }
@@ -745,8 +751,8 @@ func (t *memTx) ScanLots(_ context.Context, after LotID, limit int) ([]Lot, erro
 		i++
 	}
 	var out []Lot
-	for ; i < len(t.s.lots) && len(out) < limit; i++ {
-		out = append(out, t.s.lots[i].lot())
+	for ; i < t.s.lots.len() && len(out) < limit; i++ {
+		out = append(out, t.s.lots.at(i).lot())
 	}
 	return out, nil
 }
@@ -780,4 +786,53 @@ func keepRemaining(ls []*memLot) []*memLot {
 	}
 	clear(ls[j:])
 	return ls[:j]
+}
+
+// chunked is an append-mostly list kept in fixed-size chunks, so growing it
+// never copies what it holds: the store's lists of every lot and record
+// reach millions of pointers, and doubling a slice that size (fresh pages,
+// write barriers) cost more than the rest of storing a lot.
+type chunked[T any] struct {
+	chunks [][]T
+	n      int
+}
+
+const chunkBits = 12 // 4096 elements per chunk
+
+func (c *chunked[T]) len() int { return c.n }
+
+func (c *chunked[T]) at(i int) T { return c.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
+
+func (c *chunked[T]) append(v T) {
+	if c.n&(1<<chunkBits-1) == 0 {
+		c.chunks = append(c.chunks, make([]T, 0, 1<<chunkBits))
+	}
+	last := &c.chunks[len(c.chunks)-1]
+	*last = append(*last, v)
+	c.n++
+}
+
+// insert puts v at index i. Only out-of-order writes (imports) insert
+// before the end; they rebuild the chunks, as inserting into a slice would.
+func (c *chunked[T]) insert(i int, v T) {
+	if i == c.n {
+		c.append(v)
+		return
+	}
+	all := make([]T, 0, c.n+1)
+	for _, ch := range c.chunks {
+		all = append(all, ch...)
+	}
+	all = slices.Insert(all, i, v)
+	*c = chunked[T]{}
+	for _, x := range all {
+		c.append(x)
+	}
+}
+
+// search is slices.BinarySearchFunc over the list: cmp(x) compares an
+// element with the target.
+func (c *chunked[T]) search(cmp func(T) int) (int, bool) {
+	i := sort.Search(c.n, func(i int) bool { return cmp(c.at(i)) >= 0 })
+	return i, i < c.n && cmp(c.at(i)) == 0
 }
