@@ -155,7 +155,7 @@ const poolMax = 1 << 14
 // what they keep (see StoreTx).
 func (e *Engine) putWork(w *work) {
 	if len(w.accts) > poolMax || cap(w.acctSlab) > poolMax || cap(w.ch.NewLots) > poolMax ||
-		cap(w.ch.Transactions) > poolMax || cap(w.scratch) > 2*poolMax {
+		cap(w.ch.Transactions) > poolMax || cap(w.scratch) > 2*poolMax || cap(w.paccs) > 2*poolMax {
 		return
 	}
 	clear(w.accts)
@@ -167,6 +167,7 @@ func (e *Engine) putWork(w *work) {
 	w.acctSlab = zeroed(w.acctSlab)
 	w.lotSlab = zeroed(w.lotSlab)
 	w.scratch = zeroed(w.scratch)
+	w.paccs = zeroed(w.paccs)
 	w.states = zeroed(w.states[:cap(w.states)])
 	c := &w.ch
 	c.NewAccounts, c.Accounts = zeroed(c.NewAccounts), zeroed(c.Accounts)
@@ -208,6 +209,7 @@ type work struct {
 
 	scratch []string       // IDs and keys a unit gathers for store calls
 	states  []AccountState // accountLocker's reused result
+	paccs   []*acct        // postAll: each posting's From and To accounts
 	first   map[string]int // postAll: index of each key's first use in the batch
 }
 

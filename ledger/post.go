@@ -138,6 +138,23 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 	if err := w.lock(ids, true); err != nil {
 		return err
 	}
+	// Each posting's two accounts, looked up once; consecutive postings
+	// often share one.
+	pacc := w.paccs[:0]
+	var fromID, toID string
+	var fromA, toA *acct
+	for i := range txs {
+		for _, p := range txs[i].Postings {
+			if fromA == nil || p.From != fromID {
+				fromA, fromID = w.accts[p.From], p.From
+			}
+			if toA == nil || p.To != toID {
+				toA, toID = w.accts[p.To], p.To
+			}
+			pacc = append(pacc, fromA, toA)
+		}
+	}
+	w.paccs = pacc
 	stored, err := w.stx.Transactions(w.ctx, keys)
 	if err != nil {
 		return fmt.Errorf("ledger: look up keys: %w", err)
@@ -155,7 +172,7 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 	first := w.first
 	fresh := 0
 	var debited []string
-	for i := range txs {
+	for i, off := 0, 0; i < len(txs); off, i = off+2*len(txs[i].Postings), i+1 {
 		k := txs[i].Key
 		if old[k] != nil {
 			continue
@@ -165,9 +182,9 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 		}
 		first[k] = i
 		fresh++
-		for _, p := range txs[i].Postings {
+		for j, p := range txs[i].Postings {
 			// Only lot-keeping accounts have books to load.
-			if a := w.accts[p.From]; a != nil && a.keeper && (len(debited) == 0 || debited[len(debited)-1] != p.From) {
+			if a := pacc[off+2*j]; a != nil && a.keeper && (len(debited) == 0 || debited[len(debited)-1] != p.From) {
 				debited = append(debited, p.From)
 			}
 		}
@@ -178,7 +195,7 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 	if err := w.reserveSeq(fresh); err != nil {
 		return err
 	}
-	for i := range txs {
+	for i, off := 0, 0; i < len(txs); off, i = off+2*len(txs[i].Postings), i+1 {
 		k := txs[i].Key
 		if o := old[k]; o != nil {
 			if o.Hash != hashes[i] {
@@ -194,7 +211,7 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 			res[i] = res[j]
 			continue
 		}
-		rec, err := w.applyTx(&txs[i], hashes[i], nil)
+		rec, err := w.applyTx(&txs[i], hashes[i], nil, pacc[off:off+2*len(txs[i].Postings)])
 		if err != nil {
 			return &BatchError{Index: i, Key: k, Err: err}
 		}
@@ -218,7 +235,10 @@ type txPlan struct {
 // applyTx validates tx against the locked accounts and applies it: totals,
 // lots, and the record appended to the unit's changes. The unit is
 // abandoned on error, so partial effects never persist.
-func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan) (*TxRecord, error) {
+//
+// accs, if not nil, holds each posting's From and To accounts, already
+// looked up (nil for unknown ones).
+func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan, accs []*acct) (*TxRecord, error) {
 	w.ch.Transactions = append(w.ch.Transactions, TxRecord{Transaction: *tx, Hash: hash})
 	rec := &w.ch.Transactions[len(w.ch.Transactions)-1]
 	rec.Seq = w.nextSeq()
@@ -228,7 +248,12 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan) (*TxRecord,
 	}
 	k := tx.Key
 	for i, p := range tx.Postings {
-		from, to := w.accts[p.From], w.accts[p.To]
+		var from, to *acct
+		if accs != nil {
+			from, to = accs[2*i], accs[2*i+1]
+		} else {
+			from, to = w.accts[p.From], w.accts[p.To]
+		}
 		if from == nil {
 			return nil, fmt.Errorf("ledger: key %q: Postings[%d].From: account %q: %w", k, i, p.From, ErrNotFound)
 		}
