@@ -168,6 +168,7 @@ func (e *Engine) putWork(w *work) {
 	w.lotSlab = zeroed(w.lotSlab)
 	w.scratch = zeroed(w.scratch)
 	w.paccs = zeroed(w.paccs)
+	w.lids = w.lids[:0]
 	w.states = zeroed(w.states[:cap(w.states)])
 	c := &w.ch
 	c.NewAccounts, c.Accounts = zeroed(c.NewAccounts), zeroed(c.Accounts)
@@ -210,6 +211,7 @@ type work struct {
 	scratch []string       // IDs and keys a unit gathers for store calls
 	states  []AccountState // accountLocker's reused result
 	paccs   []*acct        // postAll: each posting's From and To accounts
+	lids    []LotID        // flush: dirty lots
 	first   map[string]int // postAll: index of each key's first use in the batch
 }
 
@@ -587,7 +589,7 @@ func (w *work) flush() {
 			w.ch.Accounts = append(w.ch.Accounts, a.st)
 		}
 	}
-	var lids []LotID
+	lids := w.lids[:0]
 	for id, r := range w.lots {
 		if r.dirty {
 			lids = append(lids, id)
@@ -605,6 +607,7 @@ func (w *work) flush() {
 	for _, id := range lids {
 		w.ch.Lots = append(w.ch.Lots, w.lots[id].l)
 	}
+	w.lids = lids
 	for _, r := range w.newLots {
 		w.ch.NewLots[r.newIdx] = r.l
 	}

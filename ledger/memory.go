@@ -194,7 +194,9 @@ func (s *memStore) Begin(ctx context.Context, write bool) (StoreTx, error) {
 		}
 		return nil, ErrClosed
 	}
-	return &memTx{s: s, write: write}, nil
+	t := &memTx{s: s, write: write}
+	t.pending = t.pend[:0]
+	return t, nil
 }
 
 func (s *memStore) Close() error {
@@ -262,6 +264,7 @@ type memTx struct {
 	write   bool
 	done    bool
 	pending []*Changes
+	pend    [1]*Changes // pending's usual one element, without an allocation
 }
 
 func (t *memTx) unlock() {

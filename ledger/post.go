@@ -81,6 +81,7 @@ func (e *Engine) PostBatch(ctx context.Context, txs []Transaction) ([]Transactio
 	norm := make([]Transaction, len(txs))
 	hashes := make([][32]byte, len(txs))
 	var nz normalizer
+	nz.buf = make([]byte, 0, 512) // reused for every transaction of the batch
 	total := 0
 	for i := range txs {
 		total += min(len(txs[i].Postings), maxPostings)
