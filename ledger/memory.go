@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -47,7 +48,8 @@ type memStore struct {
 	mu     sync.RWMutex
 	closed bool
 
-	accounts map[string]*memAccount
+	accounts    map[string]*memAccount
+	accountList []*memAccount // by memAccount.idx
 	// txs finds records by a hash of their key (chained through
 	// memRec.nextKey): growing a map rehashes its keys, and a uint64 key
 	// is rehashed without reading the key string, which is out of cache.
@@ -62,12 +64,13 @@ type memStore struct {
 	openHolds map[string]map[string]*HoldRecord // account → open holds
 	seq       int64
 	tos       []*memAccount // apply's scratch: credited accounts of a transaction
+	accs      []*memAccount // apply's scratch: each posting's From and To
 
 	// Allocation slabs: stored values never move, and one allocation
 	// serves many records.
 	recSlab  []memRec
 	lotSlab  []memLot
-	postSlab []Posting
+	postSlab []memPosting
 	metaSlab []string
 	useSlab  []LotUse
 }
@@ -75,6 +78,7 @@ type memStore struct {
 // memAccount is a stored account with its indexes.
 type memAccount struct {
 	st   AccountState
+	idx  int32     // in memStore.accountList
 	hist []*memRec // transactions with a posting from or to it, ascending Seq
 	// histSeq is the Seq of hist's last record: appending in order needs
 	// no look at a record that is likely out of cache.
@@ -86,10 +90,68 @@ type memAccount struct {
 
 // memRec is a stored transaction. Metadata is kept as sorted key/value
 // pairs (rec.Metadata is nil) and turned back into a map when read.
+//
+// Postings are kept compact and pointer-free in posts (rec.Postings is nil):
+// accounts by index, amounts as int64 coefficient and exponent, expiries in
+// Unix microseconds. The collector never scans them and storing them needs
+// no write barriers. A record with a posting that does not fit (a
+// coefficient over 18 digits, an expiry not in UTC microseconds, an unknown
+// account) keeps its Postings as they are instead.
 type memRec struct {
 	rec     TxRecord
 	meta    []string
+	posts   []memPosting
 	nextKey *memRec // another record whose key hashes alike
+}
+
+// memPosting is a Posting without pointers.
+type memPosting struct {
+	from, to  int32 // memStore.accountList indexes
+	exp       int32 // amount = coef·10^exp
+	coef      int64
+	expiresAt int64 // Unix µs; noExpiry for the zero time
+}
+
+const noExpiry = math.MinInt64
+
+// compact returns p without pointers, if it round-trips exactly.
+func compact(p *Posting, from, to *memAccount) (memPosting, bool) {
+	if from == nil || to == nil || from.st.ID != p.From || to.st.ID != p.To || p.Amount.NumDigits() > 18 {
+		return memPosting{}, false
+	}
+	m := memPosting{from: from.idx, to: to.idx, exp: p.Amount.Exponent(), coef: p.Amount.CoefficientInt64(), expiresAt: noExpiry}
+	if !p.ExpiresAt.IsZero() {
+		m.expiresAt = p.ExpiresAt.UnixMicro()
+		if unixMicroUTC(m.expiresAt) != p.ExpiresAt {
+			return memPosting{}, false
+		}
+	}
+	return m, true
+}
+
+func unixMicroUTC(us int64) time.Time {
+	if us == noExpiry {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+// posting returns posting k of r.
+func (s *memStore) posting(r *memRec, k int) Posting {
+	if r.posts == nil {
+		return r.rec.Postings[k]
+	}
+	m := &r.posts[k]
+	return Posting{From: s.accountList[m.from].st.ID, To: s.accountList[m.to].st.ID,
+		Amount: decimal.New(m.coef, m.exp), ExpiresAt: unixMicroUTC(m.expiresAt)}
+}
+
+// postings returns how many postings r has.
+func (r *memRec) postings() int {
+	if r.posts == nil {
+		return len(r.rec.Postings)
+	}
+	return len(r.posts)
 }
 
 // tx returns the record with this key, or nil.
@@ -120,13 +182,23 @@ func slab[T any](s *[]T, n, chunk int) []T {
 	return out
 }
 
-// keep copies r into store-owned memory.
-func (s *memStore) keep(r *TxRecord) *memRec {
+// keep copies r into store-owned memory; accs holds each posting's From
+// and To accounts (nil if unknown).
+func (s *memStore) keep(r *TxRecord, accs []*memAccount) *memRec {
 	p := &slab(&s.recSlab, 1, 1024)[0]
 	p.rec = *r
 	p.rec.Metadata = nil
-	p.rec.Postings = slab(&s.postSlab, len(r.Postings), 4096)
-	copy(p.rec.Postings, r.Postings)
+	p.rec.Postings = nil
+	p.posts = slab(&s.postSlab, len(r.Postings), 4096)
+	for k := range r.Postings {
+		m, ok := compact(&r.Postings[k], accs[2*k], accs[2*k+1])
+		if !ok {
+			p.posts = nil
+			p.rec.Postings = slices.Clone(r.Postings)
+			break
+		}
+		p.posts[k] = m
+	}
 	if len(r.Consumed) > 0 {
 		p.rec.Consumed = slab(&s.useSlab, len(r.Consumed), 1024)
 		copy(p.rec.Consumed, r.Consumed)
@@ -163,10 +235,13 @@ func (r *memRec) metaValue(key string) (string, bool) {
 	return "", false
 }
 
-// out returns a copy of the record the caller owns.
-func (r *memRec) out() TxRecord {
+// out returns a copy of record r the caller owns.
+func (s *memStore) out(r *memRec) TxRecord {
 	c := r.rec
-	c.Postings = slices.Clone(r.rec.Postings)
+	c.Postings = make([]Posting, r.postings())
+	for k := range c.Postings {
+		c.Postings[k] = s.posting(r, k)
+	}
 	c.Consumed = slices.Clone(r.rec.Consumed)
 	if len(r.meta) > 0 {
 		c.Metadata = make(map[string]string, len(r.meta)/2)
@@ -221,29 +296,56 @@ type memLot struct {
 }
 
 // lot returns the stored lot.
-func (m *memLot) lot() Lot {
+func (s *memStore) lot(m *memLot) Lot {
 	if m.full != nil {
 		l := *m.full
 		l.Remaining, l.Expired = m.remaining, m.expired
 		return l
 	}
-	p := &m.rec.rec.Postings[m.id.Posting]
-	return Lot{ID: m.id, Account: p.To, ExpiresAt: p.ExpiresAt, Amount: p.Amount, Remaining: m.remaining, Expired: m.expired}
+	r := m.rec
+	if r.posts == nil {
+		p := &r.rec.Postings[m.id.Posting]
+		return Lot{ID: m.id, Account: p.To, ExpiresAt: p.ExpiresAt, Amount: p.Amount, Remaining: m.remaining, Expired: m.expired}
+	}
+	mp := &r.posts[m.id.Posting]
+	// An untouched lot's Remaining is its amount, the same value: share it
+	// rather than build a decimal.
+	amt := m.remaining
+	if amt.Exponent() != mp.exp || amt.NumDigits() > 18 || amt.CoefficientInt64() != mp.coef {
+		amt = decimal.New(mp.coef, mp.exp)
+	}
+	return Lot{ID: m.id, Account: s.accountList[mp.to].st.ID, ExpiresAt: unixMicroUTC(mp.expiresAt),
+		Amount: amt, Remaining: m.remaining, Expired: m.expired}
 }
 
-func (m *memLot) expiresAt() time.Time {
+func (s *memStore) expiresAt(m *memLot) time.Time {
 	if m.full != nil {
 		return m.full.ExpiresAt
 	}
-	return m.rec.rec.Postings[m.id.Posting].ExpiresAt
+	if m.rec.posts == nil {
+		return m.rec.rec.Postings[m.id.Posting].ExpiresAt
+	}
+	return unixMicroUTC(m.rec.posts[m.id.Posting].expiresAt)
 }
 
 // backs reports whether r's posting l.ID.Posting is the credit that opened
 // l, field for field (amounts with the same exponent, so they print alike).
-func backs(r *memRec, l *Lot) bool {
+func (s *memStore) backs(r *memRec, l *Lot) bool {
 	k := int(l.ID.Posting)
-	if r == nil || r.rec.Seq != l.ID.Seq || k < 0 || k >= len(r.rec.Postings) {
+	if r == nil || r.rec.Seq != l.ID.Seq || k < 0 || k >= r.postings() {
 		return false
+	}
+	if r.posts != nil {
+		// Compared in compact form: no decimal to build.
+		m := &r.posts[k]
+		if s.accountList[m.to].st.ID != l.Account || l.Amount.NumDigits() > 18 ||
+			l.Amount.Exponent() != m.exp || l.Amount.CoefficientInt64() != m.coef {
+			return false
+		}
+		if l.ExpiresAt.IsZero() {
+			return m.expiresAt == noExpiry
+		}
+		return m.expiresAt != noExpiry && unixMicroUTC(m.expiresAt) == l.ExpiresAt
 	}
 	p := &r.rec.Postings[k]
 	return p.To == l.Account && p.ExpiresAt == l.ExpiresAt &&
@@ -319,7 +421,7 @@ func (t *memTx) Transactions(_ context.Context, keys []string) ([]TxRecord, erro
 	var out []TxRecord
 	for _, k := range keys {
 		if r := t.s.tx(k); r != nil {
-			out = append(out, r.out())
+			out = append(out, t.s.out(r))
 		}
 	}
 	return out, nil
@@ -332,14 +434,14 @@ func (t *memTx) OpenLots(_ context.Context, accounts []string) ([]Lot, error) {
 		if a == nil {
 			for _, l := range t.s.orphans[id] {
 				if l.remaining.Sign() > 0 {
-					out = append(out, l.lot())
+					out = append(out, t.s.lot(l))
 				}
 			}
 			continue
 		}
 		for _, l := range a.open {
 			if l.remaining.Sign() > 0 {
-				out = append(out, l.lot())
+				out = append(out, t.s.lot(l))
 			}
 		}
 		if t.write {
@@ -359,7 +461,7 @@ func (t *memTx) Lots(_ context.Context, ids []LotID) ([]Lot, error) {
 	var out []Lot
 	for _, id := range ids {
 		if i, ok := t.s.findLot(id); ok {
-			out = append(out, t.s.lots.at(i).lot())
+			out = append(out, t.s.lot(t.s.lots.at(i)))
 		}
 	}
 	return out, nil
@@ -403,8 +505,8 @@ func (t *memTx) ExpiredLots(_ context.Context, at time.Time, limit int) ([]Lot, 
 	due := func(ls []*memLot) {
 		for _, l := range ls {
 			if l.remaining.Sign() > 0 {
-				if exp := l.expiresAt(); !exp.IsZero() && !exp.After(at) {
-					out = append(out, l.lot())
+				if exp := t.s.expiresAt(l); !exp.IsZero() && !exp.After(at) {
+					out = append(out, t.s.lot(l))
 				}
 			}
 		}
@@ -470,7 +572,7 @@ func (t *memTx) History(_ context.Context, account string, cursor int64, desc bo
 	if !desc {
 		i := sort.Search(len(h), func(i int) bool { return h[i].rec.Seq > cursor })
 		for ; i < len(h) && len(out) < limit; i++ {
-			out = append(out, h[i].out())
+			out = append(out, t.s.out(h[i]))
 		}
 		return out, nil
 	}
@@ -479,7 +581,7 @@ func (t *memTx) History(_ context.Context, account string, cursor int64, desc bo
 		i = sort.Search(len(h), func(i int) bool { return h[i].rec.Seq >= cursor }) - 1
 	}
 	for ; i >= 0 && len(out) < limit; i-- {
-		out = append(out, h[i].out())
+		out = append(out, t.s.out(h[i]))
 	}
 	return out, nil
 }
@@ -495,7 +597,8 @@ func (t *memTx) SumTagged(_ context.Context, account, key, value string, from, t
 		if !ok || v != value || r.EffectiveAt.Before(from) || !r.EffectiveAt.Before(to) {
 			continue
 		}
-		for _, p := range r.Postings {
+		for k := range m.postings() {
+			p := t.s.posting(m, k)
 			if p.To == account {
 				credits = credits.Add(p.Amount)
 			}
@@ -558,7 +661,7 @@ func (s *memStore) setLot(l *Lot, rec *memRec, owner *memAccount, cache *account
 		if rec == nil {
 			rec = s.recBySeq(l.ID.Seq)
 		}
-		if backs(rec, l) {
+		if s.backs(rec, l) {
 			p.rec = rec
 		} else {
 			c := *l
@@ -566,7 +669,7 @@ func (s *memStore) setLot(l *Lot, rec *memRec, owner *memAccount, cache *account
 		}
 	case p.full != nil:
 		*p.full = *l
-	case !backs(p.rec, l):
+	case !s.backs(p.rec, l):
 		c := *l
 		p.rec, p.full = nil, &c
 	}
@@ -621,7 +724,8 @@ func (s *memStore) setHold(h HoldRecord) {
 
 func (s *memStore) apply(c *Changes) {
 	for _, a := range c.NewAccounts {
-		m := &memAccount{st: a}
+		m := &memAccount{st: a, idx: int32(len(s.accountList))}
+		s.accountList = append(s.accountList, m)
 		if o, ok := s.orphans[a.ID]; ok {
 			m.open = o
 			delete(s.orphans, a.ID)
@@ -639,9 +743,14 @@ func (s *memStore) apply(c *Changes) {
 	// is stored with its transaction, whose credited account is at hand.
 	// Lots left over (e.g. an import's, in their own Changes) follow.
 	lots := c.NewLots
-	tos := s.tos[:0]
+	tos, accs := s.tos[:0], s.accs[:0]
 	for i := range c.Transactions {
-		p := s.keep(&c.Transactions[i])
+		r := &c.Transactions[i]
+		accs = accs[:0]
+		for _, po := range r.Postings {
+			accs = append(accs, cache.get(s, po.From), cache.get(s, po.To))
+		}
+		p := s.keep(r, accs)
 		// Imported records bring their own Seq; never reserve below them.
 		s.seq = max(s.seq, p.rec.Seq)
 		s.addTx(p)
@@ -653,11 +762,11 @@ func (s *memStore) apply(c *Changes) {
 			s.bySeq.insert(i, p)
 		}
 		tos = tos[:0]
-		for _, po := range p.rec.Postings {
-			if a := cache.get(s, po.From); a != nil {
+		for k := range r.Postings {
+			if a := accs[2*k]; a != nil {
 				a.addHist(p)
 			}
-			a := cache.get(s, po.To)
+			a := accs[2*k+1]
 			if a != nil {
 				a.addHist(p)
 			}
@@ -674,7 +783,8 @@ func (s *memStore) apply(c *Changes) {
 		}
 	}
 	clear(tos)
-	s.tos = tos[:0]
+	clear(accs)
+	s.tos, s.accs = tos[:0], accs[:0]
 	for _, rv := range c.Reversed {
 		if p := s.tx(rv.Key); p != nil {
 			p.rec.ReversedBy = rv.By
@@ -743,7 +853,7 @@ func (t *memTx) ScanTransactions(_ context.Context, after int64, limit int) ([]T
 	i := sort.Search(b.len(), func(i int) bool { return b.at(i).rec.Seq > after })
 	var out []TxRecord
 	for ; i < b.len() && len(out) < limit; i++ {
-		out = append(out, b.at(i).out())
+		out = append(out, t.s.out(b.at(i)))
 	}
 	return out, nil
 }
@@ -755,7 +865,7 @@ func (t *memTx) ScanLots(_ context.Context, after LotID, limit int) ([]Lot, erro
 	}
 	var out []Lot
 	for ; i < t.s.lots.len() && len(out) < limit; i++ {
-		out = append(out, t.s.lots.at(i).lot())
+		out = append(out, t.s.lot(t.s.lots.at(i)))
 	}
 	return out, nil
 }
