@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/shopspring/decimal"
 )
@@ -80,19 +82,8 @@ func (e *Engine) PostBatch(ctx context.Context, txs []Transaction) ([]Transactio
 	}
 	norm := make([]Transaction, len(txs))
 	hashes := make([][32]byte, len(txs))
-	var nz normalizer
-	nz.buf = make([]byte, 0, 512) // reused for every transaction of the batch
-	total := 0
-	for i := range txs {
-		total += min(len(txs[i].Postings), maxPostings)
-	}
-	nz.reserve(total)
-	for i, tx := range txs {
-		n, h, err := nz.tx(tx, false)
-		if err != nil {
-			return nil, &BatchError{Index: i, Key: tx.Key, Err: err}
-		}
-		norm[i], hashes[i] = n, h
+	if err := normalizeBatch(txs, norm, hashes); err != nil {
+		return nil, err
 	}
 	res := make([]Transaction, len(txs))
 	err := e.run(ctx, true, func(w *work) error {
@@ -105,6 +96,54 @@ func (e *Engine) PostBatch(ctx context.Context, txs []Transaction) ([]Transactio
 		return nil, err
 	}
 	return res, nil
+}
+
+// parallelPostings is the batch size (in postings) from which
+// normalizeBatch uses a second goroutine.
+const parallelPostings = 256
+
+// normalizeBatch validates and hashes txs into norm and hashes, or returns
+// the error of the first invalid transaction. Each transaction is
+// independent and no lock is held yet, so on a multi-core machine a large
+// batch is split in two halves normalized side by side.
+func normalizeBatch(txs, norm []Transaction, hashes [][32]byte) error {
+	total := 0
+	for i := range txs {
+		total += min(len(txs[i].Postings), maxPostings)
+	}
+	split, half := len(txs), 0
+	if total >= parallelPostings && runtime.GOMAXPROCS(0) > 1 {
+		for split = 0; split < len(txs) && 2*half < total; split++ {
+			half += min(len(txs[split].Postings), maxPostings)
+		}
+	} else {
+		half = total
+	}
+	run := func(from, to, postings int) error {
+		var nz normalizer
+		nz.buf = make([]byte, 0, 512) // reused for every transaction
+		nz.reserve(postings)
+		for i := from; i < to; i++ {
+			n, h, err := nz.tx(txs[i], false)
+			if err != nil {
+				return &BatchError{Index: i, Key: txs[i].Key, Err: err}
+			}
+			norm[i], hashes[i] = n, h
+		}
+		return nil
+	}
+	if split == len(txs) {
+		return run(0, len(txs), total)
+	}
+	var errHi error
+	var wg sync.WaitGroup
+	wg.Go(func() { errHi = run(split, len(txs), total-half) })
+	errLo := run(0, split, half)
+	wg.Wait()
+	if errLo != nil {
+		return errLo // the lower index, as a sequential pass would report
+	}
+	return errHi
 }
 
 func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) error {
