@@ -119,31 +119,40 @@ func normalizeBatch(txs, norm []Transaction, hashes [][32]byte) error {
 	} else {
 		half = total
 	}
-	run := func(from, to, postings int) error {
-		var nz normalizer
-		nz.buf = make([]byte, 0, 512) // reused for every transaction
-		nz.reserve(postings)
-		for i := from; i < to; i++ {
-			n, h, err := nz.tx(txs[i], false)
-			if err != nil {
-				return &BatchError{Index: i, Key: txs[i].Key, Err: err}
-			}
-			norm[i], hashes[i] = n, h
-		}
-		return nil
-	}
 	if split == len(txs) {
-		return run(0, len(txs), total)
+		return normalizeRange(txs, norm, hashes, 0, len(txs), total)
 	}
+	return normalizeSplit(txs, norm, hashes, split, half, total)
+}
+
+// normalizeSplit normalizes txs[split:] in a second goroutine and txs[:split]
+// in this one.
+func normalizeSplit(txs, norm []Transaction, hashes [][32]byte, split, half, total int) error {
 	var errHi error
 	var wg sync.WaitGroup
-	wg.Go(func() { errHi = run(split, len(txs), total-half) })
-	errLo := run(0, split, half)
+	wg.Go(func() { errHi = normalizeRange(txs, norm, hashes, split, len(txs), total-half) })
+	errLo := normalizeRange(txs, norm, hashes, 0, split, half)
 	wg.Wait()
 	if errLo != nil {
 		return errLo // the lower index, as a sequential pass would report
 	}
 	return errHi
+}
+
+// normalizeRange normalizes txs[from:to], which hold the given number of
+// postings.
+func normalizeRange(txs, norm []Transaction, hashes [][32]byte, from, to, postings int) error {
+	var nz normalizer
+	nz.buf = make([]byte, 0, 512) // reused for every transaction
+	nz.reserve(postings)
+	for i := from; i < to; i++ {
+		n, h, err := nz.tx(txs[i], false)
+		if err != nil {
+			return &BatchError{Index: i, Key: txs[i].Key, Err: err}
+		}
+		norm[i], hashes[i] = n, h
+	}
+	return nil
 }
 
 func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) error {
