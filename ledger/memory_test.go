@@ -3,7 +3,9 @@ package ledger_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/negawatt/negawatt/ledger"
 	"github.com/negawatt/negawatt/ledger/ledgertest"
 	"github.com/shopspring/decimal"
@@ -75,5 +77,59 @@ func TestMemoryStoreSeqAfterImport(t *testing.T) {
 	first, err := tx.ReserveSeq(ctx, 3)
 	if err != nil || first <= 500 {
 		t.Errorf("ReserveSeq after importing Seq 500 = %d, %v; want > 500", first, err)
+	}
+}
+
+// TestMemoryHugeAmounts: amounts beyond int64 coefficients take the
+// decimal fallbacks (engine running totals, stored postings and lots) and
+// come back exactly, next to ordinary ones.
+func TestMemoryHugeAmounts(t *testing.T) {
+	ctx := context.Background()
+	l, err := ledger.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []ledger.Account{{ID: "issuance", Kind: ledger.KindIssuance}, {ID: "c1", Kind: ledger.KindCustomer}, {ID: "redeemed", Kind: ledger.KindRedeemed}} {
+		if _, err := l.CreateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	huge := decimal.RequireFromString("123456789012345678901234.5")
+	small := decimal.RequireFromString("0.25")
+	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+	txs := []ledger.Transaction{
+		{Key: "huge", Metadata: map[string]string{"rule": "r"}, Postings: []ledger.Posting{{From: "issuance", To: "c1", Amount: huge, ExpiresAt: exp}}},
+		{Key: "small", Metadata: map[string]string{"rule": "r"}, Postings: []ledger.Posting{{From: "issuance", To: "c1", Amount: small}}},
+	}
+	if _, err := l.PostBatch(ctx, txs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Post(ctx, ledger.Transaction{Key: "spend", Postings: []ledger.Posting{{From: "c1", To: "redeemed", Amount: decimal.RequireFromString("100000000000000000000000")}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Lookup(ctx, "huge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(txs[0].Postings, got.Postings); diff != "" {
+		t.Errorf("Lookup(huge) postings (-posted +stored):\n%s", diff)
+	}
+	bal, err := l.Balance(ctx, "c1", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := huge.Add(small).Sub(decimal.RequireFromString("100000000000000000000000"))
+	if !bal.Posted.Equal(want) || !bal.Available.Equal(want) {
+		t.Errorf("c1 posted %s, available %s; want %s", bal.Posted, bal.Available, want)
+	}
+	if pending := huge.Sub(decimal.RequireFromString("100000000000000000000000")); !bal.PendingExpiry.Equal(pending) {
+		t.Errorf("c1 pending expiry %s, want %s (the spend took the expiring lot first)", bal.PendingExpiry, pending)
+	}
+	sum, err := l.AwardedSum(ctx, ledger.AwardQuery{Account: "c1", TagKey: "rule", TagValue: "r", From: time.Unix(0, 0), To: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Equal(huge.Add(small)) {
+		t.Errorf("AwardedSum = %s, want %s", sum, huge.Add(small))
 	}
 }
