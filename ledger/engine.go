@@ -132,8 +132,22 @@ func (c *Changes) empty() bool {
 // accountLocker is StoreTx.LockAccounts appending to a slice the engine
 // reuses, so locking a batch's accounts allocates nothing. The in-memory
 // store implements it.
+//
+// It also lets the store keep posted totals as integers: for each state
+// appended to dst it appends to du the account's Posted in units, and when
+// that unitTotal is ok the state's Posted is left zero. A unit of work on
+// such a store hands its new totals back the same way (Changes.posted), so
+// a batch builds no decimal per touched account; a store that does not
+// implement accountLocker only ever sees decimals.
 type accountLocker interface {
-	appendLockedAccounts(dst []AccountState, ids []string) []AccountState
+	appendLockedAccounts(dst []AccountState, du []unitTotal, ids []string) ([]AccountState, []unitTotal)
+}
+
+// unitTotal is a posted total of units·10^-scale, valid when ok.
+type unitTotal struct {
+	units int64
+	scale int32
+	ok    bool
 }
 
 // getWork returns an empty unit of work over stx.
@@ -170,6 +184,7 @@ func (e *Engine) putWork(w *work) {
 	w.order, w.newLots = w.order[:0], w.newLots[:0]
 	w.acctSlab, w.lotSlab = w.acctSlab[:0], w.lotSlab[:0]
 	w.scratch, w.paccs, w.lids, w.states = w.scratch[:0], w.paccs[:0], w.lids[:0], w.states[:0]
+	w.dunits, w.units = w.dunits[:0], false
 	w.ch.Reset()
 	w.seqNext, w.seqEnd = 0, 0
 	w.e, w.ctx, w.stx = nil, nil, nil
@@ -199,6 +214,8 @@ type work struct {
 
 	scratch []string       // IDs and keys a unit gathers for store calls
 	states  []AccountState // accountLocker's reused result
+	dunits  []unitTotal    // accountLocker's reused unit totals
+	units   bool           // stx is an accountLocker: flush may hand it unitTotals
 	paccs   []*acct        // postAll: each posting's From and To accounts
 	lids    []LotID        // flush: dirty lots
 	first   map[string]int // postAll: index of each key's first use in the batch
@@ -231,6 +248,10 @@ type acct struct {
 	// delta is what this unit's postings add to st.Posted and have not
 	// yet added, in units of 10^-cur.Scale (see addPosted).
 	delta int64
+	// inUnits: the posted total is base units of 10^-cur.Scale and
+	// st.Posted is not set (see accountLocker); posted() builds it.
+	inUnits bool
+	base    int64
 }
 
 // maxUnits bounds acct.delta and the amounts folded into it, so adding two
@@ -276,7 +297,7 @@ func (a *acct) addPosted(d decimal.Decimal, neg bool) {
 		}
 		return
 	}
-	a.settle()
+	a.materialise()
 	if neg {
 		a.st.Posted = a.st.Posted.Sub(d)
 	} else {
@@ -284,9 +305,18 @@ func (a *acct) addPosted(d decimal.Decimal, neg bool) {
 	}
 }
 
-// settle folds delta into st.Posted.
+// settle folds delta into the posted total (base or st.Posted).
 func (a *acct) settle() {
 	if a.delta == 0 {
+		return
+	}
+	if a.inUnits {
+		// |base|, |delta| ≤ maxUnits: the sum cannot overflow.
+		if b := a.base + a.delta; b <= maxUnits && b >= -maxUnits {
+			a.base, a.delta = b, 0
+			return
+		}
+		a.materialise()
 		return
 	}
 	if u, ok := toUnits(a.st.Posted, a.cur.Scale); ok {
@@ -295,6 +325,20 @@ func (a *acct) settle() {
 		a.st.Posted = a.st.Posted.Add(decimal.New(a.delta, -a.cur.Scale))
 	}
 	a.delta = 0
+}
+
+// materialise settles the account and makes st.Posted hold its posted total.
+func (a *acct) materialise() {
+	if a.inUnits {
+		a.st.Posted, a.inUnits, a.base = decimal.New(a.base, -a.cur.Scale), false, 0
+	}
+	a.settle()
+}
+
+// posted returns the posted total, this unit's postings included.
+func (a *acct) posted() decimal.Decimal {
+	a.materialise()
+	return a.st.Posted
 }
 
 type lotRef struct {
@@ -364,9 +408,10 @@ func (w *work) lock(ids []string, create bool) error {
 	ids = w.scratch[start:]
 	slices.Sort(ids)
 	var got []AccountState
+	var du []unitTotal
 	if al, ok := w.stx.(accountLocker); ok {
-		got = al.appendLockedAccounts(w.states[len(w.states):], ids)
-		w.states = got[:0]
+		got, du = al.appendLockedAccounts(w.states[len(w.states):], w.dunits[len(w.dunits):], ids)
+		w.states, w.dunits, w.units = got[:0], du[:0], true
 	} else {
 		var err error
 		if got, err = w.stx.LockAccounts(w.ctx, ids); err != nil {
@@ -386,7 +431,22 @@ func (w *work) lock(ids []string, create bool) error {
 			}
 			cur = c
 		}
-		w.accts[st.ID] = w.newAcct(acct{st: *st, cur: cur, keeper: st.Flags&FlagNoNegative != 0})
+		a := w.newAcct(acct{st: *st, cur: cur, keeper: st.Flags&FlagNoNegative != 0})
+		if du != nil {
+			switch {
+			case du[i].ok && du[i].scale == cur.Scale:
+				a.inUnits, a.base = true, du[i].units
+			case du[i].ok:
+				a.st.Posted = decimal.New(du[i].units, -du[i].scale)
+			}
+			if !a.inUnits {
+				// Hand it back in units from now on, if it fits.
+				if u, ok := toUnits(a.st.Posted, cur.Scale); ok {
+					a.inUnits, a.base, a.st.Posted = true, u, decimal.Decimal{}
+				}
+			}
+		}
+		w.accts[st.ID] = a
 	}
 	if !create || w.e.cfg.autoCreate == nil || len(got) == len(ids) {
 		return nil
@@ -573,9 +633,18 @@ func (w *work) flush() {
 		a.settle()
 		switch {
 		case a.isNew:
+			a.materialise()
 			w.ch.NewAccounts = append(w.ch.NewAccounts, a.st)
 		case a.dirty:
+			// On an accountLocker store the total stays in units, with
+			// one unitTotal per updated account (Changes.posted).
+			if a.inUnits && !w.units {
+				a.materialise() // cannot happen: only accountLockers give units
+			}
 			w.ch.Accounts = append(w.ch.Accounts, a.st)
+			if w.units {
+				w.ch.posted = append(w.ch.posted, unitTotal{units: a.base, scale: a.cur.Scale, ok: a.inUnits})
+			}
 		}
 	}
 	lids := w.lids[:0]

@@ -77,15 +77,30 @@ type memStore struct {
 
 // memAccount is a stored account with its indexes.
 type memAccount struct {
-	st   AccountState
-	idx  int32     // in memStore.accountList
-	hist []*memRec // transactions with a posting from or to it, ascending Seq
+	// st is the account; when inUnits its Posted is zero and the total is
+	// units·10^-scale instead, as the engine hands it over (Changes.posted),
+	// so a batch's new balances cost no decimal each. state() builds it.
+	st      AccountState
+	units   int64
+	scale   int32
+	inUnits bool
+	idx     int32     // in memStore.accountList
+	hist    []*memRec // transactions with a posting from or to it, ascending Seq
 	// histSeq is the Seq of hist's last record: appending in order needs
 	// no look at a record that is likely out of cache.
 	histSeq int64
 	// open lists its lots that had Remaining > 0 when added; exhausted ones
 	// are dropped lazily, by write transactions.
 	open []*memLot
+}
+
+// state returns the stored account with its Posted total.
+func (a *memAccount) state() AccountState {
+	st := a.st
+	if a.inUnits {
+		st.Posted = decimal.New(a.units, -a.scale)
+	}
+	return st
 }
 
 // memRec is a stored transaction. Metadata is kept as sorted key/value
@@ -397,17 +412,25 @@ func (t *memTx) Rollback() error {
 }
 
 func (t *memTx) LockAccounts(_ context.Context, ids []string) ([]AccountState, error) {
-	return t.appendLockedAccounts(make([]AccountState, 0, len(ids)), ids), nil
+	out := make([]AccountState, 0, len(ids))
+	for _, id := range ids {
+		if a := t.s.accounts[id]; a != nil {
+			out = append(out, a.state())
+		}
+	}
+	return out, nil
 }
 
-// appendLockedAccounts is LockAccounts appending to dst (accountLocker).
-func (t *memTx) appendLockedAccounts(dst []AccountState, ids []string) []AccountState {
+// appendLockedAccounts is LockAccounts appending to dst, with each
+// account's posted total in du when it is kept in units (accountLocker).
+func (t *memTx) appendLockedAccounts(dst []AccountState, du []unitTotal, ids []string) ([]AccountState, []unitTotal) {
 	for _, id := range ids {
 		if a := t.s.accounts[id]; a != nil {
 			dst = append(dst, a.st)
+			du = append(du, unitTotal{units: a.units, scale: a.scale, ok: a.inUnits})
 		}
 	}
-	return dst
+	return dst, du
 }
 
 func copyHold(h *HoldRecord) HoldRecord {
@@ -736,6 +759,12 @@ func (s *memStore) apply(c *Changes) {
 		a := &c.Accounts[i]
 		if p := s.accounts[a.ID]; p != nil {
 			p.st.Posted, p.st.Held = a.Posted, a.Held
+			p.inUnits = false
+			if i < len(c.posted) && c.posted[i].ok {
+				u := c.posted[i]
+				p.units, p.scale, p.inUnits = u.units, u.scale, true
+				p.st.Posted = decimal.Decimal{}
+			}
 		}
 	}
 	var cache accountCache
@@ -843,7 +872,7 @@ func (t *memTx) ScanAccounts(_ context.Context, after string, limit int) ([]Acco
 	}
 	var out []AccountState
 	for ; i < len(ids) && len(out) < limit; i++ {
-		out = append(out, t.s.accounts[ids[i]].st)
+		out = append(out, t.s.accounts[ids[i]].state())
 	}
 	return out, nil
 }
