@@ -300,37 +300,63 @@ func (s *memStore) Close() error {
 // account, expiry and amount are read from that posting of its stored
 // record (rec); only a lot written without a matching record (an import's
 // odd one) keeps a full copy. That halves what each lot holds and what the
-// collector scans.
+// collector scans. Remaining and Expired are kept as int64 coefficient and
+// exponent (one pointer word per lot for the collector, not three); a lot
+// whose amounts do not fit keeps a full copy too.
 type memLot struct {
-	id        LotID
-	rec       *memRec // the record whose posting opened the lot, or nil if full
-	full      *Lot    // the lot as written, when rec is nil
-	remaining decimal.Decimal
-	expired   decimal.Decimal
-	inOpen    bool // on its account's open list
+	id   LotID
+	rec  *memRec // the record whose posting opened the lot, or nil if full
+	full *Lot    // the lot as written, when rec is nil
+	// Remaining = rem·10^remExp, Expired = expd·10^expdExp (rec not nil).
+	rem, expd       int64
+	remExp, expdExp int32
+	inOpen          bool // on its account's open list
+}
+
+// open reports whether the lot has points remaining.
+func (m *memLot) open() bool {
+	if m.full != nil {
+		return m.full.Remaining.Sign() > 0
+	}
+	return m.rem > 0
+}
+
+// decParts splits d into an int64 coefficient and exponent, if it fits.
+func decParts(d decimal.Decimal) (int64, int32, bool) {
+	if d.NumDigits() > 18 {
+		return 0, 0, false
+	}
+	return d.CoefficientInt64(), d.Exponent(), true
+}
+
+// mkDec is decPart's inverse; the common zero needs no allocation.
+func mkDec(c int64, e int32) decimal.Decimal {
+	if c == 0 && e == 0 {
+		return decimal.Decimal{}
+	}
+	return decimal.New(c, e)
 }
 
 // lot returns the stored lot.
 func (s *memStore) lot(m *memLot) Lot {
 	if m.full != nil {
-		l := *m.full
-		l.Remaining, l.Expired = m.remaining, m.expired
-		return l
+		return *m.full
 	}
 	r := m.rec
+	rem, expd := mkDec(m.rem, m.remExp), mkDec(m.expd, m.expdExp)
 	if r.posts == nil {
 		p := &r.rec.Postings[m.id.Posting]
-		return Lot{ID: m.id, Account: p.To, ExpiresAt: p.ExpiresAt, Amount: p.Amount, Remaining: m.remaining, Expired: m.expired}
+		return Lot{ID: m.id, Account: p.To, ExpiresAt: p.ExpiresAt, Amount: p.Amount, Remaining: rem, Expired: expd}
 	}
 	mp := &r.posts[m.id.Posting]
 	// An untouched lot's Remaining is its amount, the same value: share it
-	// rather than build a decimal.
-	amt := m.remaining
-	if amt.Exponent() != mp.exp || amt.NumDigits() > 18 || amt.CoefficientInt64() != mp.coef {
+	// rather than build a second decimal.
+	amt := rem
+	if m.rem != mp.coef || m.remExp != mp.exp {
 		amt = decimal.New(mp.coef, mp.exp)
 	}
 	return Lot{ID: m.id, Account: s.accountList[mp.to].st.ID, ExpiresAt: unixMicroUTC(mp.expiresAt),
-		Amount: amt, Remaining: m.remaining, Expired: m.expired}
+		Amount: amt, Remaining: rem, Expired: expd}
 }
 
 func (s *memStore) expiresAt(m *memLot) time.Time {
@@ -456,14 +482,14 @@ func (t *memTx) OpenLots(_ context.Context, accounts []string) ([]Lot, error) {
 		a := t.s.accounts[id]
 		if a == nil {
 			for _, l := range t.s.orphans[id] {
-				if l.remaining.Sign() > 0 {
+				if l.open() {
 					out = append(out, t.s.lot(l))
 				}
 			}
 			continue
 		}
 		for _, l := range a.open {
-			if l.remaining.Sign() > 0 {
+			if l.open() {
 				out = append(out, t.s.lot(l))
 			}
 		}
@@ -527,7 +553,7 @@ func (t *memTx) ExpiredLots(_ context.Context, at time.Time, limit int) ([]Lot, 
 	var out []Lot
 	due := func(ls []*memLot) {
 		for _, l := range ls {
-			if l.remaining.Sign() > 0 {
+			if l.open() {
 				if exp := t.s.expiresAt(l); !exp.IsZero() && !exp.After(at) {
 					out = append(out, t.s.lot(l))
 				}
@@ -679,24 +705,32 @@ func (s *memStore) setLot(l *Lot, rec *memRec, owner *memAccount, cache *account
 		p.id = l.ID
 		s.lots.insert(i, p)
 	}
+	// Exactly one of p.rec and p.full is set once stored; a full copy
+	// stays one.
+	var back *memRec
 	switch {
-	case p.rec == nil && p.full == nil: // new
+	case p.full != nil:
+	case p.rec == nil: // new
 		if rec == nil {
 			rec = s.recBySeq(l.ID.Seq)
 		}
 		if s.backs(rec, l) {
-			p.rec = rec
-		} else {
-			c := *l
-			p.full = &c
+			back = rec
 		}
+	case s.backs(p.rec, l):
+		back = p.rec
+	}
+	rc, re, rok := decParts(l.Remaining)
+	xc, xe, xok := decParts(l.Expired)
+	switch {
+	case back != nil && rok && xok:
+		p.rec, p.rem, p.remExp, p.expd, p.expdExp = back, rc, re, xc, xe
 	case p.full != nil:
 		*p.full = *l
-	case !s.backs(p.rec, l):
+	default:
 		c := *l
 		p.rec, p.full = nil, &c
 	}
-	p.remaining, p.expired = l.Remaining, l.Expired
 	if l.Remaining.Sign() > 0 && !p.inOpen {
 		p.inOpen = true
 		if owner == nil {
@@ -919,7 +953,7 @@ func (t *memTx) ScanHolds(_ context.Context, after string, limit int) ([]HoldRec
 func keepRemaining(ls []*memLot) []*memLot {
 	j := 0
 	for _, l := range ls {
-		if l.remaining.Sign() > 0 {
+		if l.open() {
 			ls[j] = l
 			j++
 		} else {
