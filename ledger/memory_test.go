@@ -133,3 +133,70 @@ func TestMemoryHugeAmounts(t *testing.T) {
 		t.Errorf("AwardedSum = %s, want %s", sum, huge.Add(small))
 	}
 }
+
+// TestMemoryPostedUnitsAcrossEngines: the in-memory store keeps posted
+// totals as integers when its engine hands them over that way, and as
+// decimals otherwise. Engines over one store that see it each way, or with
+// another scale for the currency, must all read and extend the same totals.
+func TestMemoryPostedUnitsAcrossEngines(t *testing.T) {
+	ctx := context.Background()
+	store := ledger.NewMemoryStore()
+	fast, err := ledger.New(store) // accountLocker: totals kept in units
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := ledger.New(hideOptional{store}) // decimals only
+	if err != nil {
+		t.Fatal(err)
+	}
+	fine, err := ledger.New(store, ledger.WithCurrency(ledger.Currency{Code: "points", Scale: 4}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"issuance", "c1"} {
+		kind := ledger.KindIssuance
+		if id == "c1" {
+			kind = ledger.KindCustomer
+		}
+		if _, err := fast.CreateAccount(ctx, ledger.Account{ID: id, Kind: kind}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	award := func(l ledger.Ledger, key, amount string) {
+		t.Helper()
+		_, err := l.Post(ctx, ledger.Transaction{Key: key, Postings: []ledger.Posting{
+			{From: "issuance", To: "c1", Amount: decimal.RequireFromString(amount)}}})
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+	}
+	check := func(step string, want string) {
+		t.Helper()
+		for name, l := range map[string]ledger.Ledger{"fast": fast, "plain": plain, "fine": fine} {
+			b, err := l.Balance(ctx, "c1", time.Time{})
+			if err != nil {
+				t.Fatalf("%s: %s: %v", step, name, err)
+			}
+			if !b.Posted.Equal(decimal.RequireFromString(want)) {
+				t.Errorf("%s: %s reads Posted %s, want %s", step, name, b.Posted, want)
+			}
+			i, err := l.Balance(ctx, "issuance", time.Time{})
+			if err != nil {
+				t.Fatalf("%s: %s: %v", step, name, err)
+			}
+			if !i.Posted.Neg().Equal(decimal.RequireFromString(want)) {
+				t.Errorf("%s: %s reads issuance Posted %s, want -%s", step, name, i.Posted, want)
+			}
+		}
+	}
+	award(fast, "a1", "1.25") // stored in units of 0.01
+	check("after fast", "1.25")
+	award(plain, "a2", "2.50") // stored as a decimal
+	check("after plain", "3.75")
+	award(fast, "a3", "0.05") // back to units
+	check("after fast again", "3.8")
+	award(fine, "a4", "0.0001") // units of 0.0001
+	check("after fine", "3.8001")
+	award(fast, "a5", "1") // the scale-2 engine reads the scale-4 total
+	check("after fast on a fine total", "4.8001")
+}
