@@ -40,7 +40,8 @@ func NewMemoryStore() Store {
 		seed:      maphash.MakeSeed(),
 		holds:     map[string]*HoldRecord{},
 		openHolds: map[string]map[string]*HoldRecord{},
-		orphans:   map[string][]*memLot{},
+		orphans:   map[string][]int{},
+		fullLots:  map[LotID]*Lot{},
 	}
 }
 
@@ -56,10 +57,14 @@ type memStore struct {
 	txs   map[uint64]*memRec
 	seed  maphash.Seed
 	bySeq chunked[*memRec] // ascending Seq
-	lots  chunked[*memLot] // every lot, ascending ID
+	// lots holds every lot by value, ascending ID. It and the lists that
+	// refer to its lots by index hold no pointers, so the collector skips
+	// them; only out-of-order writes (imports) shift the indexes.
+	lots     chunked[memLot]
+	fullLots map[LotID]*Lot // lots not backed by their record's posting
 	// orphans holds the open lots of accounts not stored (yet), which only
 	// an import could write; they join the account when it arrives.
-	orphans   map[string][]*memLot
+	orphans   map[string][]int
 	holds     map[string]*HoldRecord
 	openHolds map[string]map[string]*HoldRecord // account → open holds
 	seq       int64
@@ -69,7 +74,6 @@ type memStore struct {
 	// Allocation slabs: stored values never move, and one allocation
 	// serves many records.
 	recSlab  []memRec
-	lotSlab  []memLot
 	postSlab []memPosting
 	metaSlab []string
 	useSlab  []LotUse
@@ -89,9 +93,9 @@ type memAccount struct {
 	// histSeq is the Seq of hist's last record: appending in order needs
 	// no look at a record that is likely out of cache.
 	histSeq int64
-	// open lists its lots that had Remaining > 0 when added; exhausted ones
-	// are dropped lazily, by write transactions.
-	open []*memLot
+	// open lists (as memStore.lots indexes) its lots that had Remaining
+	// > 0 when added; exhausted ones are dropped lazily, by writers.
+	open []int
 }
 
 // state returns the stored account with its Posted total.
@@ -299,24 +303,25 @@ func (s *memStore) Close() error {
 // memLot is a stored lot. A lot is the credit of one posting, so its
 // account, expiry and amount are read from that posting of its stored
 // record (rec); only a lot written without a matching record (an import's
-// odd one) keeps a full copy. That halves what each lot holds and what the
-// collector scans. Remaining and Expired are kept as int64 coefficient and
+// odd one) keeps a full copy. That halves what each lot holds, and the lot
+// holds no pointer for the collector to follow. Remaining and Expired are kept as int64 coefficient and
 // exponent (one pointer word per lot for the collector, not three); a lot
 // whose amounts do not fit keeps a full copy too.
 type memLot struct {
-	id   LotID
-	rec  *memRec // the record whose posting opened the lot, or nil if full
-	full *Lot    // the lot as written, when rec is nil
-	// Remaining = rem·10^remExp, Expired = expd·10^expdExp (rec not nil).
+	id LotID
+	// ri is the memStore.bySeq index of the record whose posting opened
+	// the lot, or -1 when the lot is kept whole in memStore.fullLots.
+	ri int
+	// Remaining = rem·10^remExp, Expired = expd·10^expdExp (ri ≥ 0).
 	rem, expd       int64
 	remExp, expdExp int32
 	inOpen          bool // on its account's open list
 }
 
-// open reports whether the lot has points remaining.
-func (m *memLot) open() bool {
-	if m.full != nil {
-		return m.full.Remaining.Sign() > 0
+// lotOpen reports whether the lot has points remaining.
+func (s *memStore) lotOpen(m *memLot) bool {
+	if m.ri < 0 {
+		return s.fullLots[m.id].Remaining.Sign() > 0
 	}
 	return m.rem > 0
 }
@@ -339,10 +344,10 @@ func mkDec(c int64, e int32) decimal.Decimal {
 
 // lot returns the stored lot.
 func (s *memStore) lot(m *memLot) Lot {
-	if m.full != nil {
-		return *m.full
+	if m.ri < 0 {
+		return *s.fullLots[m.id]
 	}
-	r := m.rec
+	r := s.bySeq.at(m.ri)
 	rem, expd := mkDec(m.rem, m.remExp), mkDec(m.expd, m.expdExp)
 	if r.posts == nil {
 		p := &r.rec.Postings[m.id.Posting]
@@ -360,13 +365,14 @@ func (s *memStore) lot(m *memLot) Lot {
 }
 
 func (s *memStore) expiresAt(m *memLot) time.Time {
-	if m.full != nil {
-		return m.full.ExpiresAt
+	if m.ri < 0 {
+		return s.fullLots[m.id].ExpiresAt
 	}
-	if m.rec.posts == nil {
-		return m.rec.rec.Postings[m.id.Posting].ExpiresAt
+	r := s.bySeq.at(m.ri)
+	if r.posts == nil {
+		return r.rec.Postings[m.id.Posting].ExpiresAt
 	}
-	return unixMicroUTC(m.rec.posts[m.id.Posting].expiresAt)
+	return unixMicroUTC(r.posts[m.id.Posting].expiresAt)
 }
 
 // backs reports whether r's posting l.ID.Posting is the credit that opened
@@ -393,13 +399,14 @@ func (s *memStore) backs(r *memRec, l *Lot) bool {
 		p.Amount.Exponent() == l.Amount.Exponent() && p.Amount.Equal(l.Amount)
 }
 
-// recBySeq returns the stored record with this Seq, or nil.
-func (s *memStore) recBySeq(seq int64) *memRec {
+// recBySeq returns the stored record with this Seq and its bySeq index,
+// or nil and -1.
+func (s *memStore) recBySeq(seq int64) (*memRec, int) {
 	i, ok := s.bySeq.search(func(r *memRec) int { return cmp.Compare(r.rec.Seq, seq) })
 	if !ok {
-		return nil
+		return nil, -1
 	}
-	return s.bySeq.at(i)
+	return s.bySeq.at(i), i
 }
 
 type memTx struct {
@@ -481,20 +488,20 @@ func (t *memTx) OpenLots(_ context.Context, accounts []string) ([]Lot, error) {
 	for _, id := range accounts {
 		a := t.s.accounts[id]
 		if a == nil {
-			for _, l := range t.s.orphans[id] {
-				if l.open() {
+			for _, i := range t.s.orphans[id] {
+				if l := t.s.lots.ptr(i); t.s.lotOpen(l) {
 					out = append(out, t.s.lot(l))
 				}
 			}
 			continue
 		}
-		for _, l := range a.open {
-			if l.open() {
+		for _, i := range a.open {
+			if l := t.s.lots.ptr(i); t.s.lotOpen(l) {
 				out = append(out, t.s.lot(l))
 			}
 		}
 		if t.write {
-			a.open = keepRemaining(a.open)
+			a.open = t.s.keepRemaining(a.open)
 		}
 	}
 	return out, nil
@@ -503,14 +510,14 @@ func (t *memTx) OpenLots(_ context.Context, accounts []string) ([]Lot, error) {
 // findLot returns the index of the lot with this ID in s.lots, or where it
 // would be inserted.
 func (s *memStore) findLot(id LotID) (int, bool) {
-	return s.lots.search(func(l *memLot) int { return cmpLotID(l.id, id) })
+	return s.lots.search(func(l memLot) int { return cmpLotID(l.id, id) })
 }
 
 func (t *memTx) Lots(_ context.Context, ids []LotID) ([]Lot, error) {
 	var out []Lot
 	for _, id := range ids {
 		if i, ok := t.s.findLot(id); ok {
-			out = append(out, t.s.lot(t.s.lots.at(i)))
+			out = append(out, t.s.lot(t.s.lots.ptr(i)))
 		}
 	}
 	return out, nil
@@ -551,9 +558,9 @@ func (t *memTx) ExpiredLots(_ context.Context, at time.Time, limit int) ([]Lot, 
 	// scanning them is what an expiring list would cost in a points
 	// ledger, where most open lots expire.
 	var out []Lot
-	due := func(ls []*memLot) {
-		for _, l := range ls {
-			if l.open() {
+	due := func(ls []int) {
+		for _, i := range ls {
+			if l := t.s.lots.ptr(i); t.s.lotOpen(l) {
 				if exp := t.s.expiresAt(l); !exp.IsZero() && !exp.After(at) {
 					out = append(out, t.s.lot(l))
 				}
@@ -563,7 +570,7 @@ func (t *memTx) ExpiredLots(_ context.Context, at time.Time, limit int) ([]Lot, 
 	for _, a := range t.s.accounts {
 		due(a.open)
 		if t.write {
-			a.open = keepRemaining(a.open)
+			a.open = t.s.keepRemaining(a.open)
 		}
 	}
 	for _, ls := range t.s.orphans {
@@ -688,48 +695,45 @@ func (t *memTx) Apply(_ context.Context, c *Changes) error {
 	return nil
 }
 
-// setLot stores l, opened by a posting of rec (nil: unknown). A lot joins
-// its account's open list whenever it has Remaining > 0 and is not on it;
-// exhausted lots leave lazily.
-func (s *memStore) setLot(l *Lot, rec *memRec, owner *memAccount, cache *accountCache) {
-	var p *memLot
-	if n := s.lots.len(); n == 0 || s.lots.at(n-1).id.Less(l.ID) {
+// setLot stores l, opened by posting l.ID.Posting of rec, stored at index
+// ri of bySeq (nil, -1: look it up). A lot joins its account's open list
+// whenever it has Remaining > 0 and is not on it; exhausted lots leave
+// lazily.
+func (s *memStore) setLot(l *Lot, rec *memRec, ri int, owner *memAccount, cache *accountCache) {
+	idx, isNew := s.lots.len(), true
+	if idx == 0 || s.lots.ptr(idx-1).id.Less(l.ID) {
 		// New lots come in ID order: append.
-		p = &slab(&s.lotSlab, 1, 1024)[0]
-		p.id = l.ID
-		s.lots.append(p)
+		s.lots.append(memLot{id: l.ID, ri: -1})
 	} else if i, ok := s.findLot(l.ID); ok {
-		p = s.lots.at(i)
+		idx, isNew = i, false
 	} else {
-		p = &slab(&s.lotSlab, 1, 1024)[0]
-		p.id = l.ID
-		s.lots.insert(i, p)
+		idx = i
+		s.lots.insert(i, memLot{id: l.ID, ri: -1})
+		s.shiftLots(i)
 	}
-	// Exactly one of p.rec and p.full is set once stored; a full copy
-	// stays one.
-	var back *memRec
+	p := s.lots.ptr(idx)
+	// A lot is backed by its record's posting, or kept whole; a whole
+	// copy stays one.
+	back := -1
 	switch {
-	case p.full != nil:
-	case p.rec == nil: // new
+	case isNew:
 		if rec == nil {
-			rec = s.recBySeq(l.ID.Seq)
+			rec, ri = s.recBySeq(l.ID.Seq)
 		}
 		if s.backs(rec, l) {
-			back = rec
+			back = ri
 		}
-	case s.backs(p.rec, l):
-		back = p.rec
+	case p.ri >= 0 && s.backs(s.bySeq.at(p.ri), l):
+		back = p.ri
 	}
 	rc, re, rok := decParts(l.Remaining)
 	xc, xe, xok := decParts(l.Expired)
-	switch {
-	case back != nil && rok && xok:
-		p.rec, p.rem, p.remExp, p.expd, p.expdExp = back, rc, re, xc, xe
-	case p.full != nil:
-		*p.full = *l
-	default:
+	if back >= 0 && rok && xok {
+		p.ri, p.rem, p.remExp, p.expd, p.expdExp = back, rc, re, xc, xe
+	} else {
 		c := *l
-		p.rec, p.full = nil, &c
+		p.ri = -1
+		s.fullLots[l.ID] = &c
 	}
 	if l.Remaining.Sign() > 0 && !p.inOpen {
 		p.inOpen = true
@@ -737,9 +741,40 @@ func (s *memStore) setLot(l *Lot, rec *memRec, owner *memAccount, cache *account
 			owner = cache.get(s, l.Account)
 		}
 		if owner != nil {
-			owner.open = append(owner.open, p)
+			owner.open = append(owner.open, idx)
 		} else {
-			s.orphans[l.Account] = append(s.orphans[l.Account], p)
+			s.orphans[l.Account] = append(s.orphans[l.Account], idx)
+		}
+	}
+}
+
+// shiftLots renumbers the lot indexes the open lists hold after a lot was
+// inserted at index i (an import's out-of-order write; O(lots), like the
+// insert itself).
+func (s *memStore) shiftLots(i int) {
+	shift := func(ls []int) {
+		for k := range ls {
+			if ls[k] >= i {
+				ls[k]++
+			}
+		}
+	}
+	for _, a := range s.accountList {
+		shift(a.open)
+	}
+	for _, ls := range s.orphans {
+		shift(ls)
+	}
+}
+
+// shiftRecs renumbers the lots' record indexes after a record was inserted
+// at index i of bySeq (imports only).
+func (s *memStore) shiftRecs(i int) {
+	for _, ch := range s.lots.chunks {
+		for k := range ch {
+			if ch[k].ri >= i {
+				ch[k].ri++
+			}
 		}
 	}
 }
@@ -817,12 +852,14 @@ func (s *memStore) apply(c *Changes) {
 		// Imported records bring their own Seq; never reserve below them.
 		s.seq = max(s.seq, p.rec.Seq)
 		s.addTx(p)
-		if n := s.bySeq.len(); n == 0 || s.bySeq.at(n-1).rec.Seq < p.rec.Seq {
+		ri := s.bySeq.len()
+		if ri == 0 || s.bySeq.at(ri-1).rec.Seq < p.rec.Seq {
 			s.bySeq.append(p)
 		} else {
 			// After any record with the same Seq, as appendBySeq.
-			i := sort.Search(s.bySeq.len(), func(i int) bool { return s.bySeq.at(i).rec.Seq > p.rec.Seq })
-			s.bySeq.insert(i, p)
+			ri = sort.Search(s.bySeq.len(), func(i int) bool { return s.bySeq.at(i).rec.Seq > p.rec.Seq })
+			s.bySeq.insert(ri, p)
+			s.shiftRecs(ri)
 		}
 		tos = tos[:0]
 		for k := range r.Postings {
@@ -841,7 +878,7 @@ func (s *memStore) apply(c *Changes) {
 			if k := int(l.ID.Posting); k >= 0 && k < len(tos) && tos[k] != nil && tos[k].st.ID == l.Account {
 				owner = tos[k]
 			}
-			s.setLot(l, p, owner, &cache)
+			s.setLot(l, p, ri, owner, &cache)
 			lots = lots[1:]
 		}
 	}
@@ -854,10 +891,10 @@ func (s *memStore) apply(c *Changes) {
 		}
 	}
 	for i := range lots {
-		s.setLot(&lots[i], nil, nil, &cache)
+		s.setLot(&lots[i], nil, -1, nil, &cache)
 	}
 	for i := range c.Lots {
-		s.setLot(&c.Lots[i], nil, nil, &cache)
+		s.setLot(&c.Lots[i], nil, -1, nil, &cache)
 	}
 	for _, h := range c.NewHolds {
 		s.setHold(h)
@@ -928,7 +965,7 @@ func (t *memTx) ScanLots(_ context.Context, after LotID, limit int) ([]Lot, erro
 	}
 	var out []Lot
 	for ; i < t.s.lots.len() && len(out) < limit; i++ {
-		out = append(out, t.s.lot(t.s.lots.at(i)))
+		out = append(out, t.s.lot(t.s.lots.ptr(i)))
 	}
 	return out, nil
 }
@@ -950,17 +987,16 @@ func (t *memTx) ScanHolds(_ context.Context, after string, limit int) ([]HoldRec
 // keepRemaining compacts a lot list in place to the lots with points left,
 // keeping their order, and calls drop on each lot it removes. Writers prune
 // the open lists this way as they read them.
-func keepRemaining(ls []*memLot) []*memLot {
+func (s *memStore) keepRemaining(ls []int) []int {
 	j := 0
-	for _, l := range ls {
-		if l.open() {
-			ls[j] = l
+	for _, i := range ls {
+		if l := s.lots.ptr(i); s.lotOpen(l) {
+			ls[j] = i
 			j++
 		} else {
 			l.inOpen = false
 		}
 	}
-	clear(ls[j:])
 	return ls[:j]
 }
 
@@ -978,6 +1014,9 @@ const chunkBits = 12 // 4096 elements per chunk
 func (c *chunked[T]) len() int { return c.n }
 
 func (c *chunked[T]) at(i int) T { return c.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
+
+// ptr returns the address of element i, valid until the next insert.
+func (c *chunked[T]) ptr(i int) *T { return &c.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
 
 func (c *chunked[T]) append(v T) {
 	if c.n&(1<<chunkBits-1) == 0 {

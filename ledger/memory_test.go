@@ -2,6 +2,8 @@ package ledger_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -199,4 +201,91 @@ func TestMemoryPostedUnitsAcrossEngines(t *testing.T) {
 	check("after fine", "3.8001")
 	award(fast, "a5", "1") // the scale-2 engine reads the scale-4 total
 	check("after fast on a fine total", "4.8001")
+}
+
+// TestMemoryStoreOutOfOrderLots writes records and lots through the Store
+// out of Seq order, as an import may, and in separate Changes: the lots'
+// links to their records and the open lists must follow the inserts.
+func TestMemoryStoreOutOfOrderLots(t *testing.T) {
+	ctx := context.Background()
+	store := ledger.NewMemoryStore()
+	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := decimal.RequireFromString
+	rec := func(seq int64, amount string) ledger.TxRecord {
+		return ledger.TxRecord{Transaction: ledger.Transaction{Key: fmt.Sprintf("k%d", seq), Seq: seq,
+			Postings: []ledger.Posting{{From: "issuance", To: "c1", Amount: d(amount), ExpiresAt: exp}}}}
+	}
+	lot := func(seq int64, amount, remaining string) ledger.Lot {
+		return ledger.Lot{ID: ledger.LotID{Seq: seq}, Account: "c1", ExpiresAt: exp, Amount: d(amount), Remaining: d(remaining)}
+	}
+	apply := func(c ledger.Changes) {
+		t.Helper()
+		tx, err := store.Begin(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Apply(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(ledger.Changes{
+		NewAccounts: []ledger.AccountState{
+			{Account: ledger.Account{ID: "c1", Kind: ledger.KindCustomer, Flags: ledger.FlagNoNegative, Currency: "points"}, Posted: d("5")},
+			{Account: ledger.Account{ID: "issuance", Kind: ledger.KindIssuance, Currency: "points"}, Posted: d("-5")},
+		},
+		Transactions: []ledger.TxRecord{rec(10, "5")},
+		NewLots:      []ledger.Lot{lot(10, "5", "5")},
+	})
+	// An earlier record and its lot: both go before what is stored.
+	apply(ledger.Changes{Transactions: []ledger.TxRecord{rec(5, "3")}, NewLots: []ledger.Lot{lot(5, "3", "3")}})
+	// A record, then its lot in a later write (found by Seq), then a
+	// debit of the first lot and an exhausted lot.
+	apply(ledger.Changes{Transactions: []ledger.TxRecord{rec(7, "1")}})
+	apply(ledger.Changes{NewLots: []ledger.Lot{lot(7, "1", "0")}, Lots: []ledger.Lot{lot(10, "5", "2")}})
+
+	tx, err := store.Begin(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	opts := cmp.Options{cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) })}
+	sortLots := func(ls []ledger.Lot) []ledger.Lot {
+		slices.SortFunc(ls, func(a, b ledger.Lot) int { return int(a.ID.Seq - b.ID.Seq) })
+		return ls
+	}
+	open, err := tx.OpenLots(ctx, []string{"c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]ledger.Lot{lot(5, "3", "3"), lot(10, "5", "2")}, sortLots(open), opts); diff != "" {
+		t.Errorf("OpenLots (-want +got):\n%s", diff)
+	}
+	all, err := tx.ScanLots(ctx, ledger.LotID{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]ledger.Lot{lot(5, "3", "3"), lot(7, "1", "0"), lot(10, "5", "2")}, all, opts); diff != "" {
+		t.Errorf("ScanLots (-want +got):\n%s", diff)
+	}
+	got, err := tx.Lots(ctx, []ledger.LotID{{Seq: 10}, {Seq: 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]ledger.Lot{lot(7, "1", "0"), lot(10, "5", "2")}, sortLots(got), opts); diff != "" {
+		t.Errorf("Lots (-want +got):\n%s", diff)
+	}
+	recs, err := tx.ScanTransactions(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int64
+	for _, r := range recs {
+		seqs = append(seqs, r.Seq)
+	}
+	if diff := cmp.Diff([]int64{5, 7, 10}, seqs); diff != "" {
+		t.Errorf("ScanTransactions Seqs (-want +got):\n%s", diff)
+	}
 }
