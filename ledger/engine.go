@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/shopspring/decimal"
 )
 
 // Engine implements [Ledger] and every capability interface over a [Store].
@@ -16,6 +19,7 @@ type Engine struct {
 	store  Store
 	cfg    config
 	closed atomic.Bool
+	works  sync.Pool // *work, reused so a unit's scratch maps and slices are not garbage
 }
 
 // Interface checks.
@@ -89,6 +93,8 @@ func (e *Engine) runOnce(ctx context.Context, write bool, fn func(w *work) error
 	if err != nil {
 		return fmt.Errorf("ledger: begin: %w", err)
 	}
+	w := e.getWork(ctx, stx)
+	defer e.putWork(w) // deferred first, so it runs after Rollback
 	committed := false
 	defer func() {
 		if !committed {
@@ -97,7 +103,6 @@ func (e *Engine) runOnce(ctx context.Context, write bool, fn func(w *work) error
 			_ = stx.Rollback()
 		}
 	}()
-	w := &work{e: e, ctx: ctx, stx: stx, now: e.now()}
 	ferr := fn(w)
 	var ct *commitThen
 	if ferr != nil && !errors.As(ferr, &ct) {
@@ -124,24 +129,96 @@ func (c *Changes) empty() bool {
 		len(c.NewHolds) == 0 && len(c.Holds) == 0
 }
 
+// accountLocker is StoreTx.LockAccounts appending to a slice the engine
+// reuses, so locking a batch's accounts allocates nothing. The in-memory
+// store implements it.
+//
+// It also lets the store keep posted totals as integers: for each state
+// appended to dst it appends to du the account's Posted in units, and when
+// that unitTotal is ok the state's Posted is left zero. A unit of work on
+// such a store hands its new totals back the same way (Changes.posted), so
+// a batch builds no decimal per touched account; a store that does not
+// implement accountLocker only ever sees decimals.
+type accountLocker interface {
+	appendLockedAccounts(dst []AccountState, du []unitTotal, ids []string) ([]AccountState, []unitTotal)
+}
+
+// unitTotal is a posted total of units·10^-scale, valid when ok.
+type unitTotal struct {
+	units int64
+	scale int32
+	ok    bool
+}
+
+// getWork returns an empty unit of work over stx.
+func (e *Engine) getWork(ctx context.Context, stx StoreTx) *work {
+	w, _ := e.works.Get().(*work)
+	if w == nil {
+		w = &work{}
+	}
+	w.e, w.ctx, w.stx, w.now = e, ctx, stx, e.now()
+	return w
+}
+
+// poolMax bounds the scratch a pooled unit keeps: the memory of a huge
+// batch is left to the collector rather than held for small units.
+const poolMax = 1 << 14
+
+// putWork empties w and pools it. Nothing a unit returns to its caller
+// points into w's scratch: results copy values out of it, and stores copy
+// what they keep (see StoreTx).
+func (e *Engine) putWork(w *work) {
+	if len(w.accts) > poolMax || cap(w.acctSlab) > poolMax || cap(w.ch.NewLots) > poolMax ||
+		cap(w.ch.Transactions) > poolMax || cap(w.scratch) > 2*poolMax || cap(w.paccs) > 2*poolMax {
+		return
+	}
+	clear(w.accts)
+	clear(w.books)
+	clear(w.lots)
+	clear(w.first)
+	// Slices are truncated, not cleared: the next unit overwrites each
+	// element before reading it, and clearing half a megabyte of pointers
+	// per batch (under write barriers while the collector runs) cost more
+	// than the stale values it would let go, which poolMax bounds and the
+	// pool drops at the next collections anyway.
+	w.order, w.newLots = w.order[:0], w.newLots[:0]
+	w.acctSlab, w.lotSlab = w.acctSlab[:0], w.lotSlab[:0]
+	w.scratch, w.paccs, w.lids, w.states = w.scratch[:0], w.paccs[:0], w.lids[:0], w.states[:0]
+	w.dunits, w.units = w.dunits[:0], false
+	w.ch.Reset()
+	w.seqNext, w.seqEnd = 0, 0
+	w.e, w.ctx, w.stx = nil, nil, nil
+	e.works.Put(w)
+}
+
 // work is the state of one unit of work: the locked accounts, the lots
-// loaded for them, and the changes to apply.
+// loaded for them, and the changes to apply. Units are pooled (getWork,
+// putWork): nothing in here outlives its unit.
 type work struct {
 	e   *Engine
 	ctx context.Context
 	stx StoreTx
 	now time.Time
 
-	accts map[string]*acct
+	accts map[string]*acct    // nil value: looked up, does not exist
+	order []*acct             // the accounts of accts, in the order loaded
 	books map[string]*lotBook // lot-keeping accounts whose open lots are loaded
 	lots  map[LotID]*lotRef   // every lot loaded or created in this unit
 
 	seqNext, seqEnd int64
 	ch              Changes
 
-	newLots  []*lotRef // lots opened in this unit, in ID order (not in lots)
+	newLots  []*lotRef // lots opened in this unit into a loaded book (not in lots)
 	acctSlab []acct    // backing store for accts, one allocation per unit
 	lotSlab  []lotRef
+
+	scratch []string       // IDs and keys a unit gathers for store calls
+	states  []AccountState // accountLocker's reused result
+	dunits  []unitTotal    // accountLocker's reused unit totals
+	units   bool           // stx is an accountLocker: flush may hand it unitTotals
+	paccs   []*acct        // postAll: each posting's From and To accounts
+	lids    []LotID        // flush: dirty lots
+	first   map[string]int // postAll: index of each key's first use in the batch
 }
 
 func (w *work) newAcct(a acct) *acct {
@@ -149,7 +226,9 @@ func (w *work) newAcct(a acct) *acct {
 		w.acctSlab = make([]acct, 0, max(16, 2*cap(w.acctSlab)))
 	}
 	w.acctSlab = append(w.acctSlab, a)
-	return &w.acctSlab[len(w.acctSlab)-1]
+	p := &w.acctSlab[len(w.acctSlab)-1]
+	w.order = append(w.order, p)
+	return p
 }
 
 func (w *work) newLotRef(r lotRef) *lotRef {
@@ -166,6 +245,100 @@ type acct struct {
 	isNew  bool
 	dirty  bool
 	keeper bool // keeps lots (FlagNoNegative)
+	// delta is what this unit's postings add to st.Posted and have not
+	// yet added, in units of 10^-cur.Scale (see addPosted).
+	delta int64
+	// inUnits: the posted total is base units of 10^-cur.Scale and
+	// st.Posted is not set (see accountLocker); posted() builds it.
+	inUnits bool
+	base    int64
+}
+
+// maxUnits bounds acct.delta and the amounts folded into it, so adding two
+// of them never overflows an int64.
+const maxUnits = 1_000_000_000_000_000_000
+
+var pow10 = [...]int64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
+
+// toUnits returns d as an integer count of 10^-scale units when that is
+// exact and at most maxUnits in magnitude.
+func toUnits(d decimal.Decimal, scale int32) (int64, bool) {
+	if d.NumDigits() > 18 {
+		return 0, false
+	}
+	c, shift := d.CoefficientInt64(), d.Exponent()+scale // d = c·10^(shift−scale)
+	switch {
+	case shift == 0 || c == 0:
+		return c, true
+	case shift > 0:
+		if shift > 18 || c > maxUnits/pow10[shift] || c < -maxUnits/pow10[shift] {
+			return 0, false
+		}
+		return c * pow10[shift], true
+	case shift >= -18 && c%pow10[-shift] == 0:
+		return c / pow10[-shift], true
+	}
+	return 0, false
+}
+
+// addPosted adds d (or −d when neg) to the account's posted total. Decimal
+// arithmetic allocates a big.Int per operation, so amounts that are exact
+// in the currency's scale (all that pass the scale check, short of 10^16
+// points) accumulate in an int64 instead and reach st.Posted once, in settle.
+func (a *acct) addPosted(d decimal.Decimal, neg bool) {
+	if u, ok := toUnits(d, a.cur.Scale); ok {
+		if neg {
+			u = -u
+		}
+		a.delta += u
+		if a.delta > maxUnits || a.delta < -maxUnits {
+			a.settle()
+		}
+		return
+	}
+	a.materialise()
+	if neg {
+		a.st.Posted = a.st.Posted.Sub(d)
+	} else {
+		a.st.Posted = a.st.Posted.Add(d)
+	}
+}
+
+// settle folds delta into the posted total (base or st.Posted).
+func (a *acct) settle() {
+	if a.delta == 0 {
+		return
+	}
+	if a.inUnits {
+		// |base|, |delta| ≤ maxUnits: the sum cannot overflow.
+		if b := a.base + a.delta; b <= maxUnits && b >= -maxUnits {
+			a.base, a.delta = b, 0
+			return
+		}
+		a.materialise()
+		return
+	}
+	if u, ok := toUnits(a.st.Posted, a.cur.Scale); ok {
+		a.st.Posted = decimal.New(u+a.delta, -a.cur.Scale)
+	} else {
+		a.st.Posted = a.st.Posted.Add(decimal.New(a.delta, -a.cur.Scale))
+	}
+	a.delta = 0
+}
+
+// materialise settles the account and makes st.Posted hold its posted total.
+func (a *acct) materialise() {
+	if a.inUnits {
+		a.st.Posted, a.inUnits, a.base = decimal.New(a.base, -a.cur.Scale), false, 0
+	}
+	a.settle()
+}
+
+// posted returns the posted total, this unit's postings included.
+func (a *acct) posted() decimal.Decimal {
+	a.materialise()
+	return a.st.Posted
 }
 
 type lotRef struct {
@@ -173,6 +346,7 @@ type lotRef struct {
 	isNew  bool
 	dirty  bool
 	inBook bool
+	newIdx int // isNew: its index in the unit's Changes.NewLots
 }
 
 // lotBook holds an account's lots with Remaining > 0 in consumption order.
@@ -210,27 +384,71 @@ func (b *lotBook) insert(r *lotRef) {
 // auto-create rule when create is set. Accounts already loaded in this unit
 // are skipped, so call it once per unit with every ID.
 func (w *work) lock(ids []string, create bool) error {
-	ids = slices.Clone(ids)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
 	if w.accts == nil {
 		w.accts = make(map[string]*acct, len(ids))
 	}
-	got, err := w.stx.LockAccounts(w.ctx, ids)
-	if err != nil {
-		return fmt.Errorf("ledger: lock accounts: %w", err)
+	// Deduplicate through the map before sorting: a batch names the same
+	// program account in every posting.
+	// ids may live in w.scratch: appending never overwrites them.
+	start := len(w.scratch)
+	prev := ""
+	for _, id := range ids {
+		if id == prev {
+			continue
+		}
+		prev = id
+		if _, seen := w.accts[id]; !seen {
+			w.accts[id] = nil
+			w.scratch = append(w.scratch, id)
+		}
 	}
-	if w.acctSlab == nil {
+	if len(w.scratch) == start {
+		return nil
+	}
+	ids = w.scratch[start:]
+	slices.Sort(ids)
+	var got []AccountState
+	var du []unitTotal
+	if al, ok := w.stx.(accountLocker); ok {
+		got, du = al.appendLockedAccounts(w.states[len(w.states):], w.dunits[len(w.dunits):], ids)
+		w.states, w.dunits, w.units = got[:0], du[:0], true
+	} else {
+		var err error
+		if got, err = w.stx.LockAccounts(w.ctx, ids); err != nil {
+			return fmt.Errorf("ledger: lock accounts: %w", err)
+		}
+	}
+	if cap(w.acctSlab)-len(w.acctSlab) < len(ids) {
 		w.acctSlab = make([]acct, 0, len(ids))
 	}
-	for _, st := range got {
-		cur, ok := w.e.cfg.currencies[st.Currency]
-		if !ok {
-			return fmt.Errorf("ledger: account %q: currency %q: %w", st.ID, st.Currency, ErrUnknownCurrency)
+	var cur Currency
+	for i := range got {
+		st := &got[i]
+		if st.Currency != cur.Code || cur.Code == "" {
+			c, ok := w.e.cfg.currencies[st.Currency]
+			if !ok {
+				return fmt.Errorf("ledger: account %q: currency %q: %w", st.ID, st.Currency, ErrUnknownCurrency)
+			}
+			cur = c
 		}
-		w.accts[st.ID] = w.newAcct(acct{st: st, cur: cur, keeper: st.Flags&FlagNoNegative != 0})
+		a := w.newAcct(acct{st: *st, cur: cur, keeper: st.Flags&FlagNoNegative != 0})
+		if du != nil {
+			switch {
+			case du[i].ok && du[i].scale == cur.Scale:
+				a.inUnits, a.base = true, du[i].units
+			case du[i].ok:
+				a.st.Posted = decimal.New(du[i].units, -du[i].scale)
+			}
+			if !a.inUnits {
+				// Hand it back in units from now on, if it fits.
+				if u, ok := toUnits(a.st.Posted, cur.Scale); ok {
+					a.inUnits, a.base, a.st.Posted = true, u, decimal.Decimal{}
+				}
+			}
+		}
+		w.accts[st.ID] = a
 	}
-	if !create {
+	if !create || w.e.cfg.autoCreate == nil || len(got) == len(ids) {
 		return nil
 	}
 	for _, id := range ids {
@@ -403,22 +621,33 @@ func (w *work) nextSeq() int64 {
 // flush turns the unit's dirty accounts and lots into Changes, in
 // deterministic order.
 func (w *work) flush() {
-	ids := make([]string, 0, len(w.accts))
-	for id, a := range w.accts {
-		if a.isNew || a.dirty {
-			ids = append(ids, id)
-		}
+	// Accounts load in sorted order, but auto-created ones come after
+	// those found.
+	if !slices.IsSortedFunc(w.order, cmpAcct) {
+		slices.SortFunc(w.order, cmpAcct)
 	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		a := w.accts[id]
-		if a.isNew {
+	if w.ch.Accounts == nil {
+		w.ch.Accounts = make([]AccountState, 0, len(w.order))
+	}
+	for _, a := range w.order {
+		a.settle()
+		switch {
+		case a.isNew:
+			a.materialise()
 			w.ch.NewAccounts = append(w.ch.NewAccounts, a.st)
-		} else {
+		case a.dirty:
+			// On an accountLocker store the total stays in units, with
+			// one unitTotal per updated account (Changes.posted).
+			if a.inUnits && !w.units {
+				a.materialise() // cannot happen: only accountLockers give units
+			}
 			w.ch.Accounts = append(w.ch.Accounts, a.st)
+			if w.units {
+				w.ch.posted = append(w.ch.posted, unitTotal{units: a.base, scale: a.cur.Scale, ok: a.inUnits})
+			}
 		}
 	}
-	var lids []LotID
+	lids := w.lids[:0]
 	for id, r := range w.lots {
 		if r.dirty {
 			lids = append(lids, id)
@@ -436,7 +665,10 @@ func (w *work) flush() {
 	for _, id := range lids {
 		w.ch.Lots = append(w.ch.Lots, w.lots[id].l)
 	}
+	w.lids = lids
 	for _, r := range w.newLots {
-		w.ch.NewLots = append(w.ch.NewLots, r.l)
+		w.ch.NewLots[r.newIdx] = r.l
 	}
 }
+
+func cmpAcct(a, b *acct) int { return compareStrings(a.st.ID, b.st.ID) }

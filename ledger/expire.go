@@ -183,7 +183,7 @@ func (w *work) sweepLots(now time.Time) (int, []Transaction, error) {
 			EffectiveAt: l.ExpiresAt,
 		}
 		rec, err := w.applyTx(&tx, hashExpiry(l.ID, cum), &txPlan{
-			consumed: []LotUse{{Lot: l.ID, Amount: amt}}, useConsumed: true})
+			consumed: []LotUse{{Lot: l.ID, Amount: amt}}, useConsumed: true}, nil)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -246,7 +246,7 @@ func (e *Engine) CommitHold(ctx context.Context, id string, amount decimal.Decim
 			return err
 		}
 		w.release(h, HoldCommitted, w.now, rest)
-		rec, err := w.applyTx(&tx, hashCommit(id, amount), &txPlan{consumed: used, useConsumed: true})
+		rec, err := w.applyTx(&tx, hashCommit(id, amount), &txPlan{consumed: used, useConsumed: true}, nil)
 		if err != nil {
 			return err
 		}

@@ -1,9 +1,12 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -19,20 +22,26 @@ func NewMemory(opts ...Option) (*Engine, error) {
 	return New(NewMemoryStore(), opts...)
 }
 
-// NewMemoryStore returns a [Store] that keeps everything in maps. Writers
+// NewMemoryStore returns a [Store] that keeps everything in memory. Writers
 // are serialised by one mutex (the whole unit of work runs under it, which
 // trivially gives the isolation LockAccounts asks for); readers share it.
 // A write transaction's Apply takes effect at Commit, so Rollback discards
 // it.
+//
+// Layout, chosen for the engine's write path: each account carries its own
+// history and open-lot lists (no per-posting map of maps); lots live in one
+// slice ordered by ID (binary search, no map entry per lot); records,
+// postings, metadata and lot uses are copied into large slabs, so storing a
+// transaction costs a few copies rather than a few allocations.
 func NewMemoryStore() Store {
 	return &memStore{
-		accounts:  map[string]*AccountState{},
-		txs:       map[string]*TxRecord{},
-		hist:      map[string][]*TxRecord{},
-		lots:      map[LotID]*memLot{},
-		open:      map[string][]*memLot{},
+		accounts:  map[string]*memAccount{},
+		txs:       map[uint64]*memRec{},
+		seed:      maphash.MakeSeed(),
 		holds:     map[string]*HoldRecord{},
 		openHolds: map[string]map[string]*HoldRecord{},
+		orphans:   map[string][]int{},
+		fullLots:  map[LotID]*Lot{},
 	}
 }
 
@@ -40,22 +49,226 @@ type memStore struct {
 	mu     sync.RWMutex
 	closed bool
 
-	accounts map[string]*AccountState
-	txs      map[string]*TxRecord   // by key
-	bySeq    []*TxRecord            // ascending Seq
-	hist     map[string][]*TxRecord // account → its transactions, ascending Seq
-	lots     map[LotID]*memLot
-	// open lists each account's lots that had Remaining > 0 when added;
-	// exhausted ones are dropped lazily, by write transactions.
-	open map[string][]*memLot
-	// expiring lists lots with an expiry, pruned lazily like open.
-	expiring  []*memLot
+	accounts    map[string]*memAccount
+	accountList []*memAccount // by memAccount.idx
+	// txs finds records by a hash of their key (chained through
+	// memRec.nextKey): growing a map rehashes its keys, and a uint64 key
+	// is rehashed without reading the key string, which is out of cache.
+	txs   map[uint64]*memRec
+	seed  maphash.Seed
+	bySeq chunked[*memRec] // ascending Seq
+	// lots holds every lot by value, ascending ID. It and the lists that
+	// refer to its lots by index hold no pointers, so the collector skips
+	// them; only out-of-order writes (imports) shift the indexes.
+	lots     chunked[memLot]
+	fullLots map[LotID]*Lot // lots not backed by their record's posting
+	// orphans holds the open lots of accounts not stored (yet), which only
+	// an import could write; they join the account when it arrives.
+	orphans   map[string][]int
 	holds     map[string]*HoldRecord
 	openHolds map[string]map[string]*HoldRecord // account → open holds
 	seq       int64
+	tos       []*memAccount // apply's scratch: credited accounts of a transaction
+	accs      []*memAccount // apply's scratch: each posting's From and To
 
-	txSlab  []TxRecord // allocation slabs: stored records never move
-	lotSlab []memLot
+	// Allocation slabs: stored values never move, and one allocation
+	// serves many records.
+	recSlab  []memRec
+	postSlab []memPosting
+	metaSlab []string
+	useSlab  []LotUse
+}
+
+// memAccount is a stored account with its indexes.
+type memAccount struct {
+	// st is the account; when inUnits its Posted is zero and the total is
+	// units·10^-scale instead, as the engine hands it over (Changes.posted),
+	// so a batch's new balances cost no decimal each. state() builds it.
+	st      AccountState
+	units   int64
+	scale   int32
+	inUnits bool
+	idx     int32     // in memStore.accountList
+	hist    []*memRec // transactions with a posting from or to it, ascending Seq
+	// histSeq is the Seq of hist's last record: appending in order needs
+	// no look at a record that is likely out of cache.
+	histSeq int64
+	// open lists (as memStore.lots indexes) its lots that had Remaining
+	// > 0 when added; exhausted ones are dropped lazily, by writers.
+	open []int
+}
+
+// state returns the stored account with its Posted total.
+func (a *memAccount) state() AccountState {
+	st := a.st
+	if a.inUnits {
+		st.Posted = decimal.New(a.units, -a.scale)
+	}
+	return st
+}
+
+// memRec is a stored transaction. Metadata is kept as sorted key/value
+// pairs (rec.Metadata is nil) and turned back into a map when read.
+//
+// Postings are kept compact and pointer-free in posts (rec.Postings is nil):
+// accounts by index, amounts as int64 coefficient and exponent, expiries in
+// Unix microseconds. The collector never scans them and storing them needs
+// no write barriers. A record with a posting that does not fit (a
+// coefficient over 18 digits, an expiry not in UTC microseconds, an unknown
+// account) keeps its Postings as they are instead.
+type memRec struct {
+	rec     TxRecord
+	meta    []string
+	posts   []memPosting
+	nextKey *memRec // another record whose key hashes alike
+}
+
+// memPosting is a Posting without pointers.
+type memPosting struct {
+	from, to  int32 // memStore.accountList indexes
+	exp       int32 // amount = coef·10^exp
+	coef      int64
+	expiresAt int64 // Unix µs; noExpiry for the zero time
+}
+
+const noExpiry = math.MinInt64
+
+// compact returns p without pointers, if it round-trips exactly.
+func compact(p *Posting, from, to *memAccount) (memPosting, bool) {
+	if from == nil || to == nil || from.st.ID != p.From || to.st.ID != p.To || p.Amount.NumDigits() > 18 {
+		return memPosting{}, false
+	}
+	m := memPosting{from: from.idx, to: to.idx, exp: p.Amount.Exponent(), coef: p.Amount.CoefficientInt64(), expiresAt: noExpiry}
+	if !p.ExpiresAt.IsZero() {
+		m.expiresAt = p.ExpiresAt.UnixMicro()
+		if unixMicroUTC(m.expiresAt) != p.ExpiresAt {
+			return memPosting{}, false
+		}
+	}
+	return m, true
+}
+
+func unixMicroUTC(us int64) time.Time {
+	if us == noExpiry {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+// posting returns posting k of r.
+func (s *memStore) posting(r *memRec, k int) Posting {
+	if r.posts == nil {
+		return r.rec.Postings[k]
+	}
+	m := &r.posts[k]
+	return Posting{From: s.accountList[m.from].st.ID, To: s.accountList[m.to].st.ID,
+		Amount: decimal.New(m.coef, m.exp), ExpiresAt: unixMicroUTC(m.expiresAt)}
+}
+
+// postings returns how many postings r has.
+func (r *memRec) postings() int {
+	if r.posts == nil {
+		return len(r.rec.Postings)
+	}
+	return len(r.posts)
+}
+
+// tx returns the record with this key, or nil.
+func (s *memStore) tx(key string) *memRec {
+	for r := s.txs[maphash.String(s.seed, key)]; r != nil; r = r.nextKey {
+		if r.rec.Key == key {
+			return r
+		}
+	}
+	return nil
+}
+
+// addTx indexes r by its key, which is not stored yet.
+func (s *memStore) addTx(r *memRec) {
+	h := maphash.String(s.seed, r.rec.Key)
+	r.nextKey = s.txs[h]
+	s.txs[h] = r
+}
+
+// slab returns a slice of n fresh elements carved from *s, refilled with
+// chunk elements (or n) when it runs out.
+func slab[T any](s *[]T, n, chunk int) []T {
+	if n > len(*s) {
+		*s = make([]T, max(chunk, n))
+	}
+	out := (*s)[:n:n]
+	*s = (*s)[n:]
+	return out
+}
+
+// keep copies r into store-owned memory; accs holds each posting's From
+// and To accounts (nil if unknown).
+func (s *memStore) keep(r *TxRecord, accs []*memAccount) *memRec {
+	p := &slab(&s.recSlab, 1, 1024)[0]
+	p.rec = *r
+	p.rec.Metadata = nil
+	p.rec.Postings = nil
+	p.posts = slab(&s.postSlab, len(r.Postings), 4096)
+	for k := range r.Postings {
+		m, ok := compact(&r.Postings[k], accs[2*k], accs[2*k+1])
+		if !ok {
+			p.posts = nil
+			p.rec.Postings = slices.Clone(r.Postings)
+			break
+		}
+		p.posts[k] = m
+	}
+	if len(r.Consumed) > 0 {
+		p.rec.Consumed = slab(&s.useSlab, len(r.Consumed), 1024)
+		copy(p.rec.Consumed, r.Consumed)
+	} else {
+		p.rec.Consumed = nil
+	}
+	if len(r.Metadata) > 0 {
+		p.meta = slab(&s.metaSlab, 2*len(r.Metadata), 4096)[:0]
+		for k, v := range r.Metadata {
+			p.meta = append(p.meta, k, v)
+		}
+		sortPairs(p.meta)
+	}
+	return p
+}
+
+// sortPairs sorts key/value pairs by key (insertion sort: metadata is small).
+func sortPairs(kv []string) {
+	for i := 2; i < len(kv); i += 2 {
+		for j := i; j >= 2 && kv[j] < kv[j-2]; j -= 2 {
+			kv[j], kv[j-2] = kv[j-2], kv[j]
+			kv[j+1], kv[j-1] = kv[j-1], kv[j+1]
+		}
+	}
+}
+
+// metaValue looks key up in the record's metadata.
+func (r *memRec) metaValue(key string) (string, bool) {
+	for i := 0; i < len(r.meta); i += 2 {
+		if r.meta[i] == key {
+			return r.meta[i+1], true
+		}
+	}
+	return "", false
+}
+
+// out returns a copy of record r the caller owns.
+func (s *memStore) out(r *memRec) TxRecord {
+	c := r.rec
+	c.Postings = make([]Posting, r.postings())
+	for k := range c.Postings {
+		c.Postings[k] = s.posting(r, k)
+	}
+	c.Consumed = slices.Clone(r.rec.Consumed)
+	if len(r.meta) > 0 {
+		c.Metadata = make(map[string]string, len(r.meta)/2)
+		for i := 0; i < len(r.meta); i += 2 {
+			c.Metadata[r.meta[i]] = r.meta[i+1]
+		}
+	}
+	return c
 }
 
 func (s *memStore) Begin(ctx context.Context, write bool) (StoreTx, error) {
@@ -75,7 +288,9 @@ func (s *memStore) Begin(ctx context.Context, write bool) (StoreTx, error) {
 		}
 		return nil, ErrClosed
 	}
-	return &memTx{s: s, write: write}, nil
+	t := &memTx{s: s, write: write}
+	t.pending = t.pend[:0]
+	return t, nil
 }
 
 func (s *memStore) Close() error {
@@ -85,10 +300,113 @@ func (s *memStore) Close() error {
 	return nil
 }
 
-// memLot is a stored lot and whether it is on the open and expiring lists.
+// memLot is a stored lot. A lot is the credit of one posting, so its
+// account, expiry and amount are read from that posting of its stored
+// record (rec); only a lot written without a matching record (an import's
+// odd one) keeps a full copy. That halves what each lot holds, and the lot
+// holds no pointer for the collector to follow. Remaining and Expired are kept as int64 coefficient and
+// exponent (one pointer word per lot for the collector, not three); a lot
+// whose amounts do not fit keeps a full copy too.
 type memLot struct {
-	Lot
-	inOpen, inExpiring bool
+	id LotID
+	// ri is the memStore.bySeq index of the record whose posting opened
+	// the lot, or -1 when the lot is kept whole in memStore.fullLots.
+	ri int
+	// Remaining = rem·10^remExp, Expired = expd·10^expdExp (ri ≥ 0).
+	rem, expd       int64
+	remExp, expdExp int32
+	inOpen          bool // on its account's open list
+}
+
+// lotOpen reports whether the lot has points remaining.
+func (s *memStore) lotOpen(m *memLot) bool {
+	if m.ri < 0 {
+		return s.fullLots[m.id].Remaining.Sign() > 0
+	}
+	return m.rem > 0
+}
+
+// decParts splits d into an int64 coefficient and exponent, if it fits.
+func decParts(d decimal.Decimal) (int64, int32, bool) {
+	if d.NumDigits() > 18 {
+		return 0, 0, false
+	}
+	return d.CoefficientInt64(), d.Exponent(), true
+}
+
+// mkDec is decPart's inverse; the common zero needs no allocation.
+func mkDec(c int64, e int32) decimal.Decimal {
+	if c == 0 && e == 0 {
+		return decimal.Decimal{}
+	}
+	return decimal.New(c, e)
+}
+
+// lot returns the stored lot.
+func (s *memStore) lot(m *memLot) Lot {
+	if m.ri < 0 {
+		return *s.fullLots[m.id]
+	}
+	r := s.bySeq.at(m.ri)
+	rem, expd := mkDec(m.rem, m.remExp), mkDec(m.expd, m.expdExp)
+	if r.posts == nil {
+		p := &r.rec.Postings[m.id.Posting]
+		return Lot{ID: m.id, Account: p.To, ExpiresAt: p.ExpiresAt, Amount: p.Amount, Remaining: rem, Expired: expd}
+	}
+	mp := &r.posts[m.id.Posting]
+	// An untouched lot's Remaining is its amount, the same value: share it
+	// rather than build a second decimal.
+	amt := rem
+	if m.rem != mp.coef || m.remExp != mp.exp {
+		amt = decimal.New(mp.coef, mp.exp)
+	}
+	return Lot{ID: m.id, Account: s.accountList[mp.to].st.ID, ExpiresAt: unixMicroUTC(mp.expiresAt),
+		Amount: amt, Remaining: rem, Expired: expd}
+}
+
+func (s *memStore) expiresAt(m *memLot) time.Time {
+	if m.ri < 0 {
+		return s.fullLots[m.id].ExpiresAt
+	}
+	r := s.bySeq.at(m.ri)
+	if r.posts == nil {
+		return r.rec.Postings[m.id.Posting].ExpiresAt
+	}
+	return unixMicroUTC(r.posts[m.id.Posting].expiresAt)
+}
+
+// backs reports whether r's posting l.ID.Posting is the credit that opened
+// l, field for field (amounts with the same exponent, so they print alike).
+func (s *memStore) backs(r *memRec, l *Lot) bool {
+	k := int(l.ID.Posting)
+	if r == nil || r.rec.Seq != l.ID.Seq || k < 0 || k >= r.postings() {
+		return false
+	}
+	if r.posts != nil {
+		// Compared in compact form: no decimal to build.
+		m := &r.posts[k]
+		if s.accountList[m.to].st.ID != l.Account || l.Amount.NumDigits() > 18 ||
+			l.Amount.Exponent() != m.exp || l.Amount.CoefficientInt64() != m.coef {
+			return false
+		}
+		if l.ExpiresAt.IsZero() {
+			return m.expiresAt == noExpiry
+		}
+		return m.expiresAt != noExpiry && unixMicroUTC(m.expiresAt) == l.ExpiresAt
+	}
+	p := &r.rec.Postings[k]
+	return p.To == l.Account && p.ExpiresAt == l.ExpiresAt &&
+		p.Amount.Exponent() == l.Amount.Exponent() && p.Amount.Equal(l.Amount)
+}
+
+// recBySeq returns the stored record with this Seq and its bySeq index,
+// or nil and -1.
+func (s *memStore) recBySeq(seq int64) (*memRec, int) {
+	i, ok := s.bySeq.search(func(r *memRec) int { return cmp.Compare(r.rec.Seq, seq) })
+	if !ok {
+		return nil, -1
+	}
+	return s.bySeq.at(i), i
 }
 
 type memTx struct {
@@ -96,6 +414,7 @@ type memTx struct {
 	write   bool
 	done    bool
 	pending []*Changes
+	pend    [1]*Changes // pending's usual one element, without an allocation
 }
 
 func (t *memTx) unlock() {
@@ -129,18 +448,22 @@ func (t *memTx) LockAccounts(_ context.Context, ids []string) ([]AccountState, e
 	out := make([]AccountState, 0, len(ids))
 	for _, id := range ids {
 		if a := t.s.accounts[id]; a != nil {
-			out = append(out, *a)
+			out = append(out, a.state())
 		}
 	}
 	return out, nil
 }
 
-func copyTx(r *TxRecord) TxRecord {
-	c := *r
-	c.Postings = slices.Clone(r.Postings)
-	c.Metadata = copyMeta(r.Metadata)
-	c.Consumed = slices.Clone(r.Consumed)
-	return c
+// appendLockedAccounts is LockAccounts appending to dst, with each
+// account's posted total in du when it is kept in units (accountLocker).
+func (t *memTx) appendLockedAccounts(dst []AccountState, du []unitTotal, ids []string) ([]AccountState, []unitTotal) {
+	for _, id := range ids {
+		if a := t.s.accounts[id]; a != nil {
+			dst = append(dst, a.st)
+			du = append(du, unitTotal{units: a.units, scale: a.scale, ok: a.inUnits})
+		}
+	}
+	return dst, du
 }
 
 func copyHold(h *HoldRecord) HoldRecord {
@@ -153,8 +476,8 @@ func copyHold(h *HoldRecord) HoldRecord {
 func (t *memTx) Transactions(_ context.Context, keys []string) ([]TxRecord, error) {
 	var out []TxRecord
 	for _, k := range keys {
-		if r := t.s.txs[k]; r != nil {
-			out = append(out, copyTx(r))
+		if r := t.s.tx(k); r != nil {
+			out = append(out, t.s.out(r))
 		}
 	}
 	return out, nil
@@ -162,25 +485,39 @@ func (t *memTx) Transactions(_ context.Context, keys []string) ([]TxRecord, erro
 
 func (t *memTx) OpenLots(_ context.Context, accounts []string) ([]Lot, error) {
 	var out []Lot
-	for _, a := range accounts {
-		ls := t.s.open[a]
-		for _, l := range ls {
-			if l.Remaining.Sign() > 0 {
-				out = append(out, l.Lot)
+	for _, id := range accounts {
+		a := t.s.accounts[id]
+		if a == nil {
+			for _, i := range t.s.orphans[id] {
+				if l := t.s.lots.ptr(i); t.s.lotOpen(l) {
+					out = append(out, t.s.lot(l))
+				}
+			}
+			continue
+		}
+		for _, i := range a.open {
+			if l := t.s.lots.ptr(i); t.s.lotOpen(l) {
+				out = append(out, t.s.lot(l))
 			}
 		}
 		if t.write {
-			t.s.open[a] = keepRemaining(ls, func(l *memLot) { l.inOpen = false })
+			a.open = t.s.keepRemaining(a.open)
 		}
 	}
 	return out, nil
 }
 
+// findLot returns the index of the lot with this ID in s.lots, or where it
+// would be inserted.
+func (s *memStore) findLot(id LotID) (int, bool) {
+	return s.lots.search(func(l memLot) int { return cmpLotID(l.id, id) })
+}
+
 func (t *memTx) Lots(_ context.Context, ids []LotID) ([]Lot, error) {
 	var out []Lot
 	for _, id := range ids {
-		if l := t.s.lots[id]; l != nil {
-			out = append(out, l.Lot)
+		if i, ok := t.s.findLot(id); ok {
+			out = append(out, t.s.lot(t.s.lots.ptr(i)))
 		}
 	}
 	return out, nil
@@ -217,14 +554,27 @@ func (t *memTx) ResolvedHolds(_ context.Context, account string, after time.Time
 }
 
 func (t *memTx) ExpiredLots(_ context.Context, at time.Time, limit int) ([]Lot, error) {
+	// Every open lot is on its account's open list (or an orphan list);
+	// scanning them is what an expiring list would cost in a points
+	// ledger, where most open lots expire.
 	var out []Lot
-	for _, l := range t.s.expiring {
-		if l.Remaining.Sign() > 0 && !l.ExpiresAt.After(at) {
-			out = append(out, l.Lot)
+	due := func(ls []int) {
+		for _, i := range ls {
+			if l := t.s.lots.ptr(i); t.s.lotOpen(l) {
+				if exp := t.s.expiresAt(l); !exp.IsZero() && !exp.After(at) {
+					out = append(out, t.s.lot(l))
+				}
+			}
 		}
 	}
-	if t.write {
-		t.s.expiring = keepRemaining(t.s.expiring, func(l *memLot) { l.inExpiring = false })
+	for _, a := range t.s.accounts {
+		due(a.open)
+		if t.write {
+			a.open = t.s.keepRemaining(a.open)
+		}
+	}
+	for _, ls := range t.s.orphans {
+		due(ls)
 	}
 	slices.SortFunc(out, func(a, b Lot) int {
 		if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
@@ -270,32 +620,41 @@ func (t *memTx) ExpiredHolds(_ context.Context, at time.Time, limit int) ([]Hold
 }
 
 func (t *memTx) History(_ context.Context, account string, cursor int64, desc bool, limit int) ([]TxRecord, error) {
-	h := t.s.hist[account]
+	var h []*memRec
+	if a := t.s.accounts[account]; a != nil {
+		h = a.hist
+	}
 	var out []TxRecord
 	if !desc {
-		i := sort.Search(len(h), func(i int) bool { return h[i].Seq > cursor })
+		i := sort.Search(len(h), func(i int) bool { return h[i].rec.Seq > cursor })
 		for ; i < len(h) && len(out) < limit; i++ {
-			out = append(out, copyTx(h[i]))
+			out = append(out, t.s.out(h[i]))
 		}
 		return out, nil
 	}
 	i := len(h) - 1
 	if cursor > 0 {
-		i = sort.Search(len(h), func(i int) bool { return h[i].Seq >= cursor }) - 1
+		i = sort.Search(len(h), func(i int) bool { return h[i].rec.Seq >= cursor }) - 1
 	}
 	for ; i >= 0 && len(out) < limit; i-- {
-		out = append(out, copyTx(h[i]))
+		out = append(out, t.s.out(h[i]))
 	}
 	return out, nil
 }
 
 func (t *memTx) SumTagged(_ context.Context, account, key, value string, from, to time.Time) (credits, debits decimal.Decimal, err error) {
-	for _, r := range t.s.hist[account] {
-		v, ok := r.Metadata[key]
+	a := t.s.accounts[account]
+	if a == nil {
+		return credits, debits, nil
+	}
+	for _, m := range a.hist {
+		r := &m.rec
+		v, ok := m.metaValue(key)
 		if !ok || v != value || r.EffectiveAt.Before(from) || !r.EffectiveAt.Before(to) {
 			continue
 		}
-		for _, p := range r.Postings {
+		for k := range m.postings() {
+			p := t.s.posting(m, k)
 			if p.To == account {
 				credits = credits.Add(p.Amount)
 			}
@@ -328,7 +687,7 @@ func (t *memTx) Apply(_ context.Context, c *Changes) error {
 		}
 	}
 	for i := range c.Transactions {
-		if t.s.txs[c.Transactions[i].Key] != nil {
+		if t.s.tx(c.Transactions[i].Key) != nil {
 			return fmt.Errorf("ledger: memory store: transaction %q exists: %w", c.Transactions[i].Key, ErrRetry)
 		}
 	}
@@ -336,29 +695,107 @@ func (t *memTx) Apply(_ context.Context, c *Changes) error {
 	return nil
 }
 
-// setLot stores l. A lot joins the open (and expiring) lists whenever it
-// has Remaining > 0 and is not on them; exhausted lots leave lazily.
-func (s *memStore) setLot(l Lot) {
-	p := s.lots[l.ID]
-	if p == nil {
-		if len(s.lotSlab) == 0 {
-			s.lotSlab = make([]memLot, 256)
-		}
-		p = &s.lotSlab[0]
-		s.lotSlab = s.lotSlab[1:]
-		s.lots[l.ID] = p
+// setLot stores l, opened by posting l.ID.Posting of rec, stored at index
+// ri of bySeq (nil, -1: look it up). A lot joins its account's open list
+// whenever it has Remaining > 0 and is not on it; exhausted lots leave
+// lazily.
+func (s *memStore) setLot(l *Lot, rec *memRec, ri int, owner *memAccount, cache *accountCache) {
+	idx, isNew := s.lots.len(), true
+	if idx == 0 || s.lots.ptr(idx-1).id.Less(l.ID) {
+		// New lots come in ID order: append.
+		s.lots.append(memLot{id: l.ID, ri: -1})
+	} else if i, ok := s.findLot(l.ID); ok {
+		idx, isNew = i, false
+	} else {
+		idx = i
+		s.lots.insert(i, memLot{id: l.ID, ri: -1})
+		s.shiftLots(i)
 	}
-	p.Lot = l
-	if l.Remaining.Sign() > 0 {
-		if !p.inOpen {
-			p.inOpen = true
-			s.open[l.Account] = append(s.open[l.Account], p)
+	p := s.lots.ptr(idx)
+	// A lot is backed by its record's posting, or kept whole; a whole
+	// copy stays one.
+	back := -1
+	switch {
+	case isNew:
+		if rec == nil {
+			rec, ri = s.recBySeq(l.ID.Seq)
 		}
-		if !p.inExpiring && !l.ExpiresAt.IsZero() {
-			p.inExpiring = true
-			s.expiring = append(s.expiring, p)
+		if s.backs(rec, l) {
+			back = ri
+		}
+	case p.ri >= 0 && s.backs(s.bySeq.at(p.ri), l):
+		back = p.ri
+	}
+	rc, re, rok := decParts(l.Remaining)
+	xc, xe, xok := decParts(l.Expired)
+	if back >= 0 && rok && xok {
+		p.ri, p.rem, p.remExp, p.expd, p.expdExp = back, rc, re, xc, xe
+	} else {
+		c := *l
+		p.ri = -1
+		s.fullLots[l.ID] = &c
+	}
+	if l.Remaining.Sign() > 0 && !p.inOpen {
+		p.inOpen = true
+		if owner == nil {
+			owner = cache.get(s, l.Account)
+		}
+		if owner != nil {
+			owner.open = append(owner.open, idx)
+		} else {
+			s.orphans[l.Account] = append(s.orphans[l.Account], idx)
 		}
 	}
+}
+
+// shiftLots renumbers the lot indexes the open lists hold after a lot was
+// inserted at index i (an import's out-of-order write; O(lots), like the
+// insert itself).
+func (s *memStore) shiftLots(i int) {
+	shift := func(ls []int) {
+		for k := range ls {
+			if ls[k] >= i {
+				ls[k]++
+			}
+		}
+	}
+	for _, a := range s.accountList {
+		shift(a.open)
+	}
+	for _, ls := range s.orphans {
+		shift(ls)
+	}
+}
+
+// shiftRecs renumbers the lots' record indexes after a record was inserted
+// at index i of bySeq (imports only).
+func (s *memStore) shiftRecs(i int) {
+	for _, ch := range s.lots.chunks {
+		for k := range ch {
+			if ch[k].ri >= i {
+				ch[k].ri++
+			}
+		}
+	}
+}
+
+// accountCache remembers the last two accounts apply looked up: a batch
+// touches the same program account posting after posting.
+type accountCache struct{ a, b *memAccount }
+
+func (c *accountCache) get(s *memStore, id string) *memAccount {
+	if c.a != nil && c.a.st.ID == id {
+		return c.a
+	}
+	if c.b != nil && c.b.st.ID == id {
+		c.a, c.b = c.b, c.a
+		return c.a
+	}
+	p := s.accounts[id]
+	if p != nil {
+		c.a, c.b = p, c.a
+	}
+	return p
 }
 
 func (s *memStore) setHold(h HoldRecord) {
@@ -379,39 +816,85 @@ func (s *memStore) setHold(h HoldRecord) {
 
 func (s *memStore) apply(c *Changes) {
 	for _, a := range c.NewAccounts {
-		s.accounts[a.ID] = &a
+		m := &memAccount{st: a, idx: int32(len(s.accountList))}
+		s.accountList = append(s.accountList, m)
+		if o, ok := s.orphans[a.ID]; ok {
+			m.open = o
+			delete(s.orphans, a.ID)
+		}
+		s.accounts[a.ID] = m
 	}
-	for _, a := range c.Accounts {
+	for i := range c.Accounts {
+		a := &c.Accounts[i]
 		if p := s.accounts[a.ID]; p != nil {
-			p.Posted, p.Held = a.Posted, a.Held
+			p.st.Posted, p.st.Held = a.Posted, a.Held
+			p.inUnits = false
+			if i < len(c.posted) && c.posted[i].ok {
+				u := c.posted[i]
+				p.units, p.scale, p.inUnits = u.units, u.scale, true
+				p.st.Posted = decimal.Decimal{}
+			}
 		}
 	}
+	var cache accountCache
+	// The engine's new lots come in ID order, like their transactions: each
+	// is stored with its transaction, whose credited account is at hand.
+	// Lots left over (e.g. an import's, in their own Changes) follow.
+	lots := c.NewLots
+	tos, accs := s.tos[:0], s.accs[:0]
 	for i := range c.Transactions {
-		if len(s.txSlab) == 0 {
-			s.txSlab = make([]TxRecord, 256)
+		r := &c.Transactions[i]
+		accs = accs[:0]
+		for _, po := range r.Postings {
+			accs = append(accs, cache.get(s, po.From), cache.get(s, po.To))
 		}
-		p := &s.txSlab[0]
-		s.txSlab = s.txSlab[1:]
-		*p = copyTx(&c.Transactions[i])
+		p := s.keep(r, accs)
 		// Imported records bring their own Seq; never reserve below them.
-		s.seq = max(s.seq, p.Seq)
-		s.txs[p.Key] = p
-		s.bySeq = appendBySeq(s.bySeq, p)
-		for j, po := range p.Postings {
-			s.addHist(po.From, p, j, true)
-			s.addHist(po.To, p, j, false)
+		s.seq = max(s.seq, p.rec.Seq)
+		s.addTx(p)
+		ri := s.bySeq.len()
+		if ri == 0 || s.bySeq.at(ri-1).rec.Seq < p.rec.Seq {
+			s.bySeq.append(p)
+		} else {
+			// After any record with the same Seq, as appendBySeq.
+			ri = sort.Search(s.bySeq.len(), func(i int) bool { return s.bySeq.at(i).rec.Seq > p.rec.Seq })
+			s.bySeq.insert(ri, p)
+			s.shiftRecs(ri)
+		}
+		tos = tos[:0]
+		for k := range r.Postings {
+			if a := accs[2*k]; a != nil {
+				a.addHist(p)
+			}
+			a := accs[2*k+1]
+			if a != nil {
+				a.addHist(p)
+			}
+			tos = append(tos, a)
+		}
+		for len(lots) > 0 && lots[0].ID.Seq == p.rec.Seq {
+			l := &lots[0]
+			var owner *memAccount
+			if k := int(l.ID.Posting); k >= 0 && k < len(tos) && tos[k] != nil && tos[k].st.ID == l.Account {
+				owner = tos[k]
+			}
+			s.setLot(l, p, ri, owner, &cache)
+			lots = lots[1:]
 		}
 	}
+	clear(tos)
+	clear(accs)
+	s.tos, s.accs = tos[:0], accs[:0]
 	for _, rv := range c.Reversed {
-		if p := s.txs[rv.Key]; p != nil {
-			p.ReversedBy = rv.By
+		if p := s.tx(rv.Key); p != nil {
+			p.rec.ReversedBy = rv.By
 		}
 	}
-	for _, l := range c.NewLots {
-		s.setLot(l)
+	for i := range lots {
+		s.setLot(&lots[i], nil, -1, nil, &cache)
 	}
-	for _, l := range c.Lots {
-		s.setLot(l)
+	for i := range c.Lots {
+		s.setLot(&c.Lots[i], nil, -1, nil, &cache)
 	}
 	for _, h := range c.NewHolds {
 		s.setHold(h)
@@ -421,26 +904,33 @@ func (s *memStore) apply(c *Changes) {
 	}
 }
 
-// addHist appends r to the account's history once, however many of its
-// postings touch the account.
-func (s *memStore) addHist(account string, r *TxRecord, posting int, from bool) {
-	for k := 0; k < posting; k++ {
-		if p := r.Postings[k]; p.From == account || p.To == account {
-			return
-		}
+// addHist adds r to the account's history once.
+func (a *memAccount) addHist(r *memRec) {
+	switch seq := r.rec.Seq; {
+	case seq > a.histSeq || len(a.hist) == 0:
+		a.hist = append(a.hist, r)
+		a.histSeq = seq
+	case seq == a.histSeq && a.hist[len(a.hist)-1] == r:
+		// A second posting of r on this account.
+	default:
+		a.hist = appendBySeq(a.hist, r)
 	}
-	if !from && r.Postings[posting].From == account {
-		return
-	}
-	s.hist[account] = appendBySeq(s.hist[account], r)
 }
 
-// appendBySeq appends r keeping rs ordered by Seq. The engine's records
-// arrive in order; only imports may not.
-func appendBySeq(rs []*TxRecord, r *TxRecord) []*TxRecord {
+// appendBySeq adds r to rs, kept ordered by Seq, unless it is there
+// already (a transaction with several postings on one account). The
+// engine's records arrive in order, so r almost always goes last; only
+// imports may not.
+func appendBySeq(rs []*memRec, r *memRec) []*memRec {
 	i := len(rs)
-	for i > 0 && rs[i-1].Seq > r.Seq {
+	for i > 0 && rs[i-1].rec.Seq > r.rec.Seq {
 		i--
+	}
+	if i > 0 && rs[i-1] == r {
+		return rs
+	}
+	if i == len(rs) {
+		return append(rs, r)
 	}
 	return slices.Insert(rs, i, r)
 }
@@ -453,31 +943,29 @@ func (t *memTx) ScanAccounts(_ context.Context, after string, limit int) ([]Acco
 	}
 	var out []AccountState
 	for ; i < len(ids) && len(out) < limit; i++ {
-		out = append(out, *t.s.accounts[ids[i]])
+		out = append(out, t.s.accounts[ids[i]].state())
 	}
 	return out, nil
 }
 
 func (t *memTx) ScanTransactions(_ context.Context, after int64, limit int) ([]TxRecord, error) {
-	b := t.s.bySeq
-	i := sort.Search(len(b), func(i int) bool { return b[i].Seq > after })
+	b := &t.s.bySeq
+	i := sort.Search(b.len(), func(i int) bool { return b.at(i).rec.Seq > after })
 	var out []TxRecord
-	for ; i < len(b) && len(out) < limit; i++ {
-		out = append(out, copyTx(b[i]))
+	for ; i < b.len() && len(out) < limit; i++ {
+		out = append(out, t.s.out(b.at(i)))
 	}
 	return out, nil
 }
 
 func (t *memTx) ScanLots(_ context.Context, after LotID, limit int) ([]Lot, error) {
-	ids := slices.SortedFunc(maps.Keys(t.s.lots), cmpLotID)
+	i, ok := t.s.findLot(after)
+	if ok {
+		i++
+	}
 	var out []Lot
-	for _, id := range ids {
-		if after.Less(id) {
-			out = append(out, t.s.lots[id].Lot)
-			if len(out) == limit {
-				break
-			}
-		}
+	for ; i < t.s.lots.len() && len(out) < limit; i++ {
+		out = append(out, t.s.lot(t.s.lots.ptr(i)))
 	}
 	return out, nil
 }
@@ -498,17 +986,68 @@ func (t *memTx) ScanHolds(_ context.Context, after string, limit int) ([]HoldRec
 
 // keepRemaining compacts a lot list in place to the lots with points left,
 // keeping their order, and calls drop on each lot it removes. Writers prune
-// the open and expiring lists this way as they read them.
-func keepRemaining(ls []*memLot, drop func(*memLot)) []*memLot {
+// the open lists this way as they read them.
+func (s *memStore) keepRemaining(ls []int) []int {
 	j := 0
-	for _, l := range ls {
-		if l.Remaining.Sign() > 0 {
-			ls[j] = l
+	for _, i := range ls {
+		if l := s.lots.ptr(i); s.lotOpen(l) {
+			ls[j] = i
 			j++
 		} else {
-			drop(l)
+			l.inOpen = false
 		}
 	}
-	clear(ls[j:])
 	return ls[:j]
+}
+
+// chunked is an append-mostly list kept in fixed-size chunks, so growing it
+// never copies what it holds: the store's lists of every lot and record
+// reach millions of pointers, and doubling a slice that size (fresh pages,
+// write barriers) cost more than the rest of storing a lot.
+type chunked[T any] struct {
+	chunks [][]T
+	n      int
+}
+
+const chunkBits = 12 // 4096 elements per chunk
+
+func (c *chunked[T]) len() int { return c.n }
+
+func (c *chunked[T]) at(i int) T { return c.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
+
+// ptr returns the address of element i, valid until the next insert.
+func (c *chunked[T]) ptr(i int) *T { return &c.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
+
+func (c *chunked[T]) append(v T) {
+	if c.n&(1<<chunkBits-1) == 0 {
+		c.chunks = append(c.chunks, make([]T, 0, 1<<chunkBits))
+	}
+	last := &c.chunks[len(c.chunks)-1]
+	*last = append(*last, v)
+	c.n++
+}
+
+// insert puts v at index i. Only out-of-order writes (imports) insert
+// before the end; they rebuild the chunks, as inserting into a slice would.
+func (c *chunked[T]) insert(i int, v T) {
+	if i == c.n {
+		c.append(v)
+		return
+	}
+	all := make([]T, 0, c.n+1)
+	for _, ch := range c.chunks {
+		all = append(all, ch...)
+	}
+	all = slices.Insert(all, i, v)
+	*c = chunked[T]{}
+	for _, x := range all {
+		c.append(x)
+	}
+}
+
+// search is slices.BinarySearchFunc over the list: cmp(x) compares an
+// element with the target.
+func (c *chunked[T]) search(cmp func(T) int) (int, bool) {
+	i := sort.Search(c.n, func(i int) bool { return cmp(c.at(i)) >= 0 })
+	return i, i < c.n && cmp(c.at(i)) == 0
 }

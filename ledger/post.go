@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/shopspring/decimal"
 )
@@ -80,16 +82,14 @@ func (e *Engine) PostBatch(ctx context.Context, txs []Transaction) ([]Transactio
 	}
 	norm := make([]Transaction, len(txs))
 	hashes := make([][32]byte, len(txs))
-	for i, tx := range txs {
-		n, h, err := normalizeTx(tx, false)
-		if err != nil {
-			return nil, &BatchError{Index: i, Key: tx.Key, Err: err}
-		}
-		norm[i], hashes[i] = n, h
+	if err := normalizeBatch(txs, norm, hashes); err != nil {
+		return nil, err
 	}
 	res := make([]Transaction, len(txs))
 	err := e.run(ctx, true, func(w *work) error {
-		w.ch.Transactions = make([]TxRecord, 0, len(txs))
+		if cap(w.ch.Transactions) < len(txs) {
+			w.ch.Transactions = make([]TxRecord, 0, len(txs))
+		}
 		return w.postAll(norm, hashes, res)
 	})
 	if err != nil {
@@ -98,32 +98,130 @@ func (e *Engine) PostBatch(ctx context.Context, txs []Transaction) ([]Transactio
 	return res, nil
 }
 
-func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) error {
-	ids := make([]string, 0, 2*len(txs))
-	keys := make([]string, 0, len(txs))
+// parallelPostings is the batch size (in postings) from which
+// normalizeBatch uses a second goroutine.
+const parallelPostings = 256
+
+// normalizeBatch validates and hashes txs into norm and hashes, or returns
+// the error of the first invalid transaction. Each transaction is
+// independent and no lock is held yet, so on a multi-core machine a large
+// batch is split in two halves normalized side by side.
+func normalizeBatch(txs, norm []Transaction, hashes [][32]byte) error {
+	total := 0
 	for i := range txs {
-		keys = append(keys, txs[i].Key)
+		total += min(len(txs[i].Postings), maxPostings)
+	}
+	split, half := len(txs), 0
+	if total >= parallelPostings && runtime.GOMAXPROCS(0) > 1 {
+		for split = 0; split < len(txs) && 2*half < total; split++ {
+			half += min(len(txs[split].Postings), maxPostings)
+		}
+	} else {
+		half = total
+	}
+	if split == len(txs) {
+		return normalizeRange(txs, norm, hashes, 0, len(txs), total)
+	}
+	return normalizeSplit(txs, norm, hashes, split, half, total)
+}
+
+// normalizeSplit normalizes txs[split:] in a second goroutine and txs[:split]
+// in this one.
+func normalizeSplit(txs, norm []Transaction, hashes [][32]byte, split, half, total int) error {
+	var errHi error
+	var wg sync.WaitGroup
+	wg.Go(func() { errHi = normalizeRange(txs, norm, hashes, split, len(txs), total-half) })
+	errLo := normalizeRange(txs, norm, hashes, 0, split, half)
+	wg.Wait()
+	if errLo != nil {
+		return errLo // the lower index, as a sequential pass would report
+	}
+	return errHi
+}
+
+// normalizeRange normalizes txs[from:to], which hold the given number of
+// postings.
+func normalizeRange(txs, norm []Transaction, hashes [][32]byte, from, to, postings int) error {
+	var nz normalizer
+	nz.buf = make([]byte, 0, 512) // reused for every transaction
+	nz.reserve(postings)
+	for i := from; i < to; i++ {
+		n, h, err := nz.tx(txs[i], false)
+		if err != nil {
+			return &BatchError{Index: i, Key: txs[i].Key, Err: err}
+		}
+		norm[i], hashes[i] = n, h
+	}
+	return nil
+}
+
+func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) error {
+	n := 0
+	for i := range txs {
+		n += len(txs[i].Postings)
+	}
+	// The keys, then every account ID: one scratch slice.
+	if cap(w.scratch) < len(txs)+2*n {
+		w.scratch = make([]string, 0, len(txs)+4*n) // room for lock's sorted IDs
+	}
+	for i := range txs {
+		w.scratch = append(w.scratch, txs[i].Key)
+	}
+	// Debited accounts first, then credited ones: a batch usually repeats
+	// a program account posting after posting, which lock skips cheaply.
+	for i := range txs {
 		for _, p := range txs[i].Postings {
-			ids = append(ids, p.From, p.To)
+			w.scratch = append(w.scratch, p.From)
 		}
 	}
-	// At most one new lot per posting: size the slab once.
-	w.lotSlab = make([]lotRef, 0, len(ids)/2)
+	for i := range txs {
+		for _, p := range txs[i].Postings {
+			w.scratch = append(w.scratch, p.To)
+		}
+	}
+	keys, ids := w.scratch[:len(txs)], w.scratch[len(txs):]
+	// At most one new lot per posting.
+	if cap(w.ch.NewLots) < n {
+		w.ch.NewLots = make([]Lot, 0, n)
+	}
 	if err := w.lock(ids, true); err != nil {
 		return err
 	}
+	// Each posting's two accounts, looked up once; consecutive postings
+	// often share one.
+	pacc := w.paccs[:0]
+	var fromID, toID string
+	var fromA, toA *acct
+	for i := range txs {
+		for _, p := range txs[i].Postings {
+			if fromA == nil || p.From != fromID {
+				fromA, fromID = w.accts[p.From], p.From
+			}
+			if toA == nil || p.To != toID {
+				toA, toID = w.accts[p.To], p.To
+			}
+			pacc = append(pacc, fromA, toA)
+		}
+	}
+	w.paccs = pacc
 	stored, err := w.stx.Transactions(w.ctx, keys)
 	if err != nil {
 		return fmt.Errorf("ledger: look up keys: %w", err)
 	}
-	old := make(map[string]*TxRecord, len(stored))
-	for i := range stored {
-		old[stored[i].Key] = &stored[i]
+	var old map[string]*TxRecord
+	if len(stored) > 0 {
+		old = make(map[string]*TxRecord, len(stored))
+		for i := range stored {
+			old[stored[i].Key] = &stored[i]
+		}
 	}
-	first := make(map[string]int, len(txs))
+	if w.first == nil {
+		w.first = make(map[string]int, len(txs))
+	}
+	first := w.first
 	fresh := 0
 	var debited []string
-	for i := range txs {
+	for i, off := 0, 0; i < len(txs); off, i = off+2*len(txs[i].Postings), i+1 {
 		k := txs[i].Key
 		if old[k] != nil {
 			continue
@@ -133,8 +231,11 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 		}
 		first[k] = i
 		fresh++
-		for _, p := range txs[i].Postings {
-			debited = append(debited, p.From)
+		for j, p := range txs[i].Postings {
+			// Only lot-keeping accounts have books to load.
+			if a := pacc[off+2*j]; a != nil && a.keeper && (len(debited) == 0 || debited[len(debited)-1] != p.From) {
+				debited = append(debited, p.From)
+			}
 		}
 	}
 	if err := w.loadBooks(debited); err != nil {
@@ -143,7 +244,7 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 	if err := w.reserveSeq(fresh); err != nil {
 		return err
 	}
-	for i := range txs {
+	for i, off := 0, 0; i < len(txs); off, i = off+2*len(txs[i].Postings), i+1 {
 		k := txs[i].Key
 		if o := old[k]; o != nil {
 			if o.Hash != hashes[i] {
@@ -159,7 +260,7 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 			res[i] = res[j]
 			continue
 		}
-		rec, err := w.applyTx(&txs[i], hashes[i], nil)
+		rec, err := w.applyTx(&txs[i], hashes[i], nil, pacc[off:off+2*len(txs[i].Postings)])
 		if err != nil {
 			return &BatchError{Index: i, Key: k, Err: err}
 		}
@@ -183,7 +284,10 @@ type txPlan struct {
 // applyTx validates tx against the locked accounts and applies it: totals,
 // lots, and the record appended to the unit's changes. The unit is
 // abandoned on error, so partial effects never persist.
-func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan) (*TxRecord, error) {
+//
+// accs, if not nil, holds each posting's From and To accounts, already
+// looked up (nil for unknown ones).
+func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan, accs []*acct) (*TxRecord, error) {
 	w.ch.Transactions = append(w.ch.Transactions, TxRecord{Transaction: *tx, Hash: hash})
 	rec := &w.ch.Transactions[len(w.ch.Transactions)-1]
 	rec.Seq = w.nextSeq()
@@ -193,7 +297,12 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan) (*TxRecord,
 	}
 	k := tx.Key
 	for i, p := range tx.Postings {
-		from, to := w.accts[p.From], w.accts[p.To]
+		var from, to *acct
+		if accs != nil {
+			from, to = accs[2*i], accs[2*i+1]
+		} else {
+			from, to = w.accts[p.From], w.accts[p.To]
+		}
 		if from == nil {
 			return nil, fmt.Errorf("ledger: key %q: Postings[%d].From: account %q: %w", k, i, p.From, ErrNotFound)
 		}
@@ -219,7 +328,7 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan) (*TxRecord,
 		}
 		amt := p.Amount
 		// Debit.
-		from.st.Posted = from.st.Posted.Sub(amt)
+		from.addPosted(amt, true)
 		from.dirty = true
 		if from.keeper {
 			if plan != nil && plan.useConsumed && i == 0 {
@@ -240,7 +349,7 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan) (*TxRecord,
 			}
 		}
 		// Credit.
-		to.st.Posted = to.st.Posted.Add(amt)
+		to.addPosted(amt, false)
 		to.dirty = true
 		if to.keeper {
 			if plan != nil && plan.restore[i] != nil {
@@ -256,17 +365,22 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan) (*TxRecord,
 
 const timeFmt = "2006-01-02T15:04:05.999999Z07:00"
 
+// openLot records a new lot. Only a lot whose account's book is loaded can
+// change again in this unit; it gets a lotRef, copied back at flush.
 func (w *work) openLot(l Lot) {
-	r := w.newLotRef(lotRef{l: l, isNew: true})
+	w.ch.NewLots = append(w.ch.NewLots, l)
+	b := w.books[l.Account]
+	if b == nil {
+		return
+	}
+	r := w.newLotRef(lotRef{l: l, isNew: true, newIdx: len(w.ch.NewLots) - 1})
 	w.newLots = append(w.newLots, r)
-	if b := w.books[l.Account]; b != nil {
-		// New lots have the highest ID so far; most often they go last.
-		if n := len(b.lots); n == 0 || lotBefore(&b.lots[n-1].l, &r.l) {
-			b.lots = append(b.lots, r)
-			r.inBook = true
-		} else {
-			b.insert(r)
-		}
+	// New lots have the highest ID so far; most often they go last.
+	if n := len(b.lots); n == 0 || lotBefore(&b.lots[n-1].l, &r.l) {
+		b.lots = append(b.lots, r)
+		r.inBook = true
+	} else {
+		b.insert(r)
 	}
 }
 

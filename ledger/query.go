@@ -66,7 +66,7 @@ func (e *Engine) Balance(ctx context.Context, account string, asOf time.Time) (B
 		if err != nil {
 			return fmt.Errorf("ledger: open holds: %w", err)
 		}
-		posted := a.st.Posted
+		posted := a.posted()
 		lots := map[LotID]*Lot{}
 		if a.keeper {
 			ls, err := w.stx.OpenLots(w.ctx, []string{account})
@@ -283,7 +283,7 @@ func (w *work) resolvedHolds(account string, after time.Time) ([]HoldRecord, err
 // transaction recorded after asOf: it returns the posted total at asOf and
 // rewinds the lots in place.
 func (w *work) undoAfter(a *acct, asOf time.Time, lots map[LotID]*Lot, fetch func([]LotID) error) (decimal.Decimal, error) {
-	posted := a.st.Posted
+	posted := a.posted()
 	cursor := int64(0)
 	for {
 		page, err := w.stx.History(w.ctx, a.st.ID, cursor, true, 256)

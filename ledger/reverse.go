@@ -88,7 +88,7 @@ func (e *Engine) Reverse(ctx context.Context, key, originalKey string) (Transact
 		if err := w.reserveSeq(1); err != nil {
 			return err
 		}
-		rec, err := w.applyTx(&tx, hash, plan)
+		rec, err := w.applyTx(&tx, hash, plan, nil)
 		if err != nil {
 			return err
 		}

@@ -214,6 +214,12 @@ type Changes struct {
 	Lots         []Lot          // update Remaining and Expired of existing lots
 	NewHolds     []HoldRecord   // insert
 	Holds        []HoldRecord   // update Status, Committed, CommitKey, ResolvedAt, Reserved
+
+	// posted is only filled for a store that implements accountLocker:
+	// then it has one element per Accounts element and, where ok, holds
+	// that account's new Posted (left zero in Accounts). Other stores
+	// never see it.
+	posted []unitTotal
 }
 
 // Reversal marks the stored transaction Key as reversed by By.
@@ -233,5 +239,6 @@ func (c *Changes) Reset() {
 		Lots:         c.Lots[:0],
 		NewHolds:     c.NewHolds[:0],
 		Holds:        c.Holds[:0],
+		posted:       c.posted[:0],
 	}
 }

@@ -52,8 +52,18 @@ func checkID(key, field, id string) error {
 	return nil
 }
 
+// timeInRange reports whether t is zero or within minTime..maxTime.
+func timeInRange(t time.Time) bool {
+	return t.IsZero() || (!t.Before(minTime) && t.Before(maxTime))
+}
+
+// postingField names a field of a posting in errors, e.g. "Postings[3].To".
+func postingField(i int, field string) string {
+	return "Postings[" + strconv.Itoa(i) + "]." + field
+}
+
 func checkTime(key, field string, t time.Time) error {
-	if !t.IsZero() && (t.Before(minTime) || !t.Before(maxTime)) {
+	if !timeInRange(t) {
 		return &FieldError{Key: key, Field: field, Reason: fmt.Sprintf("%s outside 1900..2200", t.Format(time.RFC3339))}
 	}
 	return nil
@@ -109,9 +119,19 @@ func copyMeta(m map[string]string) map[string]string {
 	return c
 }
 
-// normalizeTx validates a caller's transaction and returns a private,
-// normalized copy (times in UTC µs, metadata copied) and its content hash.
-func normalizeTx(tx Transaction, allowReserved bool) (Transaction, [32]byte, error) {
+// normalizer normalizes the transactions of a batch: their postings share
+// one allocation and their canonical encodings one buffer.
+type normalizer struct {
+	postings []Posting // carved into each transaction's Postings
+	buf      []byte    // canonical encoding scratch
+}
+
+// reserve sizes the posting slab for n postings.
+func (n *normalizer) reserve(postings int) { n.postings = make([]Posting, 0, postings) }
+
+// tx validates a caller's transaction and returns a private, normalized
+// copy (times in UTC µs; metadata shared, see below) and its content hash.
+func (n *normalizer) tx(tx Transaction, allowReserved bool) (Transaction, [32]byte, error) {
 	var h [32]byte
 	if err := checkID(tx.Key, "Key", tx.Key); err != nil {
 		return tx, h, err
@@ -142,10 +162,15 @@ func normalizeTx(tx Transaction, allowReserved bool) (Transaction, [32]byte, err
 		meta = nil
 	}
 	out := Transaction{Key: k, Metadata: meta, EffectiveAt: normTime(tx.EffectiveAt), Reverses: tx.Reverses}
-	out.Postings = make([]Posting, len(tx.Postings))
+	if cap(n.postings)-len(n.postings) < len(tx.Postings) {
+		n.postings = make([]Posting, 0, len(tx.Postings))
+	}
+	m := len(n.postings)
+	n.postings = n.postings[:m+len(tx.Postings)]
+	out.Postings = n.postings[m : m+len(tx.Postings) : m+len(tx.Postings)]
 	for i, p := range tx.Postings {
 		// Checks first, field names only when reporting.
-		f := func(s string) string { return "Postings[" + strconv.Itoa(i) + "]." + s }
+		f := func(s string) string { return postingField(i, s) }
 		if !validID(p.From) {
 			return tx, h, checkID(k, f("From"), p.From)
 		}
@@ -158,14 +183,13 @@ func normalizeTx(tx Transaction, allowReserved bool) (Transaction, [32]byte, err
 		if p.Amount.Sign() <= 0 {
 			return tx, h, checkAmount(k, f("Amount"), p.Amount)
 		}
-		if !p.ExpiresAt.IsZero() {
-			if err := checkTime(k, f("ExpiresAt"), p.ExpiresAt); err != nil {
-				return tx, h, err
-			}
+		if !timeInRange(p.ExpiresAt) {
+			return tx, h, checkTime(k, f("ExpiresAt"), p.ExpiresAt)
 		}
 		out.Postings[i] = Posting{From: p.From, To: p.To, Amount: p.Amount, ExpiresAt: normTime(p.ExpiresAt)}
 	}
-	return out, hashTx(&out), nil
+	h, n.buf = hashTx(&out, n.buf[:0])
+	return out, h, nil
 }
 
 // canon builds the canonical, unambiguous byte encoding of request
@@ -188,7 +212,63 @@ func (c *canon) time(t time.Time) {
 	c.b = binary.AppendVarint(c.b, t.UnixMicro())
 }
 
-func (c *canon) dec(d decimal.Decimal) { c.str(d.String()) }
+func (c *canon) dec(d decimal.Decimal) {
+	var arr [48]byte
+	s := appendDec(arr[:0], d)
+	c.b = binary.AppendUvarint(c.b, uint64(len(s)))
+	c.b = append(c.b, s...)
+}
+
+// appendDec appends d.String() (shortest form: no exponent, trailing
+// fractional zeros trimmed, so 1.5 and 1.50 read alike) without allocating
+// when the coefficient fits in an int64. Stored hashes depend on these
+// bytes, so they must equal shopspring/decimal's String with its default
+// settings (TrimTrailingZeros true, UseScientificNotation false) exactly;
+// TestAppendDec checks that.
+func appendDec(b []byte, d decimal.Decimal) []byte {
+	e := d.Exponent()
+	if d.NumDigits() > 18 || e > 18 || e < -18 {
+		return append(b, d.String()...)
+	}
+	c := d.CoefficientInt64() // |c| < 10^18: no overflow negating it
+	if c == 0 {
+		return append(b, '0')
+	}
+	u := uint64(c)
+	if c < 0 {
+		b = append(b, '-')
+		u = uint64(-c)
+	}
+	var arr [20]byte
+	digits := strconv.AppendUint(arr[:0], u, 10)
+	if e >= 0 {
+		b = append(b, digits...)
+		for range e {
+			b = append(b, '0')
+		}
+		return b
+	}
+	frac := int(-e) // digits after the point
+	var intPart, fracPart []byte
+	lead := 0 // zeros between the point and fracPart
+	if len(digits) > frac {
+		intPart, fracPart = digits[:len(digits)-frac], digits[len(digits)-frac:]
+	} else {
+		intPart, lead, fracPart = []byte{'0'}, frac-len(digits), digits
+	}
+	for len(fracPart) > 0 && fracPart[len(fracPart)-1] == '0' {
+		fracPart = fracPart[:len(fracPart)-1]
+	}
+	b = append(b, intPart...)
+	if len(fracPart) == 0 {
+		return b
+	}
+	b = append(b, '.')
+	for range lead {
+		b = append(b, '0')
+	}
+	return append(b, fracPart...)
+}
 
 func (c *canon) meta(m map[string]string) {
 	var arr [8]string
@@ -204,9 +284,10 @@ func (c *canon) meta(m map[string]string) {
 	}
 }
 
-func hashTx(tx *Transaction) [32]byte {
-	var buf [256]byte
-	c := canon{b: buf[:0]}
+// hashTx hashes tx's canonical content, encoding it into buf (returned for
+// reuse).
+func hashTx(tx *Transaction, buf []byte) ([32]byte, []byte) {
+	c := canon{b: buf}
 	c.str("tx/v1")
 	c.str(tx.Key)
 	c.b = binary.AppendUvarint(c.b, uint64(len(tx.Postings)))
@@ -219,7 +300,7 @@ func hashTx(tx *Transaction) [32]byte {
 	c.meta(tx.Metadata)
 	c.time(tx.EffectiveAt)
 	c.str(tx.Reverses)
-	return sha256.Sum256(c.b)
+	return sha256.Sum256(c.b), c.b
 }
 
 func hashReverse(key, orig string) [32]byte {
