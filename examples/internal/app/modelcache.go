@@ -54,17 +54,26 @@ func (c *modelCache) model(rec store.Model) (*baseline.Model, error) {
 	if err := m.UnmarshalJSON(rec.JSON); err != nil {
 		return nil, fmt.Errorf("app: stored model of %s: %w", rec.Customer, err)
 	}
+	c.put(rec.Customer, digest, m)
+	return m, nil
+}
+
+// put caches m as customer's model whose stored JSON has this digest. The
+// fit route calls it with the model it just fitted and stored (write
+// through): baseline.Model's JSON round trip is exact (same bytes, same
+// predictions: baseline.TestModelJSONRoundTrip), so the fitted model is
+// what decoding the stored bytes would give.
+func (c *modelCache) put(customer, digest string, m *baseline.Model) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
 		c.m = make(map[string]cachedModel)
 	}
-	if _, ok := c.m[rec.Customer]; !ok && len(c.m) >= maxCachedModels {
+	if _, ok := c.m[customer]; !ok && len(c.m) >= maxCachedModels {
 		for k := range c.m {
 			delete(c.m, k)
 			break
 		}
 	}
-	c.m[rec.Customer] = cachedModel{digest: digest, model: m}
-	return m, nil
+	c.m[customer] = cachedModel{digest: digest, model: m}
 }

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"testing"
 
@@ -93,5 +95,36 @@ func TestModelCacheBounded(t *testing.T) {
 	}
 	if n := len(c.m); n != maxCachedModels {
 		t.Errorf("cache holds %d models, want at most %d", n, maxCachedModels)
+	}
+}
+
+// A fit caches the model it stored (write through), and the cached model
+// predicts exactly what decoding the stored bytes gives.
+func TestFitWarmsModelCache(t *testing.T) {
+	s := seedThree(t)
+	ctx := context.Background()
+	for _, id := range []string{"x1", "x2"} {
+		digest, err := s.store.ModelDigest(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := s.models.cached(id, digest)
+		if m == nil {
+			t.Fatalf("%s: fitted model not cached under the stored digest", id)
+		}
+		rec, err := s.store.Model(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := m.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(js, rec.JSON) {
+			t.Errorf("%s: cached model encodes differently from the stored JSON", id)
+		}
+	}
+	if m := s.models.cached("x3", "x"); m != nil {
+		t.Error("customer without a fit has a cached model")
 	}
 }

@@ -370,6 +370,9 @@ func (s *Service) FitBaseline(ctx context.Context, customer string, req FitReque
 	if err != nil {
 		return BaselineView{}, err
 	}
+	// Keyed by the bytes this fit wrote: if a concurrent fit has replaced
+	// them already, the stored digest differs and the entry is never used.
+	s.models.put(customer, store.ModelDigestOf(js), res.Model)
 	v := viewOf(rec, res.Model)
 	st := res.Sufficiency.Status
 	v.Sufficiency, v.Warnings = &st, res.Sufficiency.WarningNames()
