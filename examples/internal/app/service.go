@@ -51,6 +51,7 @@ type Service struct {
 	liveGen  uint64                   // bumped by forgetLive
 
 	models modelCache // decoded baseline models by customer
+	temps  tempCache  // station temperature series by window
 	rows   *settlementWriter
 
 	// registered remembers customer ids the store has confirmed (the
@@ -254,6 +255,10 @@ func (s *Service) IngestTemperature(ctx context.Context, station string, rows []
 	if len(rows) == 0 {
 		return 0, unprocessable("no readings")
 	}
+	// Forget before and after the write: a read that started before it
+	// must not be cached once it is done.
+	s.temps.forget(station)
+	defer s.temps.forget(station)
 	if err := s.store.PutTemperature(ctx, station, rows); err != nil {
 		return 0, err
 	}
@@ -420,6 +425,19 @@ func usageSeriesOf(customer string, from, to time.Time, rows []store.UsageReadin
 }
 
 func (s *Service) tempSeries(ctx context.Context, station string, from, to time.Time) (*baseline.Temperature, error) {
+	k := tempKey{station: station, from: from.UTC(), to: to.UTC()}
+	t, gen := s.temps.get(k, time.Now())
+	if t != nil {
+		return t, nil
+	}
+	t, err := s.readTempSeries(ctx, station, from, to)
+	if err == nil {
+		s.temps.put(k, gen, t, time.Now())
+	}
+	return t, err
+}
+
+func (s *Service) readTempSeries(ctx context.Context, station string, from, to time.Time) (*baseline.Temperature, error) {
 	rows, err := s.store.Temperature(ctx, station, from, to)
 	if err != nil {
 		return nil, err
