@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +56,8 @@ type config struct {
 	issuance func(string) string
 	currency string
 	expiry   func(*rewards.Claim) time.Time
+	// ledgerCreates: the ledger opens unknown accounts itself.
+	ledgerCreates bool
 }
 
 // WithCustomerAccount names the ledger account of a customer (default
@@ -81,6 +84,32 @@ func WithCurrency(code string) Option {
 // claim's points (zero: never). Negative adjustments carry no expiry.
 func WithExpiry(expires func(c *rewards.Claim) time.Time) Option {
 	return func(c *config) { c.expiry = expires }
+}
+
+// WithLedgerCreatesAccounts tells the Tally that its ledger opens unknown
+// accounts itself, in the unit of work of the posting that needs them
+// (ledger.WithAutoCreate with AutoCreate, or a rule of your own for other
+// account names or currencies). An award then skips the separate read and
+// creation of a new customer's (or program's) account: a customer's first
+// award is one durable commit instead of two. The Tally no longer checks
+// the kind of an existing account.
+func WithLedgerCreatesAccounts() Option {
+	return func(c *config) { c.ledgerCreates = true }
+}
+
+// AutoCreate is a ledger.WithAutoCreate rule for the default account names:
+// "customer/<id>" (CustomerAccount) opens a customer account that may never
+// go negative, "issuance/<program>" (IssuanceAccount) an issuance account,
+// both in the ledger's default currency; any other ID stays unknown. Pair
+// it with WithLedgerCreatesAccounts.
+func AutoCreate(id string) (ledger.Account, bool) {
+	switch {
+	case strings.HasPrefix(id, "customer/") && len(id) > len("customer/"):
+		return ledger.Account{ID: id, Kind: ledger.KindCustomer, Flags: ledger.FlagNoNegative}, true
+	case strings.HasPrefix(id, "issuance/") && len(id) > len("issuance/"):
+		return ledger.Account{ID: id, Kind: ledger.KindIssuance}, true
+	}
+	return ledger.Account{}, false
 }
 
 // Tally is a rewards.Tally over a ledger. It is safe for concurrent use; see
@@ -221,8 +250,10 @@ func (b *Batch) Reserve(c *rewards.Claim) (rewards.Grant, error) {
 		return rewards.Grant{}, err
 	}
 	cust, iss := s.cfg.customer(c.Customer), s.cfg.issuance(c.Program)
-	if err := s.ensureAccounts(ctx, cust, iss); err != nil {
-		return rewards.Grant{}, err
+	if !s.cfg.ledgerCreates {
+		if err := s.ensureAccounts(ctx, cust, iss); err != nil {
+			return rewards.Grant{}, err
+		}
 	}
 	prior, err := b.prior(c, cust)
 	if err != nil {
@@ -554,6 +585,11 @@ func (b *Batch) sum(q ledger.AwardQuery) (decimal.Decimal, error) {
 		return *v, nil
 	}
 	v, err := b.state.sum.AwardedSum(b.ctx, q)
+	if errors.Is(err, ledger.ErrNotFound) && b.state.cfg.ledgerCreates {
+		// Not opened yet (the ledger opens it with its first award):
+		// nothing was awarded to it.
+		v, err = decimal.Decimal{}, nil
+	}
 	if err != nil {
 		return decimal.Decimal{}, err
 	}

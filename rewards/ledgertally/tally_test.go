@@ -42,11 +42,38 @@ var backends = []struct {
 		t.Cleanup(func() { l.Close() })
 		return l
 	}},
+	// The same two with ledgertally.AutoCreate: the ledger opens a new
+	// customer's account in the unit of work of their first award.
+	{"memory-autocreate", func(t testing.TB) ledger.Ledger {
+		l, err := ledger.NewMemory(ledger.WithAutoCreate(ledgertally.AutoCreate))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		return autoEngine{l}
+	}},
+	{"sqlite-autocreate", func(t testing.TB) ledger.Ledger {
+		l, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"), sqlite.WithSynchronous(sqlite.SyncNormal),
+			sqlite.WithLedgerOptions(ledger.WithAutoCreate(ledgertally.AutoCreate)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		return autoEngine{l}
+	}},
 }
+
+// autoEngine marks a ledger opened with ledgertally.AutoCreate, for which
+// newTally passes WithLedgerCreatesAccounts.
+type autoEngine struct{ *ledger.Engine }
 
 func newTally(t testing.TB, l ledger.Ledger) *ledgertally.Tally {
 	t.Helper()
-	tl, err := ledgertally.New(l)
+	var opts []ledgertally.Option
+	if _, ok := l.(autoEngine); ok {
+		opts = append(opts, ledgertally.WithLedgerCreatesAccounts())
+	}
+	tl, err := ledgertally.New(l, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,5 +435,39 @@ func TestAccountKindConflict(t *testing.T) {
 	_, err = p.Evaluate(newTally(t, l), []rewards.Fact{periodFact("c1", "f", time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), 5)})
 	if !errors.Is(err, ledger.ErrAccountConflict) {
 		t.Fatalf("Evaluate: %v, want ledger.ErrAccountConflict", err)
+	}
+}
+
+func TestAutoCreate(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		want ledger.Account
+		ok   bool
+	}{
+		{"customer/c1", ledger.Account{ID: "customer/c1", Kind: ledger.KindCustomer, Flags: ledger.FlagNoNegative}, true},
+		{"issuance/p", ledger.Account{ID: "issuance/p", Kind: ledger.KindIssuance}, true},
+		{"customer/", ledger.Account{}, false},
+		{"issuance/", ledger.Account{}, false},
+		{"redeemed", ledger.Account{}, false},
+		{"c1", ledger.Account{}, false},
+	} {
+		got, ok := ledgertally.AutoCreate(tc.id)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("AutoCreate(%q) = %+v, %v; want %+v, %v", tc.id, got, ok, tc.want, tc.ok)
+		}
+	}
+	// A customer's first award opens the account the rule describes.
+	l := backends[2].open(t)
+	tl := newTally(t, l)
+	p, _ := load(t, "../../testdata/rules/caps.yaml", "../../testdata/rules/caps.facts.jsonl")
+	if _, err := p.Evaluate(tl, []rewards.Fact{periodFact("c9", "2024-06", time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), 50)}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := l.Account(context.Background(), tl.CustomerAccount("c9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Kind != ledger.KindCustomer || a.Flags&ledger.FlagNoNegative == 0 {
+		t.Errorf("opened %+v, want a customer account that may not go negative", a)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/negawatt/negawatt/ledger"
 	"github.com/negawatt/negawatt/ledger/postgres"
 	"github.com/negawatt/negawatt/ledger/sqlite"
+	"github.com/negawatt/negawatt/rewards/ledgertally"
 )
 
 // OpenService opens the app store and the points ledger and builds the
@@ -39,7 +40,7 @@ func OpenService(ctx context.Context, dir, pgURL string, log *slog.Logger) (*Ser
 			pool.Close()
 			return nil, nil, fmt.Errorf("ledger: migrate: %w", err)
 		}
-		if l, err = postgres.OpenPool(ctx, pool); err != nil {
+		if l, err = postgres.OpenPool(ctx, pool, ledger.WithAutoCreate(ledgertally.AutoCreate)); err != nil {
 			st.Close()
 			pool.Close()
 			return nil, nil, err
@@ -54,13 +55,14 @@ func OpenService(ctx context.Context, dir, pgURL string, log *slog.Logger) (*Ser
 		if st, err = store.Open(ctx, filepath.Join(dir, "app.db")); err != nil {
 			return nil, nil, err
 		}
-		if l, err = sqlite.Open(ctx, filepath.Join(dir, "ledger.db")); err != nil {
+		if l, err = sqlite.Open(ctx, filepath.Join(dir, "ledger.db"),
+			sqlite.WithLedgerOptions(ledger.WithAutoCreate(ledgertally.AutoCreate))); err != nil {
 			st.Close()
 			return nil, nil, err
 		}
 		log.Info("data in SQLite", slog.String("data_dir", dir))
 	}
-	svc, err := NewService(ctx, st, l)
+	svc, err := NewService(ctx, st, l, WithLedgerAutoCreate())
 	if err != nil {
 		l.Close()
 		st.Close()

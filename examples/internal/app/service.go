@@ -50,6 +50,10 @@ type Service struct {
 	liveAt   time.Time                // when live was read
 	liveGen  uint64                   // bumped by forgetLive
 
+	// ledgerCreates: the ledger opens customer and issuance accounts with
+	// their first award (WithLedgerAutoCreate).
+	ledgerCreates bool
+
 	models modelCache // decoded baseline models by customer
 	temps  tempCache  // station temperature series by window
 	rows   *settlementWriter
@@ -95,6 +99,14 @@ func WithAwardHook(f func(n int, points decimal.Decimal)) ServiceOption {
 	return func(s *Service) { s.onAwards = f }
 }
 
+// WithLedgerAutoCreate declares that the ledger was opened with
+// ledger.WithAutoCreate(ledgertally.AutoCreate): a customer's account is
+// then opened in the same durable commit as their first award instead of
+// by a separate read and creation. OpenService opens its ledgers so.
+func WithLedgerAutoCreate() ServiceOption {
+	return func(s *Service) { s.ledgerCreates = true }
+}
+
 // NewService builds the service. l must also implement ledger.Holder,
 // ledger.Expirer and ledger.AwardSummer (every ledger.Engine does).
 func NewService(ctx context.Context, st store.Store, l ledger.Ledger, opts ...ServiceOption) (*Service, error) {
@@ -109,10 +121,14 @@ func NewService(ctx context.Context, st store.Store, l ledger.Ledger, opts ...Se
 	for _, o := range opts {
 		o(s)
 	}
-	t, err := ledgertally.New(l, ledgertally.WithExpiry(func(*rewards.Claim) time.Time {
+	topts := []ledgertally.Option{ledgertally.WithExpiry(func(*rewards.Claim) time.Time {
 		n := s.now().UTC()
 		return time.Date(n.Year(), n.Month()+ExpiryMonths, 1, 0, 0, 0, 0, time.UTC)
-	}))
+	})}
+	if s.ledgerCreates {
+		topts = append(topts, ledgertally.WithLedgerCreatesAccounts())
+	}
+	t, err := ledgertally.New(l, topts...)
 	if err != nil {
 		return nil, err
 	}
