@@ -17,6 +17,18 @@ import (
 
 // Lookup implements [Ledger].
 func (e *Engine) Lookup(ctx context.Context, key string) (Transaction, error) {
+	if tr, ok := e.store.(TransactionReader); ok && !e.closed.Load() {
+		rec, found, err := tr.Transaction(ctx, key)
+		switch {
+		case err == nil && !found:
+			return Transaction{}, fmt.Errorf("ledger: transaction %q: %w", key, ErrNotFound)
+		case err == nil:
+			return rec.Transaction, nil
+		case !errors.Is(err, ErrRetry):
+			return Transaction{}, fmt.Errorf("ledger: look up %q: %w", key, err)
+		}
+		// A transient failure: the general path below retries.
+	}
 	var out Transaction
 	err := e.run(ctx, false, func(w *work) error {
 		recs, err := w.stx.Transactions(w.ctx, []string{key})

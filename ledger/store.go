@@ -145,6 +145,15 @@ type AccountSnapshotter interface {
 	AccountSnapshot(ctx context.Context, id string) (a AccountState, holds []HoldRecord, lots []Lot, found bool, err error)
 }
 
+// TransactionReader is an optional [Store] capability: the stored
+// transaction with this key, read in one statement outside any unit of work
+// (PostgreSQL: one round trip, no BEGIN or COMMIT). found is false, with no
+// error, for an unknown key. Lookup uses it; an error wrapping [ErrRetry]
+// makes Lookup fall back to a unit of work.
+type TransactionReader interface {
+	Transaction(ctx context.Context, key string) (rec TxRecord, found bool, err error)
+}
+
 // AccountState is an account with its running totals, as stored.
 type AccountState struct {
 	Account

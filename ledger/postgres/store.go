@@ -51,6 +51,7 @@ var (
 	_ ledger.Store              = (*Store)(nil)
 	_ ledger.ResolvedHoldLister = (*storeTx)(nil)
 	_ ledger.AccountSnapshotter = (*Store)(nil)
+	_ ledger.TransactionReader  = (*Store)(nil)
 )
 
 // NewStore returns a Store over pool, after checking that the schema in the
@@ -759,6 +760,22 @@ func snapshotTx(ctx context.Context, conn *pgxpool.Conn, id string) (a ledger.Ac
 		return a, nil, nil, false, nil
 	}
 	return accts[0], holds, lots, true, nil
+}
+
+// Transaction implements [ledger.TransactionReader]: one statement on a
+// pooled connection, outside any transaction. The lookup is by key = $1 on
+// its unique index, so even a generic plan is an index scan (the unit of
+// work's key = ANY($1) lookups force custom plans instead, see send).
+func (s *Store) Transaction(ctx context.Context, key string) (rec ledger.TxRecord, found bool, err error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+txCols+` FROM transactions WHERE key = $1`, key)
+	if err != nil {
+		return rec, false, wrap("transaction", err)
+	}
+	got, err := collect(rows, scanTx)
+	if err != nil || len(got) == 0 {
+		return rec, false, wrap("transaction", err)
+	}
+	return got[0], true, nil
 }
 
 // scanAll reads the next result of a batch and scans every row.
