@@ -224,9 +224,15 @@ type HistoryQuery struct {
 }
 
 // HistoryPage is one page of history. Next is "" on the last page.
-// Pagination is stable: transactions are ordered by Seq, and a transaction
-// touching an account always gets a higher Seq than those committed before
-// it on that account, so pages never skip or repeat a transaction.
+// Pagination is stable: transactions are ordered by Seq, and pages never
+// repeat a transaction. On an account with [FlagNoNegative] (every
+// customer account) a transaction always gets a higher Seq than those
+// committed before it on that account, so pages never skip one either. An
+// account that may go negative (issuance, redeemed, expired) is not locked
+// by writers on a store that stripes its totals (ledger/postgres): there a
+// transaction may commit after one with a higher Seq, and a forward pager
+// that already passed its Seq misses it; read such accounts' history
+// newest first from a fresh cursor, or export, for a complete list.
 type HistoryPage struct {
 	Transactions []Transaction
 	Next         string
