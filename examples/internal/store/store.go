@@ -717,22 +717,12 @@ func (d *db) Rollback(ctx context.Context) (RuleSet, error) {
 }
 
 func (d *db) PutSettlements(ctx context.Context, ss []Settlement) error {
-	tx, err := d.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("store: settlements: %w", err)
-	}
-	defer tx.Rollback()
-	st, err := tx.PrepareContext(ctx, d.q(`INSERT INTO app_settlements
-		(customer, fact_id, kind, start_us, end_us, baseline_kwh, observed_kwh, savings_kwh, fact, version, points, settled_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (customer, fact_id) DO UPDATE SET kind = excluded.kind, start_us = excluded.start_us, end_us = excluded.end_us,
-		baseline_kwh = excluded.baseline_kwh, observed_kwh = excluded.observed_kwh, savings_kwh = excluded.savings_kwh,
-		fact = excluded.fact, version = excluded.version, points = excluded.points, settled_at = excluded.settled_at`))
-	if err != nil {
-		return fmt.Errorf("store: settlements: %w", err)
-	}
-	defer st.Close()
+	// Validate everything first: a bad row writes nothing. A fact named
+	// twice keeps its last row, as one upsert after another would (one
+	// INSERT ... ON CONFLICT may not touch a row twice).
 	now := d.now()
+	rows := make([]Settlement, 0, len(ss))
+	at := make(map[[2]string]int, len(ss))
 	for _, s := range ss {
 		if s.Customer == "" || s.FactID == "" {
 			return fmt.Errorf("%w: settlement needs a customer and a fact id", ErrInvalid)
@@ -742,16 +732,72 @@ func (d *db) PutSettlements(ctx context.Context, ss []Settlement) error {
 				return fmt.Errorf("%w: settlement %s/%s has a non-finite value", ErrInvalid, s.Customer, s.FactID)
 			}
 		}
-		at := s.SettledAt
-		if at.IsZero() {
-			at = now
+		if s.SettledAt.IsZero() {
+			s.SettledAt = now
 		}
-		if _, err := st.ExecContext(ctx, s.Customer, s.FactID, s.Kind, us(s.Start), us(s.End), s.BaselineKWh, s.ObservedKWh, s.SavingsKWh,
-			string(s.Fact), s.Version, s.Points, us(at)); err != nil {
-			return fmt.Errorf("store: settlement %s/%s: %w", s.Customer, s.FactID, err)
+		k := [2]string{s.Customer, s.FactID}
+		if i, ok := at[k]; ok {
+			rows[i] = s
+			continue
 		}
+		at[k] = len(rows)
+		rows = append(rows, s)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	// One multi-row upsert per chunk: a settlement of one customer is one
+	// statement (one round trip, atomic without BEGIN and COMMIT).
+	if len(rows) <= settlementsPerStatement {
+		return d.putSettlements(ctx, d.sql, rows)
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: settlements: %w", err)
+	}
+	defer tx.Rollback()
+	for len(rows) > 0 {
+		n := min(len(rows), settlementsPerStatement)
+		if err := d.putSettlements(ctx, tx, rows[:n]); err != nil {
+			return err
+		}
+		rows = rows[n:]
 	}
 	return tx.Commit()
+}
+
+// settlementsPerStatement bounds one upsert's rows (12 parameters each,
+// well under SQLite's and PostgreSQL's parameter limits).
+const settlementsPerStatement = 200
+
+// putSettlements upserts rows (unique facts) with one statement.
+func (d *db) putSettlements(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, rows []Settlement) error {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO app_settlements
+		(customer, fact_id, kind, start_us, end_us, baseline_kwh, observed_kwh, savings_kwh, fact, version, points, settled_at)
+		VALUES `)
+	args := make([]any, 0, 12*len(rows))
+	for i, s := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, s.Customer, s.FactID, s.Kind, us(s.Start), us(s.End), s.BaselineKWh, s.ObservedKWh, s.SavingsKWh,
+			string(s.Fact), s.Version, s.Points, us(s.SettledAt))
+	}
+	b.WriteString(`
+		ON CONFLICT (customer, fact_id) DO UPDATE SET kind = excluded.kind, start_us = excluded.start_us, end_us = excluded.end_us,
+		baseline_kwh = excluded.baseline_kwh, observed_kwh = excluded.observed_kwh, savings_kwh = excluded.savings_kwh,
+		fact = excluded.fact, version = excluded.version, points = excluded.points, settled_at = excluded.settled_at`)
+	if _, err := ex.ExecContext(ctx, d.q(b.String()), args...); err != nil {
+		if len(rows) == 1 {
+			return fmt.Errorf("store: settlement %s/%s: %w", rows[0].Customer, rows[0].FactID, err)
+		}
+		return fmt.Errorf("store: %d settlements (%s/%s …): %w", len(rows), rows[0].Customer, rows[0].FactID, err)
+	}
+	return nil
 }
 
 func (d *db) Settlements(ctx context.Context, customer string, from, to time.Time) ([]Settlement, error) {

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"sort"
 	"testing"
 	"time"
 
@@ -195,3 +197,41 @@ func TestAllOrNothing(t *testing.T) {
 }
 
 var cmpIgnoreUpdated = cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".UpdatedAt" }, cmp.Ignore())
+
+// TestPutSettlementsMany: one call with more rows than one statement
+// takes, a fact named twice (the last row wins, as with one upsert after
+// another) and an update of a stored row.
+func TestPutSettlementsMany(t *testing.T) {
+	for name, open := range openers(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t)
+			jan := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+			row := func(c int, points string) Settlement {
+				return Settlement{Customer: fmt.Sprintf("c-%03d", c), FactID: "2024-01", Kind: "period", Start: jan, End: jan.AddDate(0, 1, 0),
+					BaselineKWh: 100, ObservedKWh: 90, SavingsKWh: 10, Fact: []byte(`{}`), Version: 1, Points: points, SettledAt: jan}
+			}
+			if err := s.PutSettlements(ctx, []Settlement{row(0, "1")}); err != nil {
+				t.Fatal(err)
+			}
+			var in, want []Settlement
+			for c := range 450 {
+				in = append(in, row(c, "2"))
+				want = append(want, row(c, "2"))
+			}
+			in = append(in, row(7, "3")) // named twice: the last row wins
+			want[7] = row(7, "3")
+			if err := s.PutSettlements(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Settlements(ctx, "", time.Time{}, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sort.Slice(got, func(i, j int) bool { return got[i].Customer < got[j].Customer })
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Settlements (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
