@@ -328,6 +328,9 @@ func (s *memStore) lotOpen(m *memLot) bool {
 
 // decParts splits d into an int64 coefficient and exponent, if it fits.
 func decParts(d decimal.Decimal) (int64, int32, bool) {
+	if d == (decimal.Decimal{}) {
+		return 0, 0, true // the usual Expired: no big.Int to look at
+	}
 	if d.NumDigits() > 18 {
 		return 0, 0, false
 	}
