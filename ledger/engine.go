@@ -148,6 +148,10 @@ type unitTotal struct {
 	units int64
 	scale int32
 	ok    bool
+	// h is the in-memory store's own account, handed out by
+	// appendLockedAccounts and back in Changes.posted so that apply
+	// finds it without hashing its ID again (nil: look it up).
+	h *memAccount
 }
 
 // getWork returns an empty unit of work over stx.
@@ -252,6 +256,7 @@ type acct struct {
 	// st.Posted is not set (see accountLocker); posted() builds it.
 	inUnits bool
 	base    int64
+	h       *memAccount // the in-memory store's account (unitTotal.h), or nil
 }
 
 // maxUnits bounds acct.delta and the amounts folded into it, so adding two
@@ -433,6 +438,7 @@ func (w *work) lock(ids []string, create bool) error {
 		}
 		a := w.newAcct(acct{st: *st, cur: cur, keeper: st.Flags&FlagNoNegative != 0})
 		if du != nil {
+			a.h = du[i].h
 			switch {
 			case du[i].ok && du[i].scale == cur.Scale:
 				a.inUnits, a.base = true, du[i].units
@@ -643,7 +649,7 @@ func (w *work) flush() {
 			}
 			w.ch.Accounts = append(w.ch.Accounts, a.st)
 			if w.units {
-				w.ch.posted = append(w.ch.posted, unitTotal{units: a.base, scale: a.cur.Scale, ok: a.inUnits})
+				w.ch.posted = append(w.ch.posted, unitTotal{units: a.base, scale: a.cur.Scale, ok: a.inUnits, h: a.h})
 			}
 		}
 	}

@@ -328,6 +328,9 @@ func (s *memStore) lotOpen(m *memLot) bool {
 
 // decParts splits d into an int64 coefficient and exponent, if it fits.
 func decParts(d decimal.Decimal) (int64, int32, bool) {
+	if d == (decimal.Decimal{}) {
+		return 0, 0, true // the usual Expired: no big.Int to look at
+	}
 	if d.NumDigits() > 18 {
 		return 0, 0, false
 	}
@@ -460,7 +463,7 @@ func (t *memTx) appendLockedAccounts(dst []AccountState, du []unitTotal, ids []s
 	for _, id := range ids {
 		if a := t.s.accounts[id]; a != nil {
 			dst = append(dst, a.st)
-			du = append(du, unitTotal{units: a.units, scale: a.scale, ok: a.inUnits})
+			du = append(du, unitTotal{units: a.units, scale: a.scale, ok: a.inUnits, h: a})
 		}
 	}
 	return dst, du
@@ -826,7 +829,13 @@ func (s *memStore) apply(c *Changes) {
 	}
 	for i := range c.Accounts {
 		a := &c.Accounts[i]
-		if p := s.accounts[a.ID]; p != nil {
+		var p *memAccount
+		if i < len(c.posted) && c.posted[i].h != nil && c.posted[i].h.st.ID == a.ID {
+			p = c.posted[i].h // as locked: no need to hash a.ID again
+		} else {
+			p = s.accounts[a.ID]
+		}
+		if p != nil {
 			p.st.Posted, p.st.Held = a.Posted, a.Held
 			p.inUnits = false
 			if i < len(c.posted) && c.posted[i].ok {
@@ -845,8 +854,22 @@ func (s *memStore) apply(c *Changes) {
 	for i := range c.Transactions {
 		r := &c.Transactions[i]
 		accs = accs[:0]
-		for _, po := range r.Postings {
-			accs = append(accs, cache.get(s, po.From), cache.get(s, po.To))
+		off := -1
+		if i < len(c.phOff) {
+			off = c.phOff[i]
+		}
+		for k, po := range r.Postings {
+			var f, t *memAccount
+			if off >= 0 && off+2*k+1 < len(c.ph) {
+				f, t = c.ph[off+2*k], c.ph[off+2*k+1]
+			}
+			if f == nil || f.st.ID != po.From {
+				f = cache.get(s, po.From)
+			}
+			if t == nil || t.st.ID != po.To {
+				t = cache.get(s, po.To)
+			}
+			accs = append(accs, f, t)
 		}
 		p := s.keep(r, accs)
 		// Imported records bring their own Seq; never reserve below them.

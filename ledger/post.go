@@ -292,6 +292,12 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan, accs []*acc
 	rec := &w.ch.Transactions[len(w.ch.Transactions)-1]
 	rec.Seq = w.nextSeq()
 	rec.PostedAt = w.now
+	// One phOff per record keeps it aligned with Transactions.
+	if off := -1; w.units {
+		w.ch.phOff = append(w.ch.phOff, len(w.ch.ph))
+	} else {
+		w.ch.phOff = append(w.ch.phOff, off)
+	}
 	if rec.EffectiveAt.IsZero() {
 		rec.EffectiveAt = w.now
 	}
@@ -308,6 +314,9 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan, accs []*acc
 		}
 		if to == nil {
 			return nil, fmt.Errorf("ledger: key %q: Postings[%d].To: account %q: %w", k, i, p.To, ErrNotFound)
+		}
+		if w.units {
+			w.ch.ph = append(w.ch.ph, from.h, to.h)
 		}
 		if from.st.Currency != to.st.Currency {
 			return nil, &FieldError{Key: k, Field: fmt.Sprintf("Postings[%d]", i), Err: ErrUnbalanced,

@@ -229,6 +229,12 @@ type Changes struct {
 	// that account's new Posted (left zero in Accounts). Other stores
 	// never see it.
 	posted []unitTotal
+	// ph holds, for an accountLocker store, the store's own From and To
+	// accounts of the postings of Transactions: those of Transactions[i]
+	// start at ph[phOff[i]] (−1: none). apply checks each one's ID and
+	// looks up any that is missing or does not match.
+	ph    []*memAccount
+	phOff []int
 }
 
 // Reversal marks the stored transaction Key as reversed by By.
@@ -239,6 +245,9 @@ type Reversal struct {
 
 // Reset empties c for reuse, keeping capacity.
 func (c *Changes) Reset() {
+	// Drop the store's accounts: a pooled unit must not keep them alive.
+	clear(c.posted)
+	clear(c.ph)
 	*c = Changes{
 		NewAccounts:  c.NewAccounts[:0],
 		Accounts:     c.Accounts[:0],
@@ -249,5 +258,7 @@ func (c *Changes) Reset() {
 		NewHolds:     c.NewHolds[:0],
 		Holds:        c.Holds[:0],
 		posted:       c.posted[:0],
+		ph:           c.ph[:0],
+		phOff:        c.phOff[:0],
 	}
 }

@@ -291,10 +291,21 @@ func hashTx(tx *Transaction, buf []byte) ([32]byte, []byte) {
 	c.str("tx/v1")
 	c.str(tx.Key)
 	c.b = binary.AppendUvarint(c.b, uint64(len(tx.Postings)))
+	// A transaction usually credits one amount many times: an amount
+	// identical to the previous one (same coefficient pointer and
+	// exponent; decimals are immutable) reuses its encoding.
+	var prev decimal.Decimal
+	prevAt, prevEnd := -1, -1
 	for _, p := range tx.Postings {
 		c.str(p.From)
 		c.str(p.To)
-		c.dec(p.Amount)
+		if prevAt >= 0 && p.Amount == prev {
+			c.b = append(c.b, c.b[prevAt:prevEnd]...)
+		} else {
+			prev, prevAt = p.Amount, len(c.b)
+			c.dec(p.Amount)
+			prevEnd = len(c.b)
+		}
 		c.time(p.ExpiresAt)
 	}
 	c.meta(tx.Metadata)
