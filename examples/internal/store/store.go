@@ -381,20 +381,7 @@ func (d *db) CustomersByID(ctx context.Context, ids []string) ([]Customer, error
 	if err != nil {
 		return nil, err
 	}
-	rows, err := d.sql.QueryContext(ctx, d.q("SELECT "+customerCols+" FROM app_customers WHERE id IN "+in+" ORDER BY id"), anyArgs(ids)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: customers: %w", err)
-	}
-	defer rows.Close()
-	var out []Customer
-	for rows.Next() {
-		c, err := scanCustomer(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return d.queryCustomers(ctx, d.q("SELECT "+customerCols+" FROM app_customers WHERE id IN "+in+" ORDER BY id"), anyArgs(ids)...)
 }
 
 func (d *db) UsageOf(ctx context.Context, customers []string, from, to time.Time) (map[string][]UsageReading, error) {
@@ -455,7 +442,13 @@ func (d *db) Customer(ctx context.Context, id string) (Customer, error) {
 }
 
 func (d *db) Customers(ctx context.Context) ([]Customer, error) {
-	rows, err := d.sql.QueryContext(ctx, "SELECT "+customerCols+" FROM app_customers ORDER BY id")
+	return d.queryCustomers(ctx, "SELECT "+customerCols+" FROM app_customers ORDER BY id")
+}
+
+// queryCustomers runs a query over app_customers' customerCols and scans
+// every row.
+func (d *db) queryCustomers(ctx context.Context, query string, args ...any) ([]Customer, error) {
+	rows, err := d.sql.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: customers: %w", err)
 	}
