@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -31,6 +32,14 @@ type rowsReq struct {
 	done chan error
 }
 
+// errLead tells a queued caller that it now writes the next group.
+var errLead = errors.New("app: lead the next group of settlement rows")
+
+// put writes rows, possibly together with other callers' rows. One caller
+// at a time writes (the leader): it takes every queued request, its own
+// included, writes them as one group and hands the lead to the first
+// caller that queued meanwhile, so no caller writes more than one group
+// (ledgertally's group commit works the same way).
 func (w *settlementWriter) put(ctx context.Context, rows []store.Settlement) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -40,21 +49,26 @@ func (w *settlementWriter) put(ctx context.Context, rows []store.Settlement) err
 	w.queue = append(w.queue, req)
 	if w.writing {
 		w.mu.Unlock()
-		return <-req.done
-	}
-	w.writing = true
-	for len(w.queue) > 0 {
-		group := w.queue
-		w.queue = nil
-		w.mu.Unlock()
-		// Not bounded by this caller's deadline (the other members'
-		// rows must not fail with it), but by rowsTimeout.
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rowsTimeout)
-		w.write(wctx, group)
-		cancel()
+		if err := <-req.done; err != errLead {
+			return err
+		}
 		w.mu.Lock()
 	}
-	w.writing = false
+	w.writing = true
+	group := w.queue // req is in it: only a leader empties the queue
+	w.queue = nil
+	w.mu.Unlock()
+	// Not bounded by this caller's deadline (the other members' rows must
+	// not fail with it), but by rowsTimeout.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rowsTimeout)
+	w.write(wctx, group)
+	cancel()
+	w.mu.Lock()
+	if len(w.queue) > 0 {
+		w.queue[0].done <- errLead
+	} else {
+		w.writing = false
+	}
 	w.mu.Unlock()
 	return <-req.done
 }
