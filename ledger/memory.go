@@ -36,7 +36,7 @@ func NewMemory(opts ...Option) (*Engine, error) {
 func NewMemoryStore() Store {
 	return &memStore{
 		accounts:  map[string]*memAccount{},
-		txs:       map[uint64]*memRec{},
+		txs:       map[uint64]int32{},
 		seed:      maphash.MakeSeed(),
 		holds:     map[string]*HoldRecord{},
 		openHolds: map[string]map[string]*HoldRecord{},
@@ -51,12 +51,19 @@ type memStore struct {
 
 	accounts    map[string]*memAccount
 	accountList []*memAccount // by memAccount.idx
-	// txs finds records by a hash of their key (chained through
-	// memRec.nextKey): growing a map rehashes its keys, and a uint64 key
-	// is rehashed without reading the key string, which is out of cache.
-	txs   map[uint64]*memRec
+	// recs holds every record by value, in the order stored; a record's
+	// index there is its id, which never changes (the list only grows,
+	// chunk by chunk, so a *memRec into it stays valid too). Lots and
+	// histories refer to records by id: int32s the collector never scans
+	// and that need no write barrier, where pointers would need both.
+	recs chunked[memRec]
+	// txs finds records by a hash of their key (the id of the newest,
+	// chained through memRec.nextKey): growing a map rehashes its keys,
+	// and a uint64 key is rehashed without reading the key string, which
+	// is out of cache. Neither key nor value is a pointer.
+	txs   map[uint64]int32
 	seed  maphash.Seed
-	bySeq chunked[*memRec] // ascending Seq
+	bySeq chunked[int32] // record ids, ascending Seq
 	// lots holds every lot by value, ascending ID. It and the lists that
 	// refer to its lots by index hold no pointers, so the collector skips
 	// them; only out-of-order writes (imports) shift the indexes.
@@ -73,7 +80,6 @@ type memStore struct {
 
 	// Allocation slabs: stored values never move, and one allocation
 	// serves many records.
-	recSlab  []memRec
 	postSlab []memPosting
 	metaSlab []string
 	useSlab  []LotUse
@@ -88,8 +94,8 @@ type memAccount struct {
 	units   int64
 	scale   int32
 	inUnits bool
-	idx     int32     // in memStore.accountList
-	hist    []*memRec // transactions with a posting from or to it, ascending Seq
+	idx     int32   // in memStore.accountList
+	hist    []int32 // ids of the records with a posting from or to it, ascending Seq
 	// histSeq is the Seq of hist's last record: appending in order needs
 	// no look at a record that is likely out of cache.
 	histSeq int64
@@ -120,7 +126,7 @@ type memRec struct {
 	rec     TxRecord
 	meta    []string
 	posts   []memPosting
-	nextKey *memRec // another record whose key hashes alike
+	nextKey int32 // 1 + the id of an older record whose key hashes alike; 0: none
 }
 
 // memPosting is a Posting without pointers.
@@ -175,20 +181,29 @@ func (r *memRec) postings() int {
 
 // tx returns the record with this key, or nil.
 func (s *memStore) tx(key string) *memRec {
-	for r := s.txs[maphash.String(s.seed, key)]; r != nil; r = r.nextKey {
+	id, ok := s.txs[maphash.String(s.seed, key)]
+	for ok {
+		r := s.recs.ptr(int(id))
 		if r.rec.Key == key {
 			return r
 		}
+		id, ok = r.nextKey-1, r.nextKey != 0
 	}
 	return nil
 }
 
-// addTx indexes r by its key, which is not stored yet.
-func (s *memStore) addTx(r *memRec) {
+// addTx indexes record id, whose key is not stored yet.
+func (s *memStore) addTx(id int32) {
+	r := s.recs.ptr(int(id))
 	h := maphash.String(s.seed, r.rec.Key)
-	r.nextKey = s.txs[h]
-	s.txs[h] = r
+	if old, ok := s.txs[h]; ok {
+		r.nextKey = old + 1
+	}
+	s.txs[h] = id
 }
+
+// rec returns the record with this id.
+func (s *memStore) rec(id int32) *memRec { return s.recs.ptr(int(id)) }
 
 // slab returns a slice of n fresh elements carved from *s, refilled with
 // chunk elements (or n) when it runs out.
@@ -201,10 +216,17 @@ func slab[T any](s *[]T, n, chunk int) []T {
 	return out
 }
 
-// keep copies r into store-owned memory; accs holds each posting's From
-// and To accounts (nil if unknown).
-func (s *memStore) keep(r *TxRecord, accs []*memAccount) *memRec {
-	p := &slab(&s.recSlab, 1, 1024)[0]
+// keep copies r into store-owned memory and returns its id; accs holds
+// each posting's From and To accounts (nil if unknown).
+func (s *memStore) keep(r *TxRecord, accs []*memAccount) (int32, *memRec) {
+	id := s.recs.len()
+	if id >= math.MaxInt32 {
+		// 2^31 records take hundreds of gigabytes in memory; refuse
+		// rather than wrap an id.
+		panic("ledger: memory store: more than 2^31-1 transactions")
+	}
+	s.recs.append(memRec{})
+	p := s.recs.ptr(id)
 	p.rec = *r
 	p.rec.Metadata = nil
 	p.rec.Postings = nil
@@ -231,7 +253,7 @@ func (s *memStore) keep(r *TxRecord, accs []*memAccount) *memRec {
 		}
 		sortPairs(p.meta)
 	}
-	return p
+	return int32(id), p
 }
 
 // sortPairs sorts key/value pairs by key (insertion sort: metadata is small).
@@ -309,11 +331,11 @@ func (s *memStore) Close() error {
 // whose amounts do not fit keeps a full copy too.
 type memLot struct {
 	id LotID
-	// ri is the memStore.bySeq index of the record whose posting opened
-	// the lot, or -1 when the lot is kept whole in memStore.fullLots.
-	ri int
 	// Remaining = rem·10^remExp, Expired = expd·10^expdExp (ri ≥ 0).
-	rem, expd       int64
+	rem, expd int64
+	// ri is the id of the record whose posting opened the lot, or -1 when
+	// the lot is kept whole in memStore.fullLots.
+	ri              int32
 	remExp, expdExp int32
 	inOpen          bool // on its account's open list
 }
@@ -350,7 +372,7 @@ func (s *memStore) lot(m *memLot) Lot {
 	if m.ri < 0 {
 		return *s.fullLots[m.id]
 	}
-	r := s.bySeq.at(m.ri)
+	r := s.rec(m.ri)
 	rem, expd := mkDec(m.rem, m.remExp), mkDec(m.expd, m.expdExp)
 	if r.posts == nil {
 		p := &r.rec.Postings[m.id.Posting]
@@ -371,7 +393,7 @@ func (s *memStore) expiresAt(m *memLot) time.Time {
 	if m.ri < 0 {
 		return s.fullLots[m.id].ExpiresAt
 	}
-	r := s.bySeq.at(m.ri)
+	r := s.rec(m.ri)
 	if r.posts == nil {
 		return r.rec.Postings[m.id.Posting].ExpiresAt
 	}
@@ -402,14 +424,15 @@ func (s *memStore) backs(r *memRec, l *Lot) bool {
 		p.Amount.Exponent() == l.Amount.Exponent() && p.Amount.Equal(l.Amount)
 }
 
-// recBySeq returns the stored record with this Seq and its bySeq index,
-// or nil and -1.
-func (s *memStore) recBySeq(seq int64) (*memRec, int) {
-	i, ok := s.bySeq.search(func(r *memRec) int { return cmp.Compare(r.rec.Seq, seq) })
+// recBySeq returns the stored record with this Seq and its id, or nil
+// and -1.
+func (s *memStore) recBySeq(seq int64) (*memRec, int32) {
+	i, ok := s.bySeq.search(func(id int32) int { return cmp.Compare(s.rec(id).rec.Seq, seq) })
 	if !ok {
 		return nil, -1
 	}
-	return s.bySeq.at(i), i
+	id := s.bySeq.at(i)
+	return s.rec(id), id
 }
 
 type memTx struct {
@@ -623,24 +646,25 @@ func (t *memTx) ExpiredHolds(_ context.Context, at time.Time, limit int) ([]Hold
 }
 
 func (t *memTx) History(_ context.Context, account string, cursor int64, desc bool, limit int) ([]TxRecord, error) {
-	var h []*memRec
+	var h []int32
 	if a := t.s.accounts[account]; a != nil {
 		h = a.hist
 	}
+	s := t.s
 	var out []TxRecord
 	if !desc {
-		i := sort.Search(len(h), func(i int) bool { return h[i].rec.Seq > cursor })
+		i := sort.Search(len(h), func(i int) bool { return s.rec(h[i]).rec.Seq > cursor })
 		for ; i < len(h) && len(out) < limit; i++ {
-			out = append(out, t.s.out(h[i]))
+			out = append(out, s.out(s.rec(h[i])))
 		}
 		return out, nil
 	}
 	i := len(h) - 1
 	if cursor > 0 {
-		i = sort.Search(len(h), func(i int) bool { return h[i].rec.Seq >= cursor }) - 1
+		i = sort.Search(len(h), func(i int) bool { return s.rec(h[i]).rec.Seq >= cursor }) - 1
 	}
 	for ; i >= 0 && len(out) < limit; i-- {
-		out = append(out, t.s.out(h[i]))
+		out = append(out, s.out(s.rec(h[i])))
 	}
 	return out, nil
 }
@@ -650,7 +674,8 @@ func (t *memTx) SumTagged(_ context.Context, account, key, value string, from, t
 	if a == nil {
 		return credits, debits, nil
 	}
-	for _, m := range a.hist {
+	for _, id := range a.hist {
+		m := t.s.rec(id)
 		r := &m.rec
 		v, ok := m.metaValue(key)
 		if !ok || v != value || r.EffectiveAt.Before(from) || !r.EffectiveAt.Before(to) {
@@ -698,11 +723,11 @@ func (t *memTx) Apply(_ context.Context, c *Changes) error {
 	return nil
 }
 
-// setLot stores l, opened by posting l.ID.Posting of rec, stored at index
-// ri of bySeq (nil, -1: look it up). A lot joins its account's open list
+// setLot stores l, opened by posting l.ID.Posting of rec, whose id is ri
+// (nil, -1: look it up). A lot joins its account's open list
 // whenever it has Remaining > 0 and is not on it; exhausted lots leave
 // lazily.
-func (s *memStore) setLot(l *Lot, rec *memRec, ri int, owner *memAccount, cache *accountCache) {
+func (s *memStore) setLot(l *Lot, rec *memRec, ri int32, owner *memAccount, cache *accountCache) {
 	idx, isNew := s.lots.len(), true
 	if idx == 0 || s.lots.ptr(idx-1).id.Less(l.ID) {
 		// New lots come in ID order: append.
@@ -717,7 +742,7 @@ func (s *memStore) setLot(l *Lot, rec *memRec, ri int, owner *memAccount, cache 
 	p := s.lots.ptr(idx)
 	// A lot is backed by its record's posting, or kept whole; a whole
 	// copy stays one.
-	back := -1
+	back := int32(-1)
 	switch {
 	case isNew:
 		if rec == nil {
@@ -726,7 +751,7 @@ func (s *memStore) setLot(l *Lot, rec *memRec, ri int, owner *memAccount, cache 
 		if s.backs(rec, l) {
 			back = ri
 		}
-	case p.ri >= 0 && s.backs(s.bySeq.at(p.ri), l):
+	case p.ri >= 0 && s.backs(s.rec(p.ri), l):
 		back = p.ri
 	}
 	rc, re, rok := decParts(l.Remaining)
@@ -767,18 +792,6 @@ func (s *memStore) shiftLots(i int) {
 	}
 	for _, ls := range s.orphans {
 		shift(ls)
-	}
-}
-
-// shiftRecs renumbers the lots' record indexes after a record was inserted
-// at index i of bySeq (imports only).
-func (s *memStore) shiftRecs(i int) {
-	for _, ch := range s.lots.chunks {
-		for k := range ch {
-			if ch[k].ri >= i {
-				ch[k].ri++
-			}
-		}
 	}
 }
 
@@ -871,27 +884,25 @@ func (s *memStore) apply(c *Changes) {
 			}
 			accs = append(accs, f, t)
 		}
-		p := s.keep(r, accs)
+		ri, p := s.keep(r, accs)
 		// Imported records bring their own Seq; never reserve below them.
 		s.seq = max(s.seq, p.rec.Seq)
-		s.addTx(p)
-		ri := s.bySeq.len()
-		if ri == 0 || s.bySeq.at(ri-1).rec.Seq < p.rec.Seq {
-			s.bySeq.append(p)
+		s.addTx(ri)
+		if n := s.bySeq.len(); n == 0 || s.rec(s.bySeq.at(n-1)).rec.Seq < p.rec.Seq {
+			s.bySeq.append(ri)
 		} else {
 			// After any record with the same Seq, as appendBySeq.
-			ri = sort.Search(s.bySeq.len(), func(i int) bool { return s.bySeq.at(i).rec.Seq > p.rec.Seq })
-			s.bySeq.insert(ri, p)
-			s.shiftRecs(ri)
+			i := sort.Search(n, func(i int) bool { return s.rec(s.bySeq.at(i)).rec.Seq > p.rec.Seq })
+			s.bySeq.insert(i, ri)
 		}
 		tos = tos[:0]
 		for k := range r.Postings {
 			if a := accs[2*k]; a != nil {
-				a.addHist(p)
+				s.addHist(a, ri, p.rec.Seq)
 			}
 			a := accs[2*k+1]
 			if a != nil {
-				a.addHist(p)
+				s.addHist(a, ri, p.rec.Seq)
 			}
 			tos = append(tos, a)
 		}
@@ -927,35 +938,35 @@ func (s *memStore) apply(c *Changes) {
 	}
 }
 
-// addHist adds r to the account's history once.
-func (a *memAccount) addHist(r *memRec) {
-	switch seq := r.rec.Seq; {
+// addHist adds record id, with this Seq, to a's history once.
+func (s *memStore) addHist(a *memAccount, id int32, seq int64) {
+	switch {
 	case seq > a.histSeq || len(a.hist) == 0:
-		a.hist = append(a.hist, r)
+		a.hist = append(a.hist, id)
 		a.histSeq = seq
-	case seq == a.histSeq && a.hist[len(a.hist)-1] == r:
-		// A second posting of r on this account.
+	case seq == a.histSeq && a.hist[len(a.hist)-1] == id:
+		// A second posting of the record on this account.
 	default:
-		a.hist = appendBySeq(a.hist, r)
+		a.hist = s.appendBySeq(a.hist, id, seq)
 	}
 }
 
-// appendBySeq adds r to rs, kept ordered by Seq, unless it is there
-// already (a transaction with several postings on one account). The
-// engine's records arrive in order, so r almost always goes last; only
-// imports may not.
-func appendBySeq(rs []*memRec, r *memRec) []*memRec {
-	i := len(rs)
-	for i > 0 && rs[i-1].rec.Seq > r.rec.Seq {
+// appendBySeq adds record id, with this Seq, to ids, kept ordered by Seq,
+// unless it is there already (a transaction with several postings on one
+// account). The engine's records arrive in order, so it almost always
+// goes last; only imports may not.
+func (s *memStore) appendBySeq(ids []int32, id int32, seq int64) []int32 {
+	i := len(ids)
+	for i > 0 && s.rec(ids[i-1]).rec.Seq > seq {
 		i--
 	}
-	if i > 0 && rs[i-1] == r {
-		return rs
+	if i > 0 && ids[i-1] == id {
+		return ids
 	}
-	if i == len(rs) {
-		return append(rs, r)
+	if i == len(ids) {
+		return append(ids, id)
 	}
-	return slices.Insert(rs, i, r)
+	return slices.Insert(ids, i, id)
 }
 
 func (t *memTx) ScanAccounts(_ context.Context, after string, limit int) ([]AccountState, error) {
@@ -973,10 +984,10 @@ func (t *memTx) ScanAccounts(_ context.Context, after string, limit int) ([]Acco
 
 func (t *memTx) ScanTransactions(_ context.Context, after int64, limit int) ([]TxRecord, error) {
 	b := &t.s.bySeq
-	i := sort.Search(b.len(), func(i int) bool { return b.at(i).rec.Seq > after })
+	i := sort.Search(b.len(), func(i int) bool { return t.s.rec(b.at(i)).rec.Seq > after })
 	var out []TxRecord
 	for ; i < b.len() && len(out) < limit; i++ {
-		out = append(out, t.s.out(b.at(i)))
+		out = append(out, t.s.out(t.s.rec(b.at(i))))
 	}
 	return out, nil
 }
