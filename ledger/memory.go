@@ -75,6 +75,7 @@ type memStore struct {
 	holds     map[string]*HoldRecord
 	openHolds map[string]map[string]*HoldRecord // account → open holds
 	seq       int64
+	units     uint64        // write transactions begun: each gets its own generation
 	tos       []*memAccount // apply's scratch: credited accounts of a transaction
 	accs      []*memAccount // apply's scratch: each posting's From and To
 
@@ -102,6 +103,11 @@ type memAccount struct {
 	// open lists (as memStore.lots indexes) its lots that had Remaining
 	// > 0 when added; exhausted ones are dropped lazily, by writers.
 	open []int
+	// slot is the engine's index for this account in the write
+	// transaction whose generation is gen (accountInterner); stale for
+	// any other. Writers are serialised, so one pair suffices.
+	slot int32
+	gen  uint64
 }
 
 // state returns the stored account with its Posted total.
@@ -311,6 +317,10 @@ func (s *memStore) Begin(ctx context.Context, write bool) (StoreTx, error) {
 		return nil, ErrClosed
 	}
 	t := &memTx{s: s, write: write}
+	if write {
+		s.units++
+		t.gen = s.units
+	}
 	t.pending = t.pend[:0]
 	return t, nil
 }
@@ -439,6 +449,7 @@ type memTx struct {
 	s       *memStore
 	write   bool
 	done    bool
+	gen     uint64 // write transactions: the generation of memAccount.slot
 	pending []*Changes
 	pend    [1]*Changes // pending's usual one element, without an allocation
 }
@@ -491,6 +502,30 @@ func (t *memTx) appendLockedAccounts(dst []AccountState, du []unitTotal, ids []s
 	}
 	return dst, du
 }
+
+// interning implements accountInterner: only a write transaction holds
+// the store exclusively, so only it may write memAccount.slot.
+func (t *memTx) interning() bool { return t.write && !t.done }
+
+// internAccount implements accountInterner.
+func (t *memTx) internAccount(id string) (*memAccount, int32) {
+	a := t.s.accounts[id]
+	switch {
+	case a == nil:
+		return nil, -1
+	case a.gen == t.gen:
+		return a, a.slot
+	}
+	return a, -1
+}
+
+// lockedState implements accountInterner.
+func (t *memTx) lockedState(a *memAccount) (AccountState, unitTotal) {
+	return a.st, unitTotal{units: a.units, scale: a.scale, ok: a.inUnits, h: a}
+}
+
+// setSlot implements accountInterner.
+func (t *memTx) setSlot(a *memAccount, slot int32) { a.slot, a.gen = slot, t.gen }
 
 func copyHold(h *HoldRecord) HoldRecord {
 	c := *h
