@@ -95,7 +95,7 @@ type memAccount struct {
 	units   int64
 	scale   int32
 	inUnits bool
-	idx     int32   // in memStore.accountList
+	idx     int32       // in memStore.accountList
 	hist    []histEntry // the records with a posting from or to it, ascending Seq
 	// histSeq is the Seq of hist's last record: appending in order needs
 	// no look at a record that is likely out of cache.
