@@ -316,12 +316,14 @@ func toUnits(d decimal.Decimal, scale int32) (int64, bool) {
 	return 0, false
 }
 
-// addPosted adds d (or −d when neg) to the account's posted total. Decimal
-// arithmetic allocates a big.Int per operation, so amounts that are exact
-// in the currency's scale (all that pass the scale check, short of 10^16
-// points) accumulate in an int64 instead and reach st.Posted once, in settle.
-func (a *acct) addPosted(d decimal.Decimal, neg bool) {
-	if u, ok := toUnits(d, a.cur.Scale); ok {
+// addPosted adds d (or −d when neg) to the account's posted total, given
+// u, ok = toUnits(d, a.cur.Scale) (a posting's two accounts share a
+// currency, so it converts its amount once). Decimal arithmetic allocates
+// a big.Int per operation, so amounts that are exact in the currency's
+// scale (all that pass the scale check, short of 10^16 points) accumulate
+// in an int64 instead and reach st.Posted once, in settle.
+func (a *acct) addPosted(d decimal.Decimal, u int64, ok, neg bool) {
+	if ok {
 		if neg {
 			u = -u
 		}

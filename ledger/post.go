@@ -352,8 +352,10 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan, accs []*acc
 			}
 		}
 		amt := p.Amount
+		// One currency (checked above), so one scale for both accounts.
+		u, uok := toUnits(amt, from.cur.Scale)
 		// Debit.
-		from.addPosted(amt, true)
+		from.addPosted(amt, u, uok, true)
 		from.dirty = true
 		if from.keeper {
 			if plan != nil && plan.useConsumed && i == 0 {
@@ -374,7 +376,7 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan, accs []*acc
 			}
 		}
 		// Credit.
-		to.addPosted(amt, false)
+		to.addPosted(amt, u, uok, false)
 		to.dirty = true
 		if to.keeper {
 			if plan != nil && plan.restore[i] != nil {
