@@ -877,6 +877,31 @@ func (s *memStore) setLot(l *Lot, rec *memRec, ri int32, owner *memAccount, cach
 	}
 }
 
+// opens reports whether l is the untouched lot posting po opens: the same
+// Decimal values (coefficient pointer and exponent, so the same numbers
+// without comparing them), expiry and account.
+func opens(l *Lot, po *Posting) bool {
+	return l.Amount == po.Amount && l.Remaining == po.Amount && l.Expired == (decimal.Decimal{}) &&
+		l.ExpiresAt == po.ExpiresAt && l.Account == po.To
+}
+
+// addLot is setLot for the lot the engine opened with a posting of record
+// ri (m is that posting, compact; see opens), when it goes after every
+// stored lot: its amounts are the posting's, so it needs no decimal looked
+// at. It reports false, doing nothing, when the lot does not go last.
+func (s *memStore) addLot(l *Lot, ri int32, owner *memAccount, m *memPosting) bool {
+	idx := s.lots.len()
+	if idx > 0 && !s.lots.ptr(idx-1).id.Less(l.ID) {
+		return false
+	}
+	open := m.coef > 0 // Remaining is the amount
+	s.lots.append(memLot{id: l.ID, ri: ri, rem: m.coef, remExp: m.exp, inOpen: open})
+	if open && !owner.attachLot(ri, idx) {
+		owner.open = append(owner.open, idx)
+	}
+	return true
+}
+
 // shiftLots renumbers the lot indexes the open lists hold after a lot was
 // inserted at index i (an import's out-of-order write; O(lots), like the
 // insert itself).
@@ -1018,10 +1043,13 @@ func (s *memStore) apply(c *Changes) {
 		for len(lots) > 0 && lots[0].ID.Seq == p.rec.Seq {
 			l := &lots[0]
 			var owner *memAccount
-			if k := int(l.ID.Posting); k >= 0 && k < len(tos) && tos[k] != nil && tos[k].st.ID == l.Account {
+			k := int(l.ID.Posting)
+			if k >= 0 && k < len(tos) && tos[k] != nil && tos[k].st.ID == l.Account {
 				owner = tos[k]
 			}
-			s.setLot(l, p, ri, owner, &cache)
+			if owner == nil || p.posts == nil || !opens(l, &r.Postings[k]) || !s.addLot(l, ri, owner, &p.posts[k]) {
+				s.setLot(l, p, ri, owner, &cache)
+			}
 			lots = lots[1:]
 		}
 	}
