@@ -29,10 +29,14 @@ func NewMemory(opts ...Option) (*Engine, error) {
 // it.
 //
 // Layout, chosen for the engine's write path: each account carries its own
-// history and open-lot lists (no per-posting map of maps); lots live in one
-// slice ordered by ID (binary search, no map entry per lot); records,
-// postings, metadata and lot uses are copied into large slabs, so storing a
-// transaction costs a few copies rather than a few allocations.
+// history, whose entries also hold the lots its credits opened, and an
+// open-lot list (no per-posting map of maps); lots live in one list ordered
+// by ID (binary search, no map entry per lot); records live by value in one
+// list and are referred to by index, so histories, lots and the key index
+// hold no pointers for the collector to trace; postings, metadata and lot
+// uses are copied into large slabs, so storing a transaction costs a few
+// copies rather than a few allocations. A write unit of the engine interns
+// account IDs against the store's account index (see accountInterner).
 func NewMemoryStore() Store {
 	return &memStore{
 		accounts:  map[string]*memAccount{},
