@@ -213,9 +213,11 @@ type memPosting struct {
 
 const noExpiry = math.MinInt64
 
-// compact returns p without pointers, if it round-trips exactly.
+// compact returns p without pointers, if it round-trips exactly; from and
+// to are the stored accounts p.From and p.To (nil: not stored), as apply
+// found them.
 func compact(p *Posting, from, to *memAccount) (memPosting, bool) {
-	if from == nil || to == nil || from.st.ID != p.From || to.st.ID != p.To || p.Amount.NumDigits() > 18 {
+	if from == nil || to == nil || p.Amount.NumDigits() > 18 {
 		return memPosting{}, false
 	}
 	m := memPosting{from: from.idx, to: to.idx, exp: p.Amount.Exponent(), coef: p.Amount.CoefficientInt64(), expiresAt: noExpiry}
@@ -881,12 +883,13 @@ func (s *memStore) setLot(l *Lot, rec *memRec, ri int32, owner *memAccount, cach
 	}
 }
 
-// opens reports whether l is the untouched lot posting po opens: the same
-// Decimal values (coefficient pointer and exponent, so the same numbers
-// without comparing them), expiry and account.
+// opens reports whether l, whose account the caller has found to be po.To,
+// is the untouched lot posting po opens: the same Decimal values
+// (coefficient pointer and exponent, so the same numbers without comparing
+// them) and expiry.
 func opens(l *Lot, po *Posting) bool {
 	return l.Amount == po.Amount && l.Remaining == po.Amount && l.Expired == (decimal.Decimal{}) &&
-		l.ExpiresAt == po.ExpiresAt && l.Account == po.To
+		l.ExpiresAt == po.ExpiresAt
 }
 
 // addLot is setLot for the lot the engine opened with a posting of record
