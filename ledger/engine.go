@@ -143,6 +143,27 @@ type accountLocker interface {
 	appendLockedAccounts(dst []AccountState, du []unitTotal, ids []string) ([]AccountState, []unitTotal)
 }
 
+// accountInterner is an accountLocker whose write transactions need no
+// lock order (the in-memory store serialises writers) and let a unit of
+// work intern account IDs: each ID costs one lookup in the store's own
+// index, and the unit then reaches its account through a small integer the
+// store keeps beside the account for the rest of that storage transaction,
+// with no per-unit map keyed by ID and no sorting of IDs.
+type accountInterner interface {
+	accountLocker
+	// interning reports whether the transaction supports the methods below
+	// (write transactions only).
+	interning() bool
+	// internAccount returns the store's account with this ID (nil: none)
+	// and the slot given to it by setSlot in this storage transaction (−1:
+	// none yet).
+	internAccount(id string) (h *memAccount, slot int32)
+	// lockedState returns h's state as appendLockedAccounts would.
+	lockedState(h *memAccount) (AccountState, unitTotal)
+	// setSlot remembers slot for h until the storage transaction ends.
+	setSlot(h *memAccount, slot int32)
+}
+
 // unitTotal is a posted total of units·10^-scale, valid when ok.
 type unitTotal struct {
 	units int64
@@ -161,6 +182,9 @@ func (e *Engine) getWork(ctx context.Context, stx StoreTx) *work {
 		w = &work{}
 	}
 	w.e, w.ctx, w.stx, w.now = e, ctx, stx, e.now()
+	if in, ok := stx.(accountInterner); ok && in.interning() {
+		w.in, w.units = in, true
+	}
 	return w
 }
 
@@ -177,7 +201,6 @@ func (e *Engine) putWork(w *work) {
 		return
 	}
 	clear(w.accts)
-	clear(w.books)
 	clear(w.lots)
 	clear(w.first)
 	// Slices are truncated, not cleared: the next unit overwrites each
@@ -191,7 +214,7 @@ func (e *Engine) putWork(w *work) {
 	w.dunits, w.units = w.dunits[:0], false
 	w.ch.Reset()
 	w.seqNext, w.seqEnd = 0, 0
-	w.e, w.ctx, w.stx = nil, nil, nil
+	w.e, w.ctx, w.stx, w.in = nil, nil, nil, nil
 	e.works.Put(w)
 }
 
@@ -204,10 +227,13 @@ type work struct {
 	stx StoreTx
 	now time.Time
 
-	accts map[string]*acct    // nil value: looked up, does not exist
-	order []*acct             // the accounts of accts, in the order loaded
-	books map[string]*lotBook // lot-keeping accounts whose open lots are loaded
-	lots  map[LotID]*lotRef   // every lot loaded or created in this unit
+	accts map[string]*acct // nil value: looked up, does not exist
+	order []*acct          // the accounts of accts, in the order loaded
+	// in is set when stx interns accounts (accountInterner): then accts
+	// holds only the IDs the store does not know, and the accounts it
+	// knows are reached through their slot, an index into order.
+	in   accountInterner
+	lots map[LotID]*lotRef // every lot loaded or created in this unit
 
 	seqNext, seqEnd int64
 	ch              Changes
@@ -257,6 +283,9 @@ type acct struct {
 	inUnits bool
 	base    int64
 	h       *memAccount // the in-memory store's account (unitTotal.h), or nil
+	// book holds its open lots in consumption order once loaded
+	// (loadBooks); nil until then.
+	book *lotBook
 }
 
 // maxUnits bounds acct.delta and the amounts folded into it, so adding two
@@ -287,12 +316,14 @@ func toUnits(d decimal.Decimal, scale int32) (int64, bool) {
 	return 0, false
 }
 
-// addPosted adds d (or −d when neg) to the account's posted total. Decimal
-// arithmetic allocates a big.Int per operation, so amounts that are exact
-// in the currency's scale (all that pass the scale check, short of 10^16
-// points) accumulate in an int64 instead and reach st.Posted once, in settle.
-func (a *acct) addPosted(d decimal.Decimal, neg bool) {
-	if u, ok := toUnits(d, a.cur.Scale); ok {
+// addPosted adds d (or −d when neg) to the account's posted total, given
+// u, ok = toUnits(d, a.cur.Scale) (a posting's two accounts share a
+// currency, so it converts its amount once). Decimal arithmetic allocates
+// a big.Int per operation, so amounts that are exact in the currency's
+// scale (all that pass the scale check, short of 10^16 points) accumulate
+// in an int64 instead and reach st.Posted once, in settle.
+func (a *acct) addPosted(d decimal.Decimal, u int64, ok, neg bool) {
+	if ok {
 		if neg {
 			u = -u
 		}
@@ -390,7 +421,11 @@ func (b *lotBook) insert(r *lotRef) {
 // are skipped, so call it once per unit with every ID.
 func (w *work) lock(ids []string, create bool) error {
 	if w.accts == nil {
-		w.accts = make(map[string]*acct, len(ids))
+		w.accts = make(map[string]*acct)
+	}
+	if w.in != nil {
+		_, err := w.intern(ids, create, nil)
+		return err
 	}
 	// Deduplicate through the map before sorting: a batch names the same
 	// program account in every posting.
@@ -428,31 +463,15 @@ func (w *work) lock(ids []string, create bool) error {
 	}
 	var cur Currency
 	for i := range got {
-		st := &got[i]
-		if st.Currency != cur.Code || cur.Code == "" {
-			c, ok := w.e.cfg.currencies[st.Currency]
-			if !ok {
-				return fmt.Errorf("ledger: account %q: currency %q: %w", st.ID, st.Currency, ErrUnknownCurrency)
-			}
-			cur = c
-		}
-		a := w.newAcct(acct{st: *st, cur: cur, keeper: st.Flags&FlagNoNegative != 0})
+		var d *unitTotal
 		if du != nil {
-			a.h = du[i].h
-			switch {
-			case du[i].ok && du[i].scale == cur.Scale:
-				a.inUnits, a.base = true, du[i].units
-			case du[i].ok:
-				a.st.Posted = decimal.New(du[i].units, -du[i].scale)
-			}
-			if !a.inUnits {
-				// Hand it back in units from now on, if it fits.
-				if u, ok := toUnits(a.st.Posted, cur.Scale); ok {
-					a.inUnits, a.base, a.st.Posted = true, u, decimal.Decimal{}
-				}
-			}
+			d = &du[i]
 		}
-		w.accts[st.ID] = a
+		a, err := w.load(&got[i], d, &cur)
+		if err != nil {
+			return err
+		}
+		w.accts[a.st.ID] = a
 	}
 	if !create || w.e.cfg.autoCreate == nil || len(got) == len(ids) {
 		return nil
@@ -461,19 +480,144 @@ func (w *work) lock(ids []string, create bool) error {
 		if w.accts[id] != nil {
 			continue
 		}
-		if w.e.cfg.autoCreate == nil {
-			continue
-		}
-		a, ok := w.e.cfg.autoCreate(id)
-		if !ok {
-			continue
-		}
-		a.ID = id
-		if err := w.addAccount(a); err != nil {
+		if err := w.autoCreate(id); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// load adds the stored account st (with its total in units, du, when the
+// store keeps them) to the unit; cur caches the last currency looked up.
+func (w *work) load(st *AccountState, du *unitTotal, cur *Currency) (*acct, error) {
+	if st.Currency != cur.Code || cur.Code == "" {
+		c, ok := w.e.cfg.currencies[st.Currency]
+		if !ok {
+			return nil, fmt.Errorf("ledger: account %q: currency %q: %w", st.ID, st.Currency, ErrUnknownCurrency)
+		}
+		*cur = c
+	}
+	a := w.newAcct(acct{st: *st, cur: *cur, keeper: st.Flags&FlagNoNegative != 0})
+	if du != nil {
+		a.h = du.h
+		switch {
+		case du.ok && du.scale == cur.Scale:
+			a.inUnits, a.base = true, du.units
+		case du.ok:
+			a.st.Posted = decimal.New(du.units, -du.scale)
+		}
+		if !a.inUnits {
+			// Hand it back in units from now on, if it fits.
+			if u, ok := toUnits(a.st.Posted, cur.Scale); ok {
+				a.inUnits, a.base, a.st.Posted = true, u, decimal.Decimal{}
+			}
+		}
+	}
+	return a, nil
+}
+
+// autoCreate creates the unknown account id through the auto-create rule,
+// if there is one and it accepts the ID.
+func (w *work) autoCreate(id string) error {
+	if w.e.cfg.autoCreate == nil {
+		return nil
+	}
+	a, ok := w.e.cfg.autoCreate(id)
+	if !ok {
+		return nil
+	}
+	a.ID = id
+	return w.addAccount(a)
+}
+
+// intern is lock on an accountInterner store, and also appends each ID's
+// account (nil: none) to out. Writers are serialised there, so IDs need no
+// sorting; each distinct ID in a run costs one lookup in the store's index.
+// Accounts the store does not know go through accts (and the auto-create
+// rule), as lock does.
+func (w *work) intern(ids []string, create bool, out []*acct) ([]*acct, error) {
+	start := len(out)
+	// The last two IDs seen: a batch alternates a program account with
+	// customers, or repeats one.
+	var id1, id2 string
+	var a1, a2 *acct
+	seen := 0 // how many of id1, id2 are set
+	var cur Currency
+	missing := false
+	for _, id := range ids {
+		switch {
+		case seen > 0 && id == id1:
+		case seen > 1 && id == id2:
+			id1, id2, a1, a2 = id2, id1, a2, a1
+		default:
+			a, err := w.internOne(id, &cur)
+			if err != nil {
+				return out, err
+			}
+			if a == nil {
+				missing = true
+			}
+			id1, id2, a1, a2 = id, id1, a, a1
+			seen++
+		}
+		out = append(out, a1)
+	}
+	if !missing {
+		return out, nil
+	}
+	if w.accts == nil {
+		w.accts = make(map[string]*acct)
+	}
+	for i := start; i < len(out); i++ {
+		if out[i] != nil {
+			continue
+		}
+		id := ids[i-start]
+		if _, seen := w.accts[id]; !seen {
+			w.accts[id] = nil
+			if create {
+				if err := w.autoCreate(id); err != nil {
+					return out, err
+				}
+			}
+		}
+		out[i] = w.accts[id]
+	}
+	return out, nil
+}
+
+// internOne returns the account with this ID on an accountInterner store,
+// loading it into the unit on first use; nil when the store does not know
+// it.
+func (w *work) internOne(id string, cur *Currency) (*acct, error) {
+	h, slot := w.in.internAccount(id)
+	switch {
+	case h == nil:
+		return nil, nil
+	case slot >= 0:
+		return w.order[slot], nil
+	}
+	st, du := w.in.lockedState(h)
+	a, err := w.load(&st, &du, cur)
+	if err != nil {
+		return nil, err
+	}
+	w.in.setSlot(h, int32(len(w.order)-1))
+	return a, nil
+}
+
+// get returns the account with this ID if this unit has locked it (or
+// created it), or nil.
+func (w *work) get(id string) *acct {
+	if w.in != nil {
+		if h, slot := w.in.internAccount(id); h != nil {
+			if slot >= 0 {
+				return w.order[slot]
+			}
+			return nil
+		}
+	}
+	return w.accts[id]
 }
 
 // addAccount validates a and records it as new in this unit.
@@ -484,6 +628,9 @@ func (w *work) addAccount(a Account) error {
 	}
 	a.CreatedAt = w.now
 	st := AccountState{Account: a}
+	if w.accts == nil {
+		w.accts = make(map[string]*acct)
+	}
 	w.accts[a.ID] = w.newAcct(acct{st: st, cur: cur, isNew: true, keeper: a.Flags&FlagNoNegative != 0})
 	return nil
 }
@@ -513,7 +660,7 @@ func (e *Engine) normAccount(a Account) (Account, Currency, error) {
 }
 
 func (w *work) account(key, field, id string) (*acct, error) {
-	a := w.accts[id]
+	a := w.get(id)
 	if a == nil {
 		return nil, fmt.Errorf("ledger: key %q: %s: account %q: %w", key, field, id, ErrNotFound)
 	}
@@ -523,19 +670,27 @@ func (w *work) account(key, field, id string) (*acct, error) {
 // loadBooks loads the open lots of the given lot-keeping accounts that are
 // not loaded yet, with one store call.
 func (w *work) loadBooks(ids []string) error {
-	if w.books == nil {
-		w.books = make(map[string]*lotBook)
+	var as []*acct
+	for _, id := range ids {
+		as = append(as, w.get(id))
+	}
+	return w.loadBooksOf(as)
+}
+
+// loadBooksOf is loadBooks for accounts this unit holds (nil ones are
+// skipped).
+func (w *work) loadBooksOf(as []*acct) error {
+	if w.lots == nil {
 		w.lots = make(map[LotID]*lotRef)
 	}
 	var need []string
-	for _, id := range ids {
-		a := w.accts[id]
-		if a == nil || !a.keeper || w.books[id] != nil {
+	for _, a := range as {
+		if a == nil || !a.keeper || a.book != nil {
 			continue
 		}
-		w.books[id] = &lotBook{}
+		a.book = &lotBook{}
 		if !a.isNew {
-			need = append(need, id)
+			need = append(need, a.st.ID)
 		}
 	}
 	if len(need) == 0 {
@@ -553,13 +708,13 @@ func (w *work) loadBooks(ids []string) error {
 			r = w.newLotRef(lotRef{l: l})
 			w.lots[l.ID] = r
 		}
-		if b := w.books[r.l.Account]; b != nil && !r.inBook && r.l.Remaining.Sign() > 0 {
+		if b := w.bookOf(r.l.Account); b != nil && !r.inBook && r.l.Remaining.Sign() > 0 {
 			b.lots = append(b.lots, r)
 			r.inBook = true
 		}
 	}
 	for _, id := range need {
-		b := w.books[id]
+		b := w.bookOf(id)
 		slices.SortFunc(b.lots, func(x, y *lotRef) int {
 			if lotBefore(&x.l, &y.l) {
 				return -1
@@ -573,11 +728,18 @@ func (w *work) loadBooks(ids []string) error {
 	return nil
 }
 
+// bookOf returns the loaded book of the account with this ID, or nil.
+func (w *work) bookOf(id string) *lotBook {
+	if a := w.get(id); a != nil {
+		return a.book
+	}
+	return nil
+}
+
 // loadLots makes sure the lots with these IDs are loaded (even when
 // exhausted), for giving points back to them.
 func (w *work) loadLots(ids []LotID) error {
 	if w.lots == nil {
-		w.books = make(map[string]*lotBook)
 		w.lots = make(map[LotID]*lotRef)
 	}
 	var need []LotID
@@ -628,8 +790,8 @@ func (w *work) nextSeq() int64 {
 // deterministic order.
 func (w *work) flush() {
 	// Accounts load in sorted order, but auto-created ones come after
-	// those found.
-	if !slices.IsSortedFunc(w.order, cmpAcct) {
+	// those found. An interning store needs no order.
+	if w.in == nil && !slices.IsSortedFunc(w.order, cmpAcct) {
 		slices.SortFunc(w.order, cmpAcct)
 	}
 	if w.ch.Accounts == nil {

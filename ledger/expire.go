@@ -152,12 +152,12 @@ func (w *work) sweepLots(now time.Time) (int, []Transaction, error) {
 		if r == nil || r.l.Remaining.Sign() <= 0 || r.l.ExpiresAt.IsZero() || r.l.ExpiresAt.After(now) {
 			continue
 		}
-		a := w.accts[r.l.Account]
+		a := w.get(r.l.Account)
 		if a == nil {
 			return 0, nil, fmt.Errorf("ledger: lot %d.%d: account %q: %w", id.Seq, id.Posting, r.l.Account, ErrNotFound)
 		}
 		to := w.e.cfg.expiredAccount(a.st.Currency)
-		if w.accts[to] == nil {
+		if w.get(to) == nil {
 			if err := w.addAccount(Account{ID: to, Kind: KindExpired, Currency: a.st.Currency}); err != nil {
 				return 0, nil, err
 			}

@@ -172,7 +172,7 @@ func (w *work) expireIfDue(h *HoldRecord, id string) error {
 }
 
 func (w *work) release(h *HoldRecord, status HoldStatus, at time.Time, giveBack []LotUse) {
-	a := w.accts[h.Account]
+	a := w.get(h.Account)
 	a.st.Held = a.st.Held.Sub(h.Amount)
 	a.dirty = true
 	if a.keeper {
@@ -216,7 +216,7 @@ func (e *Engine) CommitHold(ctx context.Context, id string, amount decimal.Decim
 		if err := w.expireIfDue(h, id); err != nil {
 			return err
 		}
-		a := w.accts[h.Account]
+		a := w.get(h.Account)
 		if err := checkScale(id, "amount", amount, a.cur); err != nil {
 			return err
 		}

@@ -29,14 +29,18 @@ func NewMemory(opts ...Option) (*Engine, error) {
 // it.
 //
 // Layout, chosen for the engine's write path: each account carries its own
-// history and open-lot lists (no per-posting map of maps); lots live in one
-// slice ordered by ID (binary search, no map entry per lot); records,
-// postings, metadata and lot uses are copied into large slabs, so storing a
-// transaction costs a few copies rather than a few allocations.
+// history, whose entries also hold the lots its credits opened, and an
+// open-lot list (no per-posting map of maps); lots live in one list ordered
+// by ID (binary search, no map entry per lot); records live by value in one
+// list and are referred to by index, so histories, lots and the key index
+// hold no pointers for the collector to trace; postings, metadata and lot
+// uses are copied into large slabs, so storing a transaction costs a few
+// copies rather than a few allocations. A write unit of the engine interns
+// account IDs against the store's account index (see accountInterner).
 func NewMemoryStore() Store {
 	return &memStore{
 		accounts:  map[string]*memAccount{},
-		txs:       map[uint64]*memRec{},
+		txs:       map[uint64]int32{},
 		seed:      maphash.MakeSeed(),
 		holds:     map[string]*HoldRecord{},
 		openHolds: map[string]map[string]*HoldRecord{},
@@ -51,12 +55,19 @@ type memStore struct {
 
 	accounts    map[string]*memAccount
 	accountList []*memAccount // by memAccount.idx
-	// txs finds records by a hash of their key (chained through
-	// memRec.nextKey): growing a map rehashes its keys, and a uint64 key
-	// is rehashed without reading the key string, which is out of cache.
-	txs   map[uint64]*memRec
+	// recs holds every record by value, in the order stored; a record's
+	// index there is its id, which never changes (the list only grows,
+	// chunk by chunk, so a *memRec into it stays valid too). Lots and
+	// histories refer to records by id: int32s the collector never scans
+	// and that need no write barrier, where pointers would need both.
+	recs chunked[memRec]
+	// txs finds records by a hash of their key (the id of the newest,
+	// chained through memRec.nextKey): growing a map rehashes its keys,
+	// and a uint64 key is rehashed without reading the key string, which
+	// is out of cache. Neither key nor value is a pointer.
+	txs   map[uint64]int32
 	seed  maphash.Seed
-	bySeq chunked[*memRec] // ascending Seq
+	bySeq chunked[int32] // record ids, ascending Seq
 	// lots holds every lot by value, ascending ID. It and the lists that
 	// refer to its lots by index hold no pointers, so the collector skips
 	// them; only out-of-order writes (imports) shift the indexes.
@@ -68,12 +79,12 @@ type memStore struct {
 	holds     map[string]*HoldRecord
 	openHolds map[string]map[string]*HoldRecord // account → open holds
 	seq       int64
+	units     uint64        // write transactions begun: each gets its own generation
 	tos       []*memAccount // apply's scratch: credited accounts of a transaction
 	accs      []*memAccount // apply's scratch: each posting's From and To
 
 	// Allocation slabs: stored values never move, and one allocation
 	// serves many records.
-	recSlab  []memRec
 	postSlab []memPosting
 	metaSlab []string
 	useSlab  []LotUse
@@ -88,14 +99,25 @@ type memAccount struct {
 	units   int64
 	scale   int32
 	inUnits bool
-	idx     int32     // in memStore.accountList
-	hist    []*memRec // transactions with a posting from or to it, ascending Seq
+	idx     int32       // in memStore.accountList
+	hist    []histEntry // the records with a posting from or to it, ascending Seq
 	// histSeq is the Seq of hist's last record: appending in order needs
 	// no look at a record that is likely out of cache.
 	histSeq int64
-	// open lists (as memStore.lots indexes) its lots that had Remaining
-	// > 0 when added; exhausted ones are dropped lazily, by writers.
-	open []int
+	// The open list holds (as memStore.lots indexes) the account's lots
+	// that had Remaining > 0 when added; exhausted ones are dropped
+	// lazily, by writers (pruneOpen). It is open plus the lots of the
+	// hist entries from openFrom on: a credit the engine posts joins it
+	// by filling in the history entry apply has just written for it,
+	// rather than by appending to a second list elsewhere in memory, one
+	// cache miss per posting fewer.
+	open     []int
+	openFrom int
+	// slot is the engine's index for this account in the write
+	// transaction whose generation is gen (accountInterner); stale for
+	// any other. Writers are serialised, so one pair suffices.
+	slot int32
+	gen  uint64
 }
 
 // state returns the stored account with its Posted total.
@@ -105,6 +127,64 @@ func (a *memAccount) state() AccountState {
 		st.Posted = decimal.New(a.units, -a.scale)
 	}
 	return st
+}
+
+// histEntry is one record of an account's history.
+type histEntry struct {
+	rec int32 // record id
+	// lot, at or after memAccount.openFrom, is the memStore.lots index of
+	// a lot the record opened on the account, on the open list through
+	// this entry; −1: none. Ignored before openFrom.
+	lot int32
+}
+
+// eachOpen calls fn with each lot index on a's open list.
+func (a *memAccount) eachOpen(fn func(int)) {
+	for _, i := range a.open {
+		fn(i)
+	}
+	for _, e := range a.hist[a.openFrom:] {
+		if e.lot >= 0 {
+			fn(int(e.lot))
+		}
+	}
+}
+
+// foldOpen moves the open lots held by hist entries to a.open.
+func (a *memAccount) foldOpen() {
+	for _, e := range a.hist[a.openFrom:] {
+		if e.lot >= 0 {
+			a.open = append(a.open, int(e.lot))
+		}
+	}
+	a.openFrom = len(a.hist)
+}
+
+// attachLot puts lot idx, opened by record id, on a's open list through
+// a's last history entry, if that entry is id's and can hold it.
+func (a *memAccount) attachLot(id int32, idx int) bool {
+	n := len(a.hist)
+	if n == 0 || idx >= math.MaxInt32 || a.hist[n-1].rec != id {
+		return false
+	}
+	e := &a.hist[n-1]
+	switch {
+	case a.openFrom == n:
+		// addHist keeps openFrom past entries that hold no lot, so that
+		// accounts without lots (a program's issuance) have nothing to
+		// scan; this one now holds one.
+		a.openFrom = n - 1
+	case a.openFrom > n || e.lot >= 0:
+		return false
+	}
+	e.lot = int32(idx)
+	return true
+}
+
+// pruneOpen drops the exhausted lots from a's open list.
+func (s *memStore) pruneOpen(a *memAccount) {
+	a.foldOpen()
+	a.open = s.keepRemaining(a.open)
 }
 
 // memRec is a stored transaction. Metadata is kept as sorted key/value
@@ -120,7 +200,7 @@ type memRec struct {
 	rec     TxRecord
 	meta    []string
 	posts   []memPosting
-	nextKey *memRec // another record whose key hashes alike
+	nextKey int32 // 1 + the id of an older record whose key hashes alike; 0: none
 }
 
 // memPosting is a Posting without pointers.
@@ -133,9 +213,11 @@ type memPosting struct {
 
 const noExpiry = math.MinInt64
 
-// compact returns p without pointers, if it round-trips exactly.
+// compact returns p without pointers, if it round-trips exactly; from and
+// to are the stored accounts p.From and p.To (nil: not stored), as apply
+// found them.
 func compact(p *Posting, from, to *memAccount) (memPosting, bool) {
-	if from == nil || to == nil || from.st.ID != p.From || to.st.ID != p.To || p.Amount.NumDigits() > 18 {
+	if from == nil || to == nil || p.Amount.NumDigits() > 18 {
 		return memPosting{}, false
 	}
 	m := memPosting{from: from.idx, to: to.idx, exp: p.Amount.Exponent(), coef: p.Amount.CoefficientInt64(), expiresAt: noExpiry}
@@ -175,20 +257,29 @@ func (r *memRec) postings() int {
 
 // tx returns the record with this key, or nil.
 func (s *memStore) tx(key string) *memRec {
-	for r := s.txs[maphash.String(s.seed, key)]; r != nil; r = r.nextKey {
+	id, ok := s.txs[maphash.String(s.seed, key)]
+	for ok {
+		r := s.recs.ptr(int(id))
 		if r.rec.Key == key {
 			return r
 		}
+		id, ok = r.nextKey-1, r.nextKey != 0
 	}
 	return nil
 }
 
-// addTx indexes r by its key, which is not stored yet.
-func (s *memStore) addTx(r *memRec) {
+// addTx indexes record id, whose key is not stored yet.
+func (s *memStore) addTx(id int32) {
+	r := s.recs.ptr(int(id))
 	h := maphash.String(s.seed, r.rec.Key)
-	r.nextKey = s.txs[h]
-	s.txs[h] = r
+	if old, ok := s.txs[h]; ok {
+		r.nextKey = old + 1
+	}
+	s.txs[h] = id
 }
+
+// rec returns the record with this id.
+func (s *memStore) rec(id int32) *memRec { return s.recs.ptr(int(id)) }
 
 // slab returns a slice of n fresh elements carved from *s, refilled with
 // chunk elements (or n) when it runs out.
@@ -201,10 +292,17 @@ func slab[T any](s *[]T, n, chunk int) []T {
 	return out
 }
 
-// keep copies r into store-owned memory; accs holds each posting's From
-// and To accounts (nil if unknown).
-func (s *memStore) keep(r *TxRecord, accs []*memAccount) *memRec {
-	p := &slab(&s.recSlab, 1, 1024)[0]
+// keep copies r into store-owned memory and returns its id; accs holds
+// each posting's From and To accounts (nil if unknown).
+func (s *memStore) keep(r *TxRecord, accs []*memAccount) (int32, *memRec) {
+	id := s.recs.len()
+	if id >= math.MaxInt32 {
+		// 2^31 records take hundreds of gigabytes in memory; refuse
+		// rather than wrap an id.
+		panic("ledger: memory store: more than 2^31-1 transactions")
+	}
+	s.recs.append(memRec{})
+	p := s.recs.ptr(id)
 	p.rec = *r
 	p.rec.Metadata = nil
 	p.rec.Postings = nil
@@ -231,7 +329,7 @@ func (s *memStore) keep(r *TxRecord, accs []*memAccount) *memRec {
 		}
 		sortPairs(p.meta)
 	}
-	return p
+	return int32(id), p
 }
 
 // sortPairs sorts key/value pairs by key (insertion sort: metadata is small).
@@ -289,6 +387,10 @@ func (s *memStore) Begin(ctx context.Context, write bool) (StoreTx, error) {
 		return nil, ErrClosed
 	}
 	t := &memTx{s: s, write: write}
+	if write {
+		s.units++
+		t.gen = s.units
+	}
 	t.pending = t.pend[:0]
 	return t, nil
 }
@@ -309,11 +411,11 @@ func (s *memStore) Close() error {
 // whose amounts do not fit keeps a full copy too.
 type memLot struct {
 	id LotID
-	// ri is the memStore.bySeq index of the record whose posting opened
-	// the lot, or -1 when the lot is kept whole in memStore.fullLots.
-	ri int
 	// Remaining = rem·10^remExp, Expired = expd·10^expdExp (ri ≥ 0).
-	rem, expd       int64
+	rem, expd int64
+	// ri is the id of the record whose posting opened the lot, or -1 when
+	// the lot is kept whole in memStore.fullLots.
+	ri              int32
 	remExp, expdExp int32
 	inOpen          bool // on its account's open list
 }
@@ -350,7 +452,7 @@ func (s *memStore) lot(m *memLot) Lot {
 	if m.ri < 0 {
 		return *s.fullLots[m.id]
 	}
-	r := s.bySeq.at(m.ri)
+	r := s.rec(m.ri)
 	rem, expd := mkDec(m.rem, m.remExp), mkDec(m.expd, m.expdExp)
 	if r.posts == nil {
 		p := &r.rec.Postings[m.id.Posting]
@@ -371,7 +473,7 @@ func (s *memStore) expiresAt(m *memLot) time.Time {
 	if m.ri < 0 {
 		return s.fullLots[m.id].ExpiresAt
 	}
-	r := s.bySeq.at(m.ri)
+	r := s.rec(m.ri)
 	if r.posts == nil {
 		return r.rec.Postings[m.id.Posting].ExpiresAt
 	}
@@ -402,20 +504,22 @@ func (s *memStore) backs(r *memRec, l *Lot) bool {
 		p.Amount.Exponent() == l.Amount.Exponent() && p.Amount.Equal(l.Amount)
 }
 
-// recBySeq returns the stored record with this Seq and its bySeq index,
-// or nil and -1.
-func (s *memStore) recBySeq(seq int64) (*memRec, int) {
-	i, ok := s.bySeq.search(func(r *memRec) int { return cmp.Compare(r.rec.Seq, seq) })
+// recBySeq returns the stored record with this Seq and its id, or nil
+// and -1.
+func (s *memStore) recBySeq(seq int64) (*memRec, int32) {
+	i, ok := s.bySeq.search(func(id int32) int { return cmp.Compare(s.rec(id).rec.Seq, seq) })
 	if !ok {
 		return nil, -1
 	}
-	return s.bySeq.at(i), i
+	id := s.bySeq.at(i)
+	return s.rec(id), id
 }
 
 type memTx struct {
 	s       *memStore
 	write   bool
 	done    bool
+	gen     uint64 // write transactions: the generation of memAccount.slot
 	pending []*Changes
 	pend    [1]*Changes // pending's usual one element, without an allocation
 }
@@ -469,6 +573,30 @@ func (t *memTx) appendLockedAccounts(dst []AccountState, du []unitTotal, ids []s
 	return dst, du
 }
 
+// interning implements accountInterner: only a write transaction holds
+// the store exclusively, so only it may write memAccount.slot.
+func (t *memTx) interning() bool { return t.write && !t.done }
+
+// internAccount implements accountInterner.
+func (t *memTx) internAccount(id string) (*memAccount, int32) {
+	a := t.s.accounts[id]
+	switch {
+	case a == nil:
+		return nil, -1
+	case a.gen == t.gen:
+		return a, a.slot
+	}
+	return a, -1
+}
+
+// lockedState implements accountInterner.
+func (t *memTx) lockedState(a *memAccount) (AccountState, unitTotal) {
+	return a.st, unitTotal{units: a.units, scale: a.scale, ok: a.inUnits, h: a}
+}
+
+// setSlot implements accountInterner.
+func (t *memTx) setSlot(a *memAccount, slot int32) { a.slot, a.gen = slot, t.gen }
+
 func copyHold(h *HoldRecord) HoldRecord {
 	c := *h
 	c.Metadata = copyMeta(h.Metadata)
@@ -498,13 +626,13 @@ func (t *memTx) OpenLots(_ context.Context, accounts []string) ([]Lot, error) {
 			}
 			continue
 		}
-		for _, i := range a.open {
+		a.eachOpen(func(i int) {
 			if l := t.s.lots.ptr(i); t.s.lotOpen(l) {
 				out = append(out, t.s.lot(l))
 			}
-		}
+		})
 		if t.write {
-			a.open = t.s.keepRemaining(a.open)
+			t.s.pruneOpen(a)
 		}
 	}
 	return out, nil
@@ -561,23 +689,23 @@ func (t *memTx) ExpiredLots(_ context.Context, at time.Time, limit int) ([]Lot, 
 	// scanning them is what an expiring list would cost in a points
 	// ledger, where most open lots expire.
 	var out []Lot
-	due := func(ls []int) {
-		for _, i := range ls {
-			if l := t.s.lots.ptr(i); t.s.lotOpen(l) {
-				if exp := t.s.expiresAt(l); !exp.IsZero() && !exp.After(at) {
-					out = append(out, t.s.lot(l))
-				}
+	due := func(i int) {
+		if l := t.s.lots.ptr(i); t.s.lotOpen(l) {
+			if exp := t.s.expiresAt(l); !exp.IsZero() && !exp.After(at) {
+				out = append(out, t.s.lot(l))
 			}
 		}
 	}
 	for _, a := range t.s.accounts {
-		due(a.open)
+		a.eachOpen(due)
 		if t.write {
-			a.open = t.s.keepRemaining(a.open)
+			t.s.pruneOpen(a)
 		}
 	}
 	for _, ls := range t.s.orphans {
-		due(ls)
+		for _, i := range ls {
+			due(i)
+		}
 	}
 	slices.SortFunc(out, func(a, b Lot) int {
 		if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
@@ -623,24 +751,25 @@ func (t *memTx) ExpiredHolds(_ context.Context, at time.Time, limit int) ([]Hold
 }
 
 func (t *memTx) History(_ context.Context, account string, cursor int64, desc bool, limit int) ([]TxRecord, error) {
-	var h []*memRec
+	var h []histEntry
 	if a := t.s.accounts[account]; a != nil {
 		h = a.hist
 	}
+	s := t.s
 	var out []TxRecord
 	if !desc {
-		i := sort.Search(len(h), func(i int) bool { return h[i].rec.Seq > cursor })
+		i := sort.Search(len(h), func(i int) bool { return s.rec(h[i].rec).rec.Seq > cursor })
 		for ; i < len(h) && len(out) < limit; i++ {
-			out = append(out, t.s.out(h[i]))
+			out = append(out, s.out(s.rec(h[i].rec)))
 		}
 		return out, nil
 	}
 	i := len(h) - 1
 	if cursor > 0 {
-		i = sort.Search(len(h), func(i int) bool { return h[i].rec.Seq >= cursor }) - 1
+		i = sort.Search(len(h), func(i int) bool { return s.rec(h[i].rec).rec.Seq >= cursor }) - 1
 	}
 	for ; i >= 0 && len(out) < limit; i-- {
-		out = append(out, t.s.out(h[i]))
+		out = append(out, s.out(s.rec(h[i].rec)))
 	}
 	return out, nil
 }
@@ -650,7 +779,8 @@ func (t *memTx) SumTagged(_ context.Context, account, key, value string, from, t
 	if a == nil {
 		return credits, debits, nil
 	}
-	for _, m := range a.hist {
+	for _, e := range a.hist {
+		m := t.s.rec(e.rec)
 		r := &m.rec
 		v, ok := m.metaValue(key)
 		if !ok || v != value || r.EffectiveAt.Before(from) || !r.EffectiveAt.Before(to) {
@@ -698,11 +828,11 @@ func (t *memTx) Apply(_ context.Context, c *Changes) error {
 	return nil
 }
 
-// setLot stores l, opened by posting l.ID.Posting of rec, stored at index
-// ri of bySeq (nil, -1: look it up). A lot joins its account's open list
+// setLot stores l, opened by posting l.ID.Posting of rec, whose id is ri
+// (nil, -1: look it up). A lot joins its account's open list
 // whenever it has Remaining > 0 and is not on it; exhausted lots leave
 // lazily.
-func (s *memStore) setLot(l *Lot, rec *memRec, ri int, owner *memAccount, cache *accountCache) {
+func (s *memStore) setLot(l *Lot, rec *memRec, ri int32, owner *memAccount, cache *accountCache) {
 	idx, isNew := s.lots.len(), true
 	if idx == 0 || s.lots.ptr(idx-1).id.Less(l.ID) {
 		// New lots come in ID order: append.
@@ -717,7 +847,7 @@ func (s *memStore) setLot(l *Lot, rec *memRec, ri int, owner *memAccount, cache 
 	p := s.lots.ptr(idx)
 	// A lot is backed by its record's posting, or kept whole; a whole
 	// copy stays one.
-	back := -1
+	back := int32(-1)
 	switch {
 	case isNew:
 		if rec == nil {
@@ -726,7 +856,7 @@ func (s *memStore) setLot(l *Lot, rec *memRec, ri int, owner *memAccount, cache 
 		if s.backs(rec, l) {
 			back = ri
 		}
-	case p.ri >= 0 && s.backs(s.bySeq.at(p.ri), l):
+	case p.ri >= 0 && s.backs(s.rec(p.ri), l):
 		back = p.ri
 	}
 	rc, re, rok := decParts(l.Remaining)
@@ -743,12 +873,40 @@ func (s *memStore) setLot(l *Lot, rec *memRec, ri int, owner *memAccount, cache 
 		if owner == nil {
 			owner = cache.get(s, l.Account)
 		}
-		if owner != nil {
-			owner.open = append(owner.open, idx)
-		} else {
+		switch {
+		case owner == nil:
 			s.orphans[l.Account] = append(s.orphans[l.Account], idx)
+		case ri >= 0 && owner.attachLot(ri, idx):
+		default:
+			owner.open = append(owner.open, idx)
 		}
 	}
+}
+
+// opens reports whether l, whose account the caller has found to be po.To,
+// is the untouched lot posting po opens: the same Decimal values
+// (coefficient pointer and exponent, so the same numbers without comparing
+// them) and expiry.
+func opens(l *Lot, po *Posting) bool {
+	return l.Amount == po.Amount && l.Remaining == po.Amount && l.Expired == (decimal.Decimal{}) &&
+		l.ExpiresAt == po.ExpiresAt
+}
+
+// addLot is setLot for the lot the engine opened with a posting of record
+// ri (m is that posting, compact; see opens), when it goes after every
+// stored lot: its amounts are the posting's, so it needs no decimal looked
+// at. It reports false, doing nothing, when the lot does not go last.
+func (s *memStore) addLot(l *Lot, ri int32, owner *memAccount, m *memPosting) bool {
+	idx := s.lots.len()
+	if idx > 0 && !s.lots.ptr(idx-1).id.Less(l.ID) {
+		return false
+	}
+	open := m.coef > 0 // Remaining is the amount
+	s.lots.append(memLot{id: l.ID, ri: ri, rem: m.coef, remExp: m.exp, inOpen: open})
+	if open && !owner.attachLot(ri, idx) {
+		owner.open = append(owner.open, idx)
+	}
+	return true
 }
 
 // shiftLots renumbers the lot indexes the open lists hold after a lot was
@@ -763,22 +921,18 @@ func (s *memStore) shiftLots(i int) {
 		}
 	}
 	for _, a := range s.accountList {
+		if s.lots.len() >= math.MaxInt32 {
+			a.foldOpen() // an int32 entry could overflow
+		}
 		shift(a.open)
+		for k := a.openFrom; k < len(a.hist); k++ {
+			if e := &a.hist[k]; e.lot >= int32(i) {
+				e.lot++
+			}
+		}
 	}
 	for _, ls := range s.orphans {
 		shift(ls)
-	}
-}
-
-// shiftRecs renumbers the lots' record indexes after a record was inserted
-// at index i of bySeq (imports only).
-func (s *memStore) shiftRecs(i int) {
-	for _, ch := range s.lots.chunks {
-		for k := range ch {
-			if ch[k].ri >= i {
-				ch[k].ri++
-			}
-		}
 	}
 }
 
@@ -871,37 +1025,38 @@ func (s *memStore) apply(c *Changes) {
 			}
 			accs = append(accs, f, t)
 		}
-		p := s.keep(r, accs)
+		ri, p := s.keep(r, accs)
 		// Imported records bring their own Seq; never reserve below them.
 		s.seq = max(s.seq, p.rec.Seq)
-		s.addTx(p)
-		ri := s.bySeq.len()
-		if ri == 0 || s.bySeq.at(ri-1).rec.Seq < p.rec.Seq {
-			s.bySeq.append(p)
+		s.addTx(ri)
+		if n := s.bySeq.len(); n == 0 || s.rec(s.bySeq.at(n-1)).rec.Seq < p.rec.Seq {
+			s.bySeq.append(ri)
 		} else {
 			// After any record with the same Seq, as appendBySeq.
-			ri = sort.Search(s.bySeq.len(), func(i int) bool { return s.bySeq.at(i).rec.Seq > p.rec.Seq })
-			s.bySeq.insert(ri, p)
-			s.shiftRecs(ri)
+			i := sort.Search(n, func(i int) bool { return s.rec(s.bySeq.at(i)).rec.Seq > p.rec.Seq })
+			s.bySeq.insert(i, ri)
 		}
 		tos = tos[:0]
 		for k := range r.Postings {
 			if a := accs[2*k]; a != nil {
-				a.addHist(p)
+				s.addHist(a, ri, p.rec.Seq)
 			}
 			a := accs[2*k+1]
 			if a != nil {
-				a.addHist(p)
+				s.addHist(a, ri, p.rec.Seq)
 			}
 			tos = append(tos, a)
 		}
 		for len(lots) > 0 && lots[0].ID.Seq == p.rec.Seq {
 			l := &lots[0]
 			var owner *memAccount
-			if k := int(l.ID.Posting); k >= 0 && k < len(tos) && tos[k] != nil && tos[k].st.ID == l.Account {
+			k := int(l.ID.Posting)
+			if k >= 0 && k < len(tos) && tos[k] != nil && tos[k].st.ID == l.Account {
 				owner = tos[k]
 			}
-			s.setLot(l, p, ri, owner, &cache)
+			if owner == nil || p.posts == nil || !opens(l, &r.Postings[k]) || !s.addLot(l, ri, owner, &p.posts[k]) {
+				s.setLot(l, p, ri, owner, &cache)
+			}
 			lots = lots[1:]
 		}
 	}
@@ -927,35 +1082,41 @@ func (s *memStore) apply(c *Changes) {
 	}
 }
 
-// addHist adds r to the account's history once.
-func (a *memAccount) addHist(r *memRec) {
-	switch seq := r.rec.Seq; {
+// addHist adds record id, with this Seq, to a's history once.
+func (s *memStore) addHist(a *memAccount, id int32, seq int64) {
+	switch {
 	case seq > a.histSeq || len(a.hist) == 0:
-		a.hist = append(a.hist, r)
+		tail := a.openFrom == len(a.hist) // no entry holds an open lot
+		a.hist = append(a.hist, histEntry{rec: id, lot: -1})
 		a.histSeq = seq
-	case seq == a.histSeq && a.hist[len(a.hist)-1] == r:
-		// A second posting of r on this account.
+		if tail {
+			a.openFrom = len(a.hist)
+		}
+	case seq == a.histSeq && a.hist[len(a.hist)-1].rec == id:
+		// A second posting of the record on this account.
 	default:
-		a.hist = appendBySeq(a.hist, r)
+		var at int
+		a.hist, at = s.appendBySeq(a.hist, id, seq)
+		if at >= 0 && at < a.openFrom {
+			a.openFrom++ // the entries it holds moved up one
+		}
 	}
 }
 
-// appendBySeq adds r to rs, kept ordered by Seq, unless it is there
-// already (a transaction with several postings on one account). The
-// engine's records arrive in order, so r almost always goes last; only
-// imports may not.
-func appendBySeq(rs []*memRec, r *memRec) []*memRec {
-	i := len(rs)
-	for i > 0 && rs[i-1].rec.Seq > r.rec.Seq {
+// appendBySeq adds record id, with this Seq, to h, kept ordered by Seq,
+// unless it is there already (a transaction with several postings on one
+// account), and returns where it went (−1: already there). The engine's
+// records arrive in order, so it almost always goes last; only imports may
+// not.
+func (s *memStore) appendBySeq(h []histEntry, id int32, seq int64) ([]histEntry, int) {
+	i := len(h)
+	for i > 0 && s.rec(h[i-1].rec).rec.Seq > seq {
 		i--
 	}
-	if i > 0 && rs[i-1] == r {
-		return rs
+	if i > 0 && h[i-1].rec == id {
+		return h, -1
 	}
-	if i == len(rs) {
-		return append(rs, r)
-	}
-	return slices.Insert(rs, i, r)
+	return slices.Insert(h, i, histEntry{rec: id, lot: -1}), i
 }
 
 func (t *memTx) ScanAccounts(_ context.Context, after string, limit int) ([]AccountState, error) {
@@ -973,10 +1134,10 @@ func (t *memTx) ScanAccounts(_ context.Context, after string, limit int) ([]Acco
 
 func (t *memTx) ScanTransactions(_ context.Context, after int64, limit int) ([]TxRecord, error) {
 	b := &t.s.bySeq
-	i := sort.Search(b.len(), func(i int) bool { return b.at(i).rec.Seq > after })
+	i := sort.Search(b.len(), func(i int) bool { return t.s.rec(b.at(i)).rec.Seq > after })
 	var out []TxRecord
 	for ; i < b.len() && len(out) < limit; i++ {
-		out = append(out, t.s.out(b.at(i)))
+		out = append(out, t.s.out(t.s.rec(b.at(i))))
 	}
 	return out, nil
 }

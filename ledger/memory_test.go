@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -288,4 +289,101 @@ func TestMemoryStoreOutOfOrderLots(t *testing.T) {
 	if diff := cmp.Diff([]int64{5, 7, 10}, seqs); diff != "" {
 		t.Errorf("ScanTransactions Seqs (-want +got):\n%s", diff)
 	}
+}
+
+// TestMemoryOpenLotsThroughHistory: the in-memory store keeps a credit's
+// lot on its account's open list through the history entry of its
+// transaction, and a second lot of the same transaction, a lot reopened
+// or one opened after the list was pruned on its own list. Debits, sweeps
+// and balances must see every open lot once, whichever way it is held.
+// Expected figures are worked by hand from the consumption order
+// (earliest expiry first, lots that never expire last).
+func TestMemoryOpenLotsThroughHistory(t *testing.T) {
+	ctx := context.Background()
+	clock := ledgertest.NewClock(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
+	t0 := clock.Now()
+	l, err := ledger.NewMemory(ledger.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []ledger.Account{{ID: "issuance", Kind: ledger.KindIssuance}, {ID: "redeemed", Kind: ledger.KindRedeemed}, {ID: "c1", Kind: ledger.KindCustomer}} {
+		if _, err := l.CreateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := decimal.RequireFromString
+	post := func(key string, ps ...ledger.Posting) error {
+		_, err := l.Post(ctx, ledger.Transaction{Key: key, Postings: ps})
+		return err
+	}
+	award := func(amount string, exp time.Time) ledger.Posting {
+		return ledger.Posting{From: "issuance", To: "c1", Amount: d(amount), ExpiresAt: exp}
+	}
+	redeem := func(amount string) ledger.Posting {
+		return ledger.Posting{From: "c1", To: "redeemed", Amount: d(amount)}
+	}
+	type bal struct {
+		Posted, Available, PendingExpiry string
+		Next                             []string // "hours after t0:amount"
+	}
+	check := func(step string, want bal) {
+		t.Helper()
+		b, err := l.Balance(ctx, "c1", time.Time{})
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		got := bal{Posted: b.Posted.String(), Available: b.Available.String(), PendingExpiry: b.PendingExpiry.String()}
+		for _, e := range b.NextExpiries {
+			got.Next = append(got.Next, fmt.Sprintf("%v:%s", e.At.Sub(t0).Hours(), e.Amount))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: c1 balance (-want +got):\n%s", step, diff)
+		}
+	}
+	// Two lots from one transaction, then one that never expires.
+	if err := post("a1", award("5", t0.Add(10*time.Hour)), award("3", t0.Add(5*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if err := post("a2", award("2", time.Time{})); err != nil {
+		t.Fatal(err)
+	}
+	check("awards", bal{"10", "10", "8", []string{"5:3", "10:5"}})
+	// Takes the 5-hour lot, then 1 of the 10-hour one.
+	if err := post("r1", redeem("4")); err != nil {
+		t.Fatal(err)
+	}
+	check("redeemed 4", bal{"6", "6", "4", []string{"10:4"}})
+	// Opened after the redemption pruned the list.
+	if err := post("a3", award("1", t0.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	check("award after redeem", bal{"7", "7", "5", []string{"1:1", "10:4"}})
+	sweep := func(step string, n int) {
+		t.Helper()
+		res, err := l.SweepExpired(ctx, clock.Now())
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if len(res.Transactions) != n {
+			t.Errorf("%s: swept %d lots, want %d", step, len(res.Transactions), n)
+		}
+	}
+	clock.Advance(2 * time.Hour)
+	sweep("sweep at 2h", 1)
+	check("after sweep at 2h", bal{"6", "6", "4", []string{"10:4"}})
+	clock.Advance(10 * time.Hour)
+	sweep("sweep at 12h", 1)
+	check("after sweep at 12h", bal{"2", "2", "0", nil})
+	if err := post("r2", redeem("2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := post("r3", redeem("0.01")); !errors.Is(err, ledger.ErrInsufficientFunds) {
+		t.Errorf("redeeming from an empty account: %v, want ErrInsufficientFunds", err)
+	}
+	check("emptied", bal{"0", "0", "0", nil})
+	b, err := l.Balance(ctx, "issuance", time.Time{})
+	if err != nil || !b.Posted.Equal(d("-11")) {
+		t.Errorf("issuance Posted %v, %v; want -11", b.Posted, err)
+	}
+	ledgertest.CheckInvariants(t, l)
 }

@@ -21,7 +21,7 @@ func (e *Engine) CreateAccount(ctx context.Context, a Account) (Account, error) 
 		if err := w.lock([]string{a.ID}, false); err != nil {
 			return err
 		}
-		if ex := w.accts[a.ID]; ex != nil {
+		if ex := w.get(a.ID); ex != nil {
 			if ex.st.Kind != a.Kind || ex.st.Flags != a.Flags || ex.st.Currency != a.Currency {
 				return fmt.Errorf("ledger: account %q is %s/%s/%s, not %s/%s/%s: %w", a.ID,
 					ex.st.Kind, ex.st.Flags, ex.st.Currency, a.Kind, a.Flags, a.Currency, ErrAccountConflict)
@@ -32,7 +32,7 @@ func (e *Engine) CreateAccount(ctx context.Context, a Account) (Account, error) 
 		if err := w.addAccount(a); err != nil {
 			return err
 		}
-		out = w.accts[a.ID].st.Account
+		out = w.get(a.ID).st.Account
 		w.flush()
 		return nil
 	})
@@ -49,7 +49,7 @@ func (e *Engine) Account(ctx context.Context, id string) (Account, error) {
 		if err := w.lock([]string{id}, false); err != nil {
 			return err
 		}
-		a := w.accts[id]
+		a := w.get(id)
 		if a == nil {
 			return fmt.Errorf("ledger: account %q: %w", id, ErrNotFound)
 		}
@@ -167,43 +167,59 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 	for i := range txs {
 		w.scratch = append(w.scratch, txs[i].Key)
 	}
-	// Debited accounts first, then credited ones: a batch usually repeats
-	// a program account posting after posting, which lock skips cheaply.
-	for i := range txs {
-		for _, p := range txs[i].Postings {
-			w.scratch = append(w.scratch, p.From)
-		}
-	}
-	for i := range txs {
-		for _, p := range txs[i].Postings {
-			w.scratch = append(w.scratch, p.To)
-		}
-	}
-	keys, ids := w.scratch[:len(txs)], w.scratch[len(txs):]
 	// At most one new lot per posting.
 	if cap(w.ch.NewLots) < n {
 		w.ch.NewLots = make([]Lot, 0, n)
 	}
-	if err := w.lock(ids, true); err != nil {
-		return err
-	}
-	// Each posting's two accounts, looked up once; consecutive postings
-	// often share one.
+	// pacc: each posting's From and To accounts, looked up once.
 	pacc := w.paccs[:0]
-	var fromID, toID string
-	var fromA, toA *acct
-	for i := range txs {
-		for _, p := range txs[i].Postings {
-			if fromA == nil || p.From != fromID {
-				fromA, fromID = w.accts[p.From], p.From
+	if w.in != nil {
+		// Interned in posting order: each ID is looked up once in the
+		// store's index, and a program account repeated posting after
+		// posting not even that.
+		for i := range txs {
+			for _, p := range txs[i].Postings {
+				w.scratch = append(w.scratch, p.From, p.To)
 			}
-			if toA == nil || p.To != toID {
-				toA, toID = w.accts[p.To], p.To
+		}
+		var err error
+		if pacc, err = w.intern(w.scratch[len(txs):], true, pacc); err != nil {
+			return err
+		}
+	} else {
+		// Debited accounts first, then credited ones: a batch usually
+		// repeats a program account posting after posting, which lock
+		// skips cheaply.
+		for i := range txs {
+			for _, p := range txs[i].Postings {
+				w.scratch = append(w.scratch, p.From)
 			}
-			pacc = append(pacc, fromA, toA)
+		}
+		for i := range txs {
+			for _, p := range txs[i].Postings {
+				w.scratch = append(w.scratch, p.To)
+			}
+		}
+		if err := w.lock(w.scratch[len(txs):], true); err != nil {
+			return err
+		}
+		// Consecutive postings often share an account.
+		var fromID, toID string
+		var fromA, toA *acct
+		for i := range txs {
+			for _, p := range txs[i].Postings {
+				if fromA == nil || p.From != fromID {
+					fromA, fromID = w.accts[p.From], p.From
+				}
+				if toA == nil || p.To != toID {
+					toA, toID = w.accts[p.To], p.To
+				}
+				pacc = append(pacc, fromA, toA)
+			}
 		}
 	}
 	w.paccs = pacc
+	keys := w.scratch[:len(txs)]
 	stored, err := w.stx.Transactions(w.ctx, keys)
 	if err != nil {
 		return fmt.Errorf("ledger: look up keys: %w", err)
@@ -220,7 +236,7 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 	}
 	first := w.first
 	fresh := 0
-	var debited []string
+	var debited []*acct
 	for i, off := 0, 0; i < len(txs); off, i = off+2*len(txs[i].Postings), i+1 {
 		k := txs[i].Key
 		if old[k] != nil {
@@ -231,14 +247,14 @@ func (w *work) postAll(txs []Transaction, hashes [][32]byte, res []Transaction) 
 		}
 		first[k] = i
 		fresh++
-		for j, p := range txs[i].Postings {
+		for j := range txs[i].Postings {
 			// Only lot-keeping accounts have books to load.
-			if a := pacc[off+2*j]; a != nil && a.keeper && (len(debited) == 0 || debited[len(debited)-1] != p.From) {
-				debited = append(debited, p.From)
+			if a := pacc[off+2*j]; a != nil && a.keeper && a.book == nil && (len(debited) == 0 || debited[len(debited)-1] != a) {
+				debited = append(debited, a)
 			}
 		}
 	}
-	if err := w.loadBooks(debited); err != nil {
+	if err := w.loadBooksOf(debited); err != nil {
 		return err
 	}
 	if err := w.reserveSeq(fresh); err != nil {
@@ -307,7 +323,7 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan, accs []*acc
 		if accs != nil {
 			from, to = accs[2*i], accs[2*i+1]
 		} else {
-			from, to = w.accts[p.From], w.accts[p.To]
+			from, to = w.get(p.From), w.get(p.To)
 		}
 		if from == nil {
 			return nil, fmt.Errorf("ledger: key %q: Postings[%d].From: account %q: %w", k, i, p.From, ErrNotFound)
@@ -336,8 +352,10 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan, accs []*acc
 			}
 		}
 		amt := p.Amount
+		// One currency (checked above), so one scale for both accounts.
+		u, uok := toUnits(amt, from.cur.Scale)
 		// Debit.
-		from.addPosted(amt, true)
+		from.addPosted(amt, u, uok, true)
 		from.dirty = true
 		if from.keeper {
 			if plan != nil && plan.useConsumed && i == 0 {
@@ -358,13 +376,13 @@ func (w *work) applyTx(tx *Transaction, hash [32]byte, plan *txPlan, accs []*acc
 			}
 		}
 		// Credit.
-		to.addPosted(amt, false)
+		to.addPosted(amt, u, uok, false)
 		to.dirty = true
 		if to.keeper {
 			if plan != nil && plan.restore[i] != nil {
 				w.giveBack(plan.restore[i])
 			} else {
-				w.openLot(Lot{ID: LotID{Seq: rec.Seq, Posting: int32(i)}, Account: to.st.ID,
+				w.openLot(to, Lot{ID: LotID{Seq: rec.Seq, Posting: int32(i)}, Account: to.st.ID,
 					ExpiresAt: p.ExpiresAt, Amount: amt, Remaining: amt})
 			}
 		}
@@ -376,9 +394,9 @@ const timeFmt = "2006-01-02T15:04:05.999999Z07:00"
 
 // openLot records a new lot. Only a lot whose account's book is loaded can
 // change again in this unit; it gets a lotRef, copied back at flush.
-func (w *work) openLot(l Lot) {
+func (w *work) openLot(a *acct, l Lot) {
 	w.ch.NewLots = append(w.ch.NewLots, l)
-	b := w.books[l.Account]
+	b := a.book
 	if b == nil {
 		return
 	}
@@ -423,7 +441,7 @@ func (w *work) consume(a *acct, amt decimal.Decimal, key string, prefer []LotID)
 			take(r)
 		}
 	}
-	b := w.books[a.st.ID]
+	b := a.book
 	if b == nil {
 		panic("ledger: internal error: lots of " + a.st.ID + " not loaded")
 	}
@@ -462,7 +480,7 @@ func (w *work) giveBack(uses []LotUse) {
 		}
 		r.l.Remaining = r.l.Remaining.Add(u.Amount)
 		r.dirty = true
-		if b := w.books[r.l.Account]; b != nil && !r.inBook {
+		if b := w.bookOf(r.l.Account); b != nil && !r.inBook {
 			b.insert(r)
 		}
 	}

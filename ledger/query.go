@@ -70,7 +70,7 @@ func (e *Engine) Balance(ctx context.Context, account string, asOf time.Time) (B
 		if err := w.lock([]string{account}, false); err != nil {
 			return err
 		}
-		a := w.accts[account]
+		a := w.get(account)
 		if a == nil {
 			return fmt.Errorf("ledger: account %q: %w", account, ErrNotFound)
 		}
@@ -381,7 +381,7 @@ func (e *Engine) History(ctx context.Context, q HistoryQuery) (HistoryPage, erro
 		if err := w.lock([]string{q.Account}, false); err != nil {
 			return err
 		}
-		if w.accts[q.Account] == nil {
+		if w.get(q.Account) == nil {
 			return fmt.Errorf("ledger: account %q: %w", q.Account, ErrNotFound)
 		}
 		recs, err := w.stx.History(w.ctx, q.Account, cursor, q.NewestFirst, limit+1)
@@ -453,7 +453,7 @@ func (e *Engine) AwardedSum(ctx context.Context, q AwardQuery) (decimal.Decimal,
 		if err := w.lock([]string{q.Account}, false); err != nil {
 			return err
 		}
-		if w.accts[q.Account] == nil {
+		if w.get(q.Account) == nil {
 			return fmt.Errorf("ledger: account %q: %w", q.Account, ErrNotFound)
 		}
 		cr, dr, err := w.stx.SumTagged(w.ctx, q.Account, q.TagKey, q.TagValue, from, to)

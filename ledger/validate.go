@@ -168,14 +168,23 @@ func (n *normalizer) tx(tx Transaction, allowReserved bool) (Transaction, [32]by
 	m := len(n.postings)
 	n.postings = n.postings[:m+len(tx.Postings)]
 	out.Postings = n.postings[m : m+len(tx.Postings) : m+len(tx.Postings)]
+	// An ID equal to the one checked for the previous posting (a program
+	// account paying posting after posting) is not checked again.
+	var okFrom, okTo string
 	for i, p := range tx.Postings {
 		// Checks first, field names only when reporting.
 		f := func(s string) string { return postingField(i, s) }
-		if !validID(p.From) {
-			return tx, h, checkID(k, f("From"), p.From)
+		if p.From != okFrom || i == 0 {
+			if !validID(p.From) {
+				return tx, h, checkID(k, f("From"), p.From)
+			}
+			okFrom = p.From
 		}
-		if !validID(p.To) {
-			return tx, h, checkID(k, f("To"), p.To)
+		if p.To != okTo || i == 0 {
+			if !validID(p.To) {
+				return tx, h, checkID(k, f("To"), p.To)
+			}
+			okTo = p.To
 		}
 		if p.From == p.To {
 			return tx, h, &FieldError{Key: k, Field: f("To"), Reason: "same account as From"}
