@@ -47,6 +47,9 @@ var (
 	ErrUnknownCurrency = errors.New("ledger: unknown currency")
 	// ErrClosed: the ledger or store was closed.
 	ErrClosed = errors.New("ledger: closed")
+	// ErrStoreFull: the store cannot hold more records (the in-memory
+	// store numbers its transactions with 31 bits). Nothing was written.
+	ErrStoreFull = errors.New("ledger: store full")
 	// ErrRetry is returned (wrapped) by a [Store] when a storage transaction
 	// lost a race it can win on a second attempt (serialization failure,
 	// deadlock, unique violation on a concurrently created account, SQLITE_BUSY).

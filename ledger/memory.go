@@ -295,12 +295,7 @@ func slab[T any](s *[]T, n, chunk int) []T {
 // keep copies r into store-owned memory and returns its id; accs holds
 // each posting's From and To accounts (nil if unknown).
 func (s *memStore) keep(r *TxRecord, accs []*memAccount) (int32, *memRec) {
-	id := s.recs.len()
-	if id >= math.MaxInt32 {
-		// 2^31 records take hundreds of gigabytes in memory; refuse
-		// rather than wrap an id.
-		panic("ledger: memory store: more than 2^31-1 transactions")
-	}
+	id := s.recs.len() // < memMaxRecords: Commit checked the room
 	s.recs.append(memRec{})
 	p := s.recs.ptr(id)
 	p.rec = *r
@@ -515,6 +510,10 @@ func (s *memStore) recBySeq(seq int64) (*memRec, int32) {
 	return s.rec(id), id
 }
 
+// memMaxRecords is how many transaction records a memory store holds: their
+// ids are int32. A variable so that a test can lower it.
+var memMaxRecords = math.MaxInt32
+
 type memTx struct {
 	s       *memStore
 	write   bool
@@ -538,6 +537,14 @@ func (t *memTx) Commit() error {
 		return fmt.Errorf("ledger: memory store: transaction already finished")
 	}
 	defer t.unlock()
+	n := 0
+	for _, c := range t.pending {
+		n += len(c.Transactions)
+	}
+	if t.s.recs.len()+n > memMaxRecords {
+		// Record ids are int32: refuse the whole commit, applying nothing.
+		return fmt.Errorf("%w: memory store holds %d transactions, at most %d fit", ErrStoreFull, t.s.recs.len(), memMaxRecords)
+	}
 	for _, c := range t.pending {
 		t.s.apply(c)
 	}
