@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -75,7 +76,36 @@ func TestProbeScenario(t *testing.T) {
 	if !strings.HasPrefix(f.Row(), "| none | healthz | ") {
 		t.Errorf("row %q", f.Row())
 	}
+	// The server runs in its own process, so this one's CPU time is the
+	// load generator's, and the row has as many cells as the header.
+	if f.LoadGenCPU <= 0 || strings.Contains(f.Row(), "–") {
+		t.Errorf("load generator CPU %v not measured: %q", f.LoadGenCPU, f.Row())
+	}
+	if got, want := strings.Count(f.Row(), "|"), strings.Count(strings.SplitN(Header, "\n", 2)[0], "|"); got != want {
+		t.Errorf("row has %d cell borders, header %d", got, want)
+	}
 }
+
+func TestProbeScenarioThroughNetHTTP(t *testing.T) {
+	s := start(t)
+	var used atomic.Int64
+	lim := limits(1000)
+	lim.Client = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		used.Add(1)
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	sc := Scenario{Name: "healthz", Request: func(ctx context.Context, s *Server, i int) (*http.Request, error) {
+		return s.NewRequest(ctx, http.MethodGet, "/healthz", "", "")
+	}}
+	f, err := Measure(context.Background(), s, "none", sc, lim)
+	if err != nil || f.Errors != 0 || used.Load() != int64(f.Requests) || f.Requests != lim.Requests {
+		t.Errorf("err %v, %d requests, %d errors, %d through the client", err, f.Requests, f.Errors, used.Load())
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestTokensAreAccepted(t *testing.T) {
 	s := start(t)
