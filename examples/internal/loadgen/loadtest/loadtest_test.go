@@ -1,7 +1,9 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -125,5 +127,35 @@ func TestStartFails(t *testing.T) {
 	_, err := Start(context.Background(), Options{Binary: binary, Args: []string{"-no-such-flag"}, Dir: t.TempDir()})
 	if !errors.Is(err, ErrServer) {
 		t.Errorf("err = %v, want ErrServer", err)
+	}
+}
+
+func TestStartCopiesServerLog(t *testing.T) {
+	var log bytes.Buffer // written by Start's copier only, read after Stop
+	s, err := Start(context.Background(), Options{Binary: binary, Dir: t.TempDir(), Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.Do(context.Background(), http.MethodGet, "/healthz", "", "", http.StatusOK); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// Every access line after start-up reaches Log, whole.
+	var n int
+	for line := range strings.SplitSeq(strings.TrimSuffix(log.String(), "\n"), "\n") {
+		var rec struct{ Msg, Path string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("log line %q: %v", line, err)
+		}
+		if rec.Msg == "http request" && rec.Path == "/healthz" {
+			n++
+		}
+	}
+	if n < 3 {
+		t.Errorf("%d /healthz access lines in the copied log, want ≥ 3:\n%s", n, log.String())
 	}
 }
