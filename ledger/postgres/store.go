@@ -11,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -680,52 +679,27 @@ func (s *Store) AccountSnapshot(ctx context.Context, id string) (a ledger.Accoun
 	// A connection left inside a transaction by an error is destroyed by
 	// the pool on release rather than reused.
 	defer conn.Release()
-	var (
-		kind                   int16
-		flags                  int32
-		created                pgtype.Int8
-		posted, heldSt         string
-		seqs                   []int64
-		posts                  []int32
-		exps                   []pgtype.Int8
-		amts, rems, expiredSts []string
-	)
-	err = conn.QueryRow(ctx, snapshotSQL, id).Scan(&a.ID, &kind, &flags, &a.Currency,
-		&created, &posted, &heldSt, &seqs, &posts, &exps, &amts, &rems, &expiredSts)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return a, nil, nil, false, nil
-	case err != nil:
+	rows, err := conn.Query(ctx, snapshotSQL, pgx.QueryResultFormats{pgx.TextFormatCode}, id)
+	if err != nil {
 		return a, nil, nil, false, wrap("account snapshot", err)
 	}
-	if a.Held, err = parseDec("held", heldSt); err != nil {
-		return a, nil, nil, false, wrap("account snapshot", err)
+	if !rows.Next() {
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return a, nil, nil, false, wrap("account snapshot", err)
+		}
+		return a, nil, nil, false, nil
+	}
+	a, lots, err = decodeSnapshot(rows.RawValues())
+	rows.Close()
+	if rerr := rows.Err(); rerr != nil {
+		return a, nil, nil, false, wrap("account snapshot", rerr)
+	}
+	if err != nil {
+		return a, nil, nil, false, err
 	}
 	if !a.Held.IsZero() {
 		return snapshotTx(ctx, conn, id) // open holds: read them with the rest
-	}
-	a.Kind, a.Flags, a.CreatedAt = ledger.AccountKind(kind), ledger.AccountFlags(flags), fromNS(created)
-	if a.Posted, err = parseDec("posted", posted); err != nil {
-		return a, nil, nil, false, wrap("account snapshot", err)
-	}
-	n := len(seqs)
-	if len(posts) != n || len(exps) != n || len(amts) != n || len(rems) != n || len(expiredSts) != n {
-		return a, nil, nil, false, fmt.Errorf("postgres: account snapshot %q: lot arrays of unequal length", id)
-	}
-	if n > 0 {
-		lots = make([]ledger.Lot, n)
-	}
-	for i := range lots {
-		l := &lots[i]
-		l.ID, l.Account, l.ExpiresAt = ledger.LotID{Seq: seqs[i], Posting: posts[i]}, a.ID, fromNS(exps[i])
-		if l.Amount, err = parseDec("lot amount", amts[i]); err == nil {
-			if l.Remaining, err = parseDec("lot remaining", rems[i]); err == nil {
-				l.Expired, err = parseDec("lot expired", expiredSts[i])
-			}
-		}
-		if err != nil {
-			return a, nil, nil, false, wrap("account snapshot", err)
-		}
 	}
 	return a, nil, lots, true, nil
 }
