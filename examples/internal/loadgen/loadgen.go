@@ -9,8 +9,8 @@
 // call, each response parsed only for its status and framing and its body
 // discarded. The load generator runs on the same cores as the server it
 // measures, so every microsecond it spends per request is one the server
-// does not get; net/http's Client costs several times more (see
-// BENCHMARKS.md, "examples: balance reads after session 9").
+// does not get; net/http's Client costs it about twice as much per
+// request (see BENCHMARKS.md, "examples: balance reads after session 9").
 //
 // It refuses any target that is not a loopback address: it exists to
 // measure this service on this machine, never to load someone else's.
@@ -61,7 +61,7 @@ type Config struct {
 	OK func(status int) bool
 	// Client sends the requests through net/http. nil (the default)
 	// means a lean built-in HTTP/1.1 client, one keep-alive connection
-	// per worker, whose own CPU cost per request is a fraction of
+	// per worker, whose own CPU cost per request is about half of
 	// net/http's (the load generator shares the cores with the server it
 	// measures); an https URL always uses net/http. The built-in client
 	// only sends requests for URL's scheme and host (others count as
