@@ -46,11 +46,15 @@ func decodeSnapshot(v [][]byte) (a ledger.AccountState, lots []ledger.Lot, err e
 	if a.Held, err = parseDec("held", string(v[6])); err != nil {
 		return a, nil, err
 	}
+	// The six arrays' elements share one backing slice (one allocation).
 	var cols [6][][]byte
+	all := make([][]byte, 0, 6*(bytes.Count(v[7], []byte{','})+1))
 	for i := range cols {
-		if cols[i], err = textArray(v[7+i]); err != nil {
+		start := len(all)
+		if all, err = textArray(all, v[7+i]); err != nil {
 			return a, nil, fmt.Errorf("postgres: account snapshot %q: lot column %d: %w", a.ID, i, err)
 		}
+		cols[i] = all[start:len(all):len(all)]
 		if len(cols[i]) != len(cols[0]) {
 			return a, nil, fmt.Errorf("postgres: account snapshot %q: lot arrays of unequal length", a.ID)
 		}
@@ -98,24 +102,24 @@ func textNS(b []byte) (time.Time, error) {
 	return time.Unix(0, ns).UTC(), nil
 }
 
-// textArray splits a one-dimensional array in PostgreSQL's text output
-// format ("{1,NULL,\"a b\"}") into its elements; an unquoted NULL is a nil
-// element, and a NULL array (nil) has none. Quoted elements are unescaped
+// textArray appends to dst the elements of a one-dimensional array in
+// PostgreSQL's text output format ("{1,NULL,\"a b\"}"); an unquoted NULL is
+// a nil element, and a NULL array (nil) has none. Quoted elements are unescaped
 // (a backslash takes the next byte literally). Multi-dimensional arrays
 // and explicit bounds ("[0:1]={...}") are rejected: snapshotSQL's
 // array_agg never makes them.
-func textArray(b []byte) ([][]byte, error) {
+func textArray(dst [][]byte, b []byte) ([][]byte, error) {
 	if b == nil {
-		return nil, nil
+		return dst, nil
 	}
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
 		return nil, fmt.Errorf("not a one-dimensional array: %q", trimmed(b))
 	}
 	body := b[1 : len(b)-1]
 	if len(body) == 0 {
-		return [][]byte{}, nil
+		return dst, nil
 	}
-	out := make([][]byte, 0, bytes.Count(body, []byte{','})+1)
+	out := dst
 	for i := 0; ; {
 		if i < len(body) && body[i] == '"' {
 			var el []byte

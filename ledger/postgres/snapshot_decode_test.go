@@ -19,7 +19,7 @@ func TestTextArray(t *testing.T) {
 		bad  bool
 	}{
 		{null: true},
-		{in: "{}", want: []string{}},
+		{in: "{}"},
 		{in: "{1}", want: []string{"1"}},
 		{in: "{1,-2,3}", want: []string{"1", "-2", "3"}},
 		{in: "{NULL,5,null}", want: []string{"<nil>", "5", "<nil>"}},
@@ -41,7 +41,7 @@ func TestTextArray(t *testing.T) {
 		if !tt.null {
 			in = []byte(tt.in)
 		}
-		got, err := textArray(in)
+		got, err := textArray(nil, in)
 		if tt.bad {
 			if err == nil {
 				t.Errorf("textArray(%q) = %q, want an error", tt.in, got)
@@ -66,6 +66,13 @@ func TestTextArray(t *testing.T) {
 		if diff := cmp.Diff(tt.want, gs); diff != "" {
 			t.Errorf("textArray(%q) (-want +got):\n%s", tt.in, diff)
 		}
+	}
+}
+
+func TestTextArrayAppends(t *testing.T) {
+	got, err := textArray([][]byte{[]byte("kept")}, []byte("{1,NULL}"))
+	if err != nil || len(got) != 3 || string(got[0]) != "kept" || string(got[1]) != "1" || got[2] != nil {
+		t.Errorf("textArray appended %q, %v; want [kept 1 <nil>]", got, err)
 	}
 }
 
@@ -130,7 +137,7 @@ func FuzzTextArray(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		got, err := textArray(in)
+		got, err := textArray(nil, in)
 		if err != nil || in == nil {
 			return
 		}
@@ -154,7 +161,7 @@ func FuzzTextArray(f *testing.F) {
 			b.WriteByte('"')
 		}
 		b.WriteByte('}')
-		again, err := textArray([]byte(b.String()))
+		again, err := textArray(nil, []byte(b.String()))
 		if err != nil {
 			t.Fatalf("re-encoded %q: %v", b.String(), err)
 		}
