@@ -11,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -650,10 +649,15 @@ func (t *storeTx) ScanHolds(ctx context.Context, after string, limit int) ([]led
 }
 
 // snapshotSQL reads an account with its open lots as parallel arrays (one
-// aggregate, so the arrays are aligned row by row) and whether it has an
-// open hold, in one statement and so in one snapshot.
+// aggregate, so the arrays are aligned row by row), in one statement and
+// so in one snapshot. Whether the account has an open hold is read from
+// accounts.held, the sum of its open holds' amounts (ledger.AccountState),
+// each positive: it is zero exactly when there is none. That spares the
+// holds table a probe per read; a probe with the status as a parameter
+// would also, once PostgreSQL switched the prepared statement to its
+// generic plan, scan every open hold (the partial index holds_open needs
+// the literal status).
 var snapshotSQL = `SELECT ` + accountTotalCols + `,
-		EXISTS (SELECT 1 FROM holds h WHERE h.account = a.id AND h.status = $2),
 		l.seqs, l.posts, l.exps, l.amts, l.rems, l.expd
 	FROM accounts a LEFT JOIN LATERAL (
 		SELECT array_agg(seq) AS seqs, array_agg(posting) AS posts, array_agg(expires_ns) AS exps,
@@ -663,9 +667,10 @@ var snapshotSQL = `SELECT ` + accountTotalCols + `,
 
 // AccountSnapshot implements [ledger.AccountSnapshotter]: the account, its
 // open holds and its open lots in one round trip. Without open holds (the
-// common case) it is one statement, which reads one snapshot, with no
-// BEGIN or COMMIT; an account with open holds takes a second round trip
-// that reads all three in a read-only REPEATABLE READ transaction.
+// common case: accounts.held is zero) it is one statement, which reads one
+// snapshot, with no BEGIN or COMMIT; an account with open holds takes a
+// second round trip that reads all three in a read-only REPEATABLE READ
+// transaction.
 func (s *Store) AccountSnapshot(ctx context.Context, id string) (a ledger.AccountState, holds []ledger.HoldRecord, lots []ledger.Lot, found bool, err error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -674,52 +679,27 @@ func (s *Store) AccountSnapshot(ctx context.Context, id string) (a ledger.Accoun
 	// A connection left inside a transaction by an error is destroyed by
 	// the pool on release rather than reused.
 	defer conn.Release()
-	var (
-		kind                   int16
-		flags                  int32
-		created                pgtype.Int8
-		posted, heldSt         string
-		hasHolds               bool
-		seqs                   []int64
-		posts                  []int32
-		exps                   []pgtype.Int8
-		amts, rems, expiredSts []string
-	)
-	err = conn.QueryRow(ctx, snapshotSQL, id, int16(ledger.HoldOpen)).Scan(&a.ID, &kind, &flags, &a.Currency,
-		&created, &posted, &heldSt, &hasHolds, &seqs, &posts, &exps, &amts, &rems, &expiredSts)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return a, nil, nil, false, nil
-	case err != nil:
-		return a, nil, nil, false, wrap("account snapshot", err)
-	case hasHolds:
-		return snapshotTx(ctx, conn, id)
-	}
-	a.Kind, a.Flags, a.CreatedAt = ledger.AccountKind(kind), ledger.AccountFlags(flags), fromNS(created)
-	if a.Posted, err = parseDec("posted", posted); err != nil {
+	rows, err := conn.Query(ctx, snapshotSQL, pgx.QueryResultFormats{pgx.TextFormatCode}, id)
+	if err != nil {
 		return a, nil, nil, false, wrap("account snapshot", err)
 	}
-	if a.Held, err = parseDec("held", heldSt); err != nil {
-		return a, nil, nil, false, wrap("account snapshot", err)
-	}
-	n := len(seqs)
-	if len(posts) != n || len(exps) != n || len(amts) != n || len(rems) != n || len(expiredSts) != n {
-		return a, nil, nil, false, fmt.Errorf("postgres: account snapshot %q: lot arrays of unequal length", id)
-	}
-	if n > 0 {
-		lots = make([]ledger.Lot, n)
-	}
-	for i := range lots {
-		l := &lots[i]
-		l.ID, l.Account, l.ExpiresAt = ledger.LotID{Seq: seqs[i], Posting: posts[i]}, a.ID, fromNS(exps[i])
-		if l.Amount, err = parseDec("lot amount", amts[i]); err == nil {
-			if l.Remaining, err = parseDec("lot remaining", rems[i]); err == nil {
-				l.Expired, err = parseDec("lot expired", expiredSts[i])
-			}
-		}
-		if err != nil {
+	if !rows.Next() {
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return a, nil, nil, false, wrap("account snapshot", err)
 		}
+		return a, nil, nil, false, nil
+	}
+	a, lots, err = decodeSnapshot(rows.RawValues())
+	rows.Close()
+	if rerr := rows.Err(); rerr != nil {
+		return a, nil, nil, false, wrap("account snapshot", rerr)
+	}
+	if err != nil {
+		return a, nil, nil, false, err
+	}
+	if !a.Held.IsZero() {
+		return snapshotTx(ctx, conn, id) // open holds: read them with the rest
 	}
 	return a, nil, lots, true, nil
 }

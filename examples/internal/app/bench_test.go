@@ -16,7 +16,11 @@ import (
 // benchHandler is the full handler (auth, middleware, routing, JSON) over
 // the SQLite store and ledger with the demo data loaded.
 func benchHandler(b *testing.B) (http.Handler, string, string) {
-	s := newSQLiteService(b)
+	return benchHandlerFor(b, newSQLiteService(b))
+}
+
+// benchHandlerFor is benchHandler over the service s.
+func benchHandlerFor(b *testing.B, s *Service) (http.Handler, string, string) {
 	if err := LoadDemo(context.Background(), s, "../../../testdata"); err != nil {
 		b.Fatal(err)
 	}
@@ -34,7 +38,20 @@ func benchHandler(b *testing.B) (http.Handler, string, string) {
 // BenchmarkBalanceHTTP: GET /v1/customers/demo-1/balance with a customer
 // token, in process (no network).
 func BenchmarkBalanceHTTP(b *testing.B) {
-	h, _, cust := benchHandler(b)
+	benchBalance(b, benchHandler)
+}
+
+// BenchmarkBalanceHTTPPostgres is BenchmarkBalanceHTTP over the PostgreSQL
+// store and ledger (skipped without NEGAWATT_POSTGRES_URL): the load
+// test's balance read without the network between client and server.
+func BenchmarkBalanceHTTPPostgres(b *testing.B) {
+	benchBalance(b, func(b *testing.B) (http.Handler, string, string) {
+		return benchHandlerFor(b, newPostgresService(b))
+	})
+}
+
+func benchBalance(b *testing.B, handler func(*testing.B) (http.Handler, string, string)) {
+	h, _, cust := handler(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {

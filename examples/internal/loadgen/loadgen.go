@@ -4,6 +4,14 @@
 // comes first, and the run reports throughput, latency percentiles and
 // errors.
 //
+// Like wrk, it sends over its own minimal HTTP/1.1 client: one keep-alive
+// connection per worker, each request serialized once and written in one
+// call, each response parsed only for its status and framing and its body
+// discarded. The load generator runs on the same cores as the server it
+// measures, so every microsecond it spends per request is one the server
+// does not get; net/http's Client costs it about twice as much per
+// request (see BENCHMARKS.md, "examples: balance reads after session 9").
+//
 // It refuses any target that is not a loopback address: it exists to
 // measure this service on this machine, never to load someone else's.
 package loadgen
@@ -51,8 +59,13 @@ type Config struct {
 	NewRequest func(ctx context.Context, i int) (*http.Request, error)
 	// OK decides whether a status is a success; nil means 2xx.
 	OK func(status int) bool
-	// Client sends the requests; nil means a client with keep-alive
-	// connections sized to Concurrency.
+	// Client sends the requests through net/http. nil (the default)
+	// means a lean built-in HTTP/1.1 client, one keep-alive connection
+	// per worker, whose own CPU cost per request is about half of
+	// net/http's (the load generator shares the cores with the server it
+	// measures); an https URL always uses net/http. The built-in client
+	// only sends requests for URL's scheme and host (others count as
+	// errors wrapping ErrOtherHost).
 	Client *http.Client
 }
 
@@ -85,22 +98,50 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.OK == nil {
 		cfg.OK = func(s int) bool { return s >= 200 && s < 300 }
 	}
-	client := cfg.Client
-	if client == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = cfg.Concurrency
-		tr.MaxConnsPerHost = cfg.Concurrency
-		client = &http.Client{Transport: tr}
-		defer tr.CloseIdleConnections()
-	}
-	newReq := cfg.NewRequest
-	if newReq == nil {
-		newReq = func(ctx context.Context, _ int) (*http.Request, error) {
-			return http.NewRequestWithContext(ctx, http.MethodGet, cfg.URL, nil)
-		}
-	}
+	u, _ := url.Parse(cfg.URL) // validated above
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
+	newReq := cfg.NewRequest
+	if newReq == nil {
+		// One request serves every send: it has no body to consume.
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.URL, nil)
+		if err != nil {
+			return Result{}, fmt.Errorf("%w: %v", ErrBadConfig, err)
+		}
+		newReq = func(context.Context, int) (*http.Request, error) { return req, nil }
+	}
+	// Each worker sends over its own lean keep-alive connection (see
+	// conn), or through the caller's http.Client (and net/http for https,
+	// which the lean client does not speak).
+	senders := make([]sender, cfg.Concurrency)
+	if cfg.Client != nil || u.Scheme != "http" {
+		client := cfg.Client
+		if client == nil {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.MaxIdleConnsPerHost = cfg.Concurrency
+			tr.MaxConnsPerHost = cfg.Concurrency
+			client = &http.Client{Transport: tr}
+			defer tr.CloseIdleConnections()
+		}
+		for w := range senders {
+			senders[w] = clientSender{client}
+		}
+	} else {
+		for w := range senders {
+			senders[w] = newConn(u.Scheme, u.Host, dialAddr(u))
+		}
+	}
+	defer func() {
+		for _, s := range senders {
+			s.close()
+		}
+	}()
+	// At the deadline, requests in flight are cut off at once.
+	defer context.AfterFunc(ctx, func() {
+		for _, s := range senders {
+			s.interrupt()
+		}
+	})()
 
 	var next atomic.Int64
 	type sample struct {
@@ -115,6 +156,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			send := senders[w].do
 			for ctx.Err() == nil {
 				i := int(next.Add(1)) - 1
 				if i >= cfg.Requests {
@@ -126,12 +168,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 					continue
 				}
 				t0 := time.Now()
-				resp, err := client.Do(req)
+				status, err := send(ctx, req)
 				s := sample{}
 				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					s.status, s.ok = resp.StatusCode, cfg.OK(resp.StatusCode)
+					s.status, s.ok = status, cfg.OK(status)
 				} else if ctx.Err() != nil {
 					return // cut off by the deadline: not a server error
 				}
@@ -164,6 +204,38 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.Max = lat[len(lat)-1]
 	}
 	return res, nil
+}
+
+// sender sends one request and reads its whole response.
+type sender interface {
+	do(ctx context.Context, req *http.Request) (status int, err error)
+	interrupt() // fail requests in flight now (the run's deadline)
+	close()
+}
+
+// clientSender sends through a net/http Client; the request's context
+// (Run's, via NewRequest) cuts it off at the deadline.
+type clientSender struct{ c *http.Client }
+
+func (s clientSender) do(_ context.Context, req *http.Request) (int, error) {
+	resp, err := s.c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func (clientSender) interrupt() {}
+func (clientSender) close()     {}
+
+// dialAddr is u's host with the scheme's default port when it has none.
+func dialAddr(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }
 
 // Percentile returns the nearest-rank p-quantile (0 < p ≤ 1) of sorted:

@@ -26,6 +26,13 @@ func (s *Server) cpuTime() (time.Duration, error) {
 	if s.cmd != nil {
 		return procCPU(s.cmd.Process.Pid)
 	}
+	return selfCPU()
+}
+
+// selfCPU is this process's CPU time (user + system) so far, from
+// getrusage(RUSAGE_SELF): the load generator's when the server runs as a
+// child (a child's time is not in RUSAGE_SELF).
+func selfCPU() (time.Duration, error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, err

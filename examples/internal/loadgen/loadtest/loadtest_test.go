@@ -1,11 +1,14 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -75,7 +78,36 @@ func TestProbeScenario(t *testing.T) {
 	if !strings.HasPrefix(f.Row(), "| none | healthz | ") {
 		t.Errorf("row %q", f.Row())
 	}
+	// The server runs in its own process, so this one's CPU time is the
+	// load generator's, and the row has as many cells as the header.
+	if f.LoadGenCPU <= 0 || strings.Contains(f.Row(), "–") {
+		t.Errorf("load generator CPU %v not measured: %q", f.LoadGenCPU, f.Row())
+	}
+	if got, want := strings.Count(f.Row(), "|"), strings.Count(strings.SplitN(Header, "\n", 2)[0], "|"); got != want {
+		t.Errorf("row has %d cell borders, header %d", got, want)
+	}
 }
+
+func TestProbeScenarioThroughNetHTTP(t *testing.T) {
+	s := start(t)
+	var used atomic.Int64
+	lim := limits(1000)
+	lim.Client = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		used.Add(1)
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	sc := Scenario{Name: "healthz", Request: func(ctx context.Context, s *Server, i int) (*http.Request, error) {
+		return s.NewRequest(ctx, http.MethodGet, "/healthz", "", "")
+	}}
+	f, err := Measure(context.Background(), s, "none", sc, lim)
+	if err != nil || f.Errors != 0 || used.Load() != int64(f.Requests) || f.Requests != lim.Requests {
+		t.Errorf("err %v, %d requests, %d errors, %d through the client", err, f.Requests, f.Errors, used.Load())
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestTokensAreAccepted(t *testing.T) {
 	s := start(t)
@@ -95,5 +127,35 @@ func TestStartFails(t *testing.T) {
 	_, err := Start(context.Background(), Options{Binary: binary, Args: []string{"-no-such-flag"}, Dir: t.TempDir()})
 	if !errors.Is(err, ErrServer) {
 		t.Errorf("err = %v, want ErrServer", err)
+	}
+}
+
+func TestStartCopiesServerLog(t *testing.T) {
+	var log bytes.Buffer // written by Start's copier only, read after Stop
+	s, err := Start(context.Background(), Options{Binary: binary, Dir: t.TempDir(), Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.Do(context.Background(), http.MethodGet, "/healthz", "", "", http.StatusOK); err != nil {
+			t.Error(err)
+		}
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// Every access line after start-up reaches Log, whole.
+	var n int
+	for line := range strings.SplitSeq(strings.TrimSuffix(log.String(), "\n"), "\n") {
+		var rec struct{ Msg, Path string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("log line %q: %v", line, err)
+		}
+		if rec.Msg == "http request" && rec.Path == "/healthz" {
+			n++
+		}
+	}
+	if n < 3 {
+		t.Errorf("%d /healthz access lines in the copied log, want ≥ 3:\n%s", n, log.String())
 	}
 }

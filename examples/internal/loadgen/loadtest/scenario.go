@@ -30,6 +30,9 @@ type Limits struct {
 	Requests    int
 	Duration    time.Duration
 	Concurrency int
+	// Client, when set, sends through net/http instead of loadgen's lean
+	// built-in client (to compare what the load generator itself costs).
+	Client *http.Client
 }
 
 // Figure is one scenario's measurement.
@@ -45,6 +48,18 @@ type Figure struct {
 	// under test during the timed part (see backendCPU); 0 for SQLite or
 	// when unknown.
 	DBCPU time.Duration
+	// LoadGenCPU is the CPU time this process (the load generator) used
+	// during the timed part; 0 when unknown or when the server runs in
+	// this process too (its CPU time is then ServerCPU).
+	LoadGenCPU time.Duration
+}
+
+// LoadGenCPUPerRequest is the load generator's CPU time per request.
+func (f Figure) LoadGenCPUPerRequest() time.Duration {
+	if f.Requests == 0 {
+		return 0
+	}
+	return f.LoadGenCPU / time.Duration(f.Requests)
 }
 
 // CPUPerRequest is the server's CPU time per request.
@@ -76,17 +91,22 @@ func (f Figure) IdleRPS(cores int) float64 {
 }
 
 // Row formats f as a Markdown table row: store, scenario, requests,
-// req/s, p50, p99, errors, server and database CPU µs per request, and
-// the idle 2-core estimate.
+// req/s, p50, p99, errors, server, database and load generator CPU µs per
+// request ("–" for the load generator when unknown), and the idle 2-core
+// estimate.
 func (f Figure) Row() string {
 	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
-	return fmt.Sprintf("| %s | %s | %d | %.0f | %s | %s | %d | %.0f | %.0f | %.0f |", f.Store, f.Scenario, f.Requests, f.RPS,
-		fmtDur(f.P50), fmtDur(f.P99), f.Errors, us(f.CPUPerRequest()), us(f.DBCPUPerRequest()), f.IdleRPS(2))
+	lg := "–"
+	if f.LoadGenCPU > 0 {
+		lg = fmt.Sprintf("%.0f", us(f.LoadGenCPUPerRequest()))
+	}
+	return fmt.Sprintf("| %s | %s | %d | %.0f | %s | %s | %d | %.0f | %.0f | %s | %.0f |", f.Store, f.Scenario, f.Requests, f.RPS,
+		fmtDur(f.P50), fmtDur(f.P99), f.Errors, us(f.CPUPerRequest()), us(f.DBCPUPerRequest()), lg, f.IdleRPS(2))
 }
 
 // Header is the Markdown table header matching Row.
-const Header = "| store | scenario | requests | req/s (wall) | p50 | p99 | errors | server CPU µs/req | PostgreSQL CPU µs/req | req/s on 2 idle cores (est.) |\n" +
-	"| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+const Header = "| store | scenario | requests | req/s (wall) | p50 | p99 | errors | server CPU µs/req | PostgreSQL CPU µs/req | load generator CPU µs/req | req/s on 2 idle cores (est.) |\n" +
+	"| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 
 func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
@@ -105,11 +125,13 @@ func Measure(ctx context.Context, s *Server, store string, sc Scenario, lim Limi
 	if s.PostgresURL != "" {
 		db0, dbErr = backendCPU(ctx, s.PostgresURL)
 	}
+	self0, selfErr := selfCPU()
 	res, err := loadgen.Run(ctx, loadgen.Config{
 		URL:         s.URL,
 		Requests:    lim.Requests,
 		Duration:    lim.Duration,
 		Concurrency: lim.Concurrency,
+		Client:      lim.Client,
 		NewRequest: func(ctx context.Context, i int) (*http.Request, error) {
 			return sc.Request(ctx, s, i)
 		},
@@ -117,7 +139,11 @@ func Measure(ctx context.Context, s *Server, store string, sc Scenario, lim Limi
 	if err != nil {
 		return Figure{}, fmt.Errorf("loadtest: %s: %w", sc.Name, err)
 	}
+	self1, selfErr1 := selfCPU()
 	f := Figure{Scenario: sc.Name, Store: store, Limits: lim, Result: res}
+	if s.cmd != nil && selfErr == nil && selfErr1 == nil {
+		f.LoadGenCPU = self1 - self0
+	}
 	if cpu1, err := s.cpuTime(); err == nil && cpuErr == nil {
 		f.ServerCPU = cpu1 - cpu0
 	}

@@ -114,31 +114,34 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	s.copied.Add(1)
 	go func() {
 		defer s.copied.Done()
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		found := false
-		for sc.Scan() {
-			line := sc.Bytes()
-			if !found {
-				if head.Len() < 8<<10 {
-					head.Write(line)
-					head.WriteByte('\n')
-				}
-				var rec struct {
-					Msg  string `json:"msg"`
-					Addr string `json:"addr"`
-				}
-				if json.Unmarshal(line, &rec) == nil && rec.Msg == "listening" && rec.Addr != "" {
-					found = true
-					addr <- rec.Addr
-				}
-				continue
+		br := bufio.NewReaderSize(stderr, 64<<10)
+		for {
+			line, err := br.ReadSlice('\n')
+			if head.Len() < 8<<10 {
+				head.Write(line)
 			}
-			if o.Log != nil {
-				_, _ = o.Log.Write(append(line, '\n'))
+			if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+				return // exited before listening: Start reports head
+			}
+			var rec struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal(line, &rec) == nil && rec.Msg == "listening" && rec.Addr != "" {
+				addr <- rec.Addr
+				break
 			}
 		}
-		_, _ = io.Copy(io.Discard, stderr)
+		// The rest (one access-log line per request, in the server's
+		// batched writes) is copied in bulk: this process is the load
+		// generator, and a write per line would take its cores' time.
+		dst := o.Log
+		if dst == nil {
+			dst = io.Discard
+		}
+		if _, err := br.WriteTo(dst); err != nil {
+			_, _ = io.Copy(io.Discard, stderr)
+		}
 	}()
 	go func() {
 		s.copied.Wait() // Wait closes the pipe: read it to the end first

@@ -21,6 +21,17 @@ func TestRunInProcess(t *testing.T) {
 	}
 }
 
+func TestRunInProcessNetHTTP(t *testing.T) {
+	var out, errb bytes.Buffer
+	args := []string{"-inprocess", "-nethttp", "-customers", "2", "-months", "1", "-reads", "20", "-c", "2", "-d", "30s"}
+	if code := run(context.Background(), args, func(string) string { return "" }, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, errb.String(), out.String())
+	}
+	if !strings.Contains(errb.String(), "net/http") || !strings.Contains(out.String(), "| sqlite (in process) | balance read") {
+		t.Errorf("stderr %q, output:\n%s", errb.String(), out.String())
+	}
+}
+
 func TestRunUsage(t *testing.T) {
 	for name, args := range map[string][]string{
 		"bad store":        {"-store", "mysql"},
