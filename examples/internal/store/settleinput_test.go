@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,6 +94,89 @@ func TestSettlementInput(t *testing.T) {
 			}
 			if _, err := s.SettlementInput(ctx, "x' OR '1'='1", jan, jan.AddDate(0, 1, 0)); !errors.Is(err, ErrNotFound) {
 				t.Errorf("injection-shaped id: err = %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+// TestSettlementInputConcurrent: reads from many goroutines at once
+// (PostgreSQL sends them in groups, one round trip per group) each get
+// their own customer's and window's answer, unknown customers
+// ErrNotFound, and a read with a cancelled context its context's error.
+func TestSettlementInputConcurrent(t *testing.T) {
+	for name, open := range openers(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t)
+			jan := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+			ids := []string{"c-0", "c-1", "c-2", "c-3", "c-4", "nobody"}
+			for i, id := range ids[:5] {
+				if _, err := s.PutCustomer(ctx, Customer{ID: id, Tier: fmt.Sprint("tier-", i), TimeZone: "UTC", EnrolledAt: jan, Attributes: map[string]string{}}); err != nil {
+					t.Fatal(err)
+				}
+				var rows []UsageReading
+				for d := range 10 * i {
+					rows = append(rows, UsageReading{Start: jan.AddDate(0, 0, d), KWh: float64(100*i + d)})
+				}
+				if err := s.PutUsage(ctx, id, rows); err != nil {
+					t.Fatal(err)
+				}
+				if i%2 == 0 {
+					if err := s.PutModel(ctx, Model{Customer: id, Method: "caltrack_daily", Start: jan, End: jan, JSON: []byte(fmt.Sprintf(`{"c":%d}`, i)), FittedAt: jan}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			type ask struct {
+				id     string
+				from   time.Time
+				to     time.Time
+				want   SettlementInput
+				wantNF bool
+			}
+			var asks []ask
+			for k := range 60 {
+				a := ask{id: ids[k%len(ids)], from: jan.AddDate(0, 0, k%7), to: jan.AddDate(0, 0, 5+k%30)}
+				in, err := s.(*db).settlementInput(ctx, a.id, a.from, a.to) // the three reads
+				switch {
+				case errors.Is(err, ErrNotFound):
+					a.wantNF = true
+				case err != nil:
+					t.Fatal(err)
+				}
+				a.want = in
+				asks = append(asks, a)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan string, len(asks)+1)
+			for _, a := range asks {
+				wg.Go(func() {
+					got, err := s.SettlementInput(ctx, a.id, a.from, a.to)
+					switch {
+					case a.wantNF:
+						if !errors.Is(err, ErrNotFound) {
+							errs <- fmt.Sprintf("SettlementInput(%s) = %v, want ErrNotFound", a.id, err)
+						}
+					case err != nil:
+						errs <- fmt.Sprintf("SettlementInput(%s): %v", a.id, err)
+					default:
+						if d := cmp.Diff(a.want, got); d != "" {
+							errs <- fmt.Sprintf("SettlementInput(%s, %v, %v) (-three reads +combined):\n%s", a.id, a.from, a.to, d)
+						}
+					}
+				})
+			}
+			cancelled, cancel := context.WithCancel(ctx)
+			cancel()
+			wg.Go(func() {
+				if _, err := s.SettlementInput(cancelled, "c-1", jan, jan.AddDate(0, 1, 0)); !errors.Is(err, context.Canceled) {
+					errs <- fmt.Sprintf("cancelled context: err = %v, want context.Canceled", err)
+				}
+			})
+			wg.Wait()
+			close(errs)
+			for e := range errs {
+				t.Error(e)
 			}
 		})
 	}

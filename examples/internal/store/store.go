@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -193,6 +194,8 @@ type db struct {
 	sql      *sql.DB
 	postgres bool
 	now      func() time.Time
+	// inputs groups concurrent SettlementInput reads (PostgreSQL).
+	inputs inputGroup
 }
 
 // Open opens (creating if needed) the SQLite store at path, in WAL mode,
@@ -857,51 +860,156 @@ func (d *db) SettlementInput(ctx context.Context, customer string, from, to time
 		// SQLite runs in process: three queries cost no round trips.
 		return d.settlementInput(ctx, customer, from, to)
 	}
-	var in SettlementInput
-	lo, hi := bounds(from, to)
-	conn, err := d.sql.Conn(ctx)
-	if err != nil {
-		return in, fmt.Errorf("store: settlement input %s: %w", customer, err)
+	if err := ctx.Err(); err != nil {
+		return SettlementInput{}, fmt.Errorf("store: settlement input %s: %w", customer, err)
 	}
-	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
-		pc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("unexpected driver connection %T", dc)
-		}
-		var enrolled, updated int64
-		var attrs string
-		var digest *string
-		var starts []int64
-		var kwhs []float64
-		c := &in.Customer
-		if err := pc.Conn().QueryRow(ctx, settlementInputPG, customer, lo, hi).Scan(&c.ID, &c.Name, &c.Tier, &c.TimeZone, &enrolled,
-			&c.Station, &attrs, &updated, &digest, &starts, &kwhs); err != nil {
-			return err
-		}
-		c.EnrolledAt, c.UpdatedAt = fromUS(enrolled), fromUS(updated)
-		if err := json.Unmarshal([]byte(attrs), &c.Attributes); err != nil {
-			return fmt.Errorf("attributes: %w", err)
-		}
-		if digest != nil {
-			in.HasModel, in.ModelDigest = true, *digest
-		}
-		if len(starts) != len(kwhs) {
-			return fmt.Errorf("%d usage starts but %d values", len(starts), len(kwhs))
-		}
-		if len(starts) > 0 {
-			in.Usage = make([]UsageReading, len(starts))
-			for i := range starts {
-				in.Usage[i] = UsageReading{Start: fromUS(starts[i]), KWh: kwhs[i]}
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
+	req := &inputReq{customer: customer, done: make(chan struct{})}
+	req.lo, req.hi = bounds(from, to)
+	g := &d.inputs
+	g.mu.Lock()
+	g.queue = append(g.queue, req)
+	if !g.busy {
+		g.busy = true
+		go d.runInputs()
+	}
+	g.mu.Unlock()
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		// A read has no effect to wait for: the group goes on without
+		// this caller.
+		return SettlementInput{}, fmt.Errorf("store: settlement input %s: %w", customer, ctx.Err())
+	}
+	if errors.Is(req.err, pgx.ErrNoRows) {
 		return SettlementInput{}, fmt.Errorf("%w: customer %q", ErrNotFound, customer)
 	}
+	if req.err != nil {
+		return SettlementInput{}, fmt.Errorf("store: settlement input %s: %w", customer, req.err)
+	}
+	return req.in, nil
+}
+
+// inputGroup pipelines concurrent SettlementInput reads on PostgreSQL:
+// while one group is on the wire the reads that arrive queue, and the
+// next group sends all of them in one pgx.Batch (one round trip and one
+// server wake-up for many settlements). Each read stays its own
+// statement and runs after its caller asked and before it returns, so
+// grouping changes no answer (ledger/postgres groups key lookups the same
+// way).
+type inputGroup struct {
+	mu    sync.Mutex
+	queue []*inputReq
+	busy  bool // runInputs is running
+}
+
+type inputReq struct {
+	customer string
+	lo, hi   int64
+	in       SettlementInput
+	err      error
+	done     chan struct{}
+}
+
+// maxInputGroup bounds the reads one round trip carries; inputTimeout
+// bounds one group (its members' own deadlines do not apply to the
+// others).
+const (
+	maxInputGroup = 64
+	inputTimeout  = time.Minute
+)
+
+// runInputs sends the queued reads, a group at a time, until the queue
+// is empty.
+func (d *db) runInputs() {
+	g := &d.inputs
+	for {
+		g.mu.Lock()
+		n := min(len(g.queue), maxInputGroup)
+		if n == 0 {
+			g.busy = false
+			g.mu.Unlock()
+			return
+		}
+		group := g.queue[:n:n]
+		g.queue = g.queue[n:]
+		if len(g.queue) == 0 {
+			g.queue = nil
+		}
+		g.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), inputTimeout)
+		d.readInputs(ctx, group)
+		cancel()
+		for _, r := range group {
+			close(r.done)
+		}
+	}
+}
+
+// readInputs runs the reads of group on one connection, natively in pgx
+// (the usage arrays decode from the binary format), and records each
+// one's answer.
+func (d *db) readInputs(ctx context.Context, group []*inputReq) {
+	conn, err := d.sql.Conn(ctx)
+	if err == nil {
+		err = conn.Raw(func(dc any) error {
+			pc, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return fmt.Errorf("unexpected driver connection %T", dc)
+			}
+			if len(group) == 1 {
+				r := group[0]
+				r.in, r.err = scanInput(pc.Conn().QueryRow(ctx, settlementInputPG, r.customer, r.lo, r.hi))
+				return nil
+			}
+			var b pgx.Batch
+			for _, r := range group {
+				b.Queue(settlementInputPG, r.customer, r.lo, r.hi)
+			}
+			br := pc.Conn().SendBatch(ctx, &b)
+			for _, r := range group {
+				r.in, r.err = scanInput(br.QueryRow())
+			}
+			// Every member has its answer or its error by now; Close
+			// only repeats the first error.
+			_ = br.Close()
+			return nil
+		})
+		conn.Close()
+	}
 	if err != nil {
-		return SettlementInput{}, fmt.Errorf("store: settlement input %s: %w", customer, err)
+		for _, r := range group {
+			r.err = err
+		}
+	}
+}
+
+// scanInput scans one row of settlementInputPG.
+func scanInput(row pgx.Row) (SettlementInput, error) {
+	var in SettlementInput
+	var enrolled, updated int64
+	var attrs string
+	var digest *string
+	var starts []int64
+	var kwhs []float64
+	c := &in.Customer
+	if err := row.Scan(&c.ID, &c.Name, &c.Tier, &c.TimeZone, &enrolled, &c.Station, &attrs, &updated, &digest, &starts, &kwhs); err != nil {
+		return SettlementInput{}, err
+	}
+	c.EnrolledAt, c.UpdatedAt = fromUS(enrolled), fromUS(updated)
+	if err := json.Unmarshal([]byte(attrs), &c.Attributes); err != nil {
+		return SettlementInput{}, fmt.Errorf("attributes: %w", err)
+	}
+	if digest != nil {
+		in.HasModel, in.ModelDigest = true, *digest
+	}
+	if len(starts) != len(kwhs) {
+		return SettlementInput{}, fmt.Errorf("%d usage starts but %d values", len(starts), len(kwhs))
+	}
+	if len(starts) > 0 {
+		in.Usage = make([]UsageReading, len(starts))
+		for i := range starts {
+			in.Usage[i] = UsageReading{Start: fromUS(starts[i]), KWh: kwhs[i]}
+		}
 	}
 	return in, nil
 }
