@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -56,9 +57,17 @@ func (c *counter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndDat
 // reports what each settlement sends to PostgreSQL: round trips/op and
 // statements/op (both connections pools, counted by a pgx tracer). These
 // counts do not depend on the machine's load, unlike its CPU times.
-// Requests run 16 at a time, as the load test's do; the counts include
-// what the concurrent settlements share (group commits).
+// Requests run 16 at a time, as the load test's do (the counts include
+// what the concurrent settlements share: group commits, pipelined reads),
+// or one at a time (what a lone settlement sends). Seeding is slow: run it
+// with a fixed count, e.g. -benchtime 2000x.
 func BenchmarkSettlePostgresRoundTrips(b *testing.B) {
+	for _, c := range []int{16, 1} {
+		b.Run(fmt.Sprintf("c=%d", c), func(b *testing.B) { benchSettleRoundTrips(b, c) })
+	}
+}
+
+func benchSettleRoundTrips(b *testing.B, concurrency int) {
 	base := os.Getenv("NEGAWATT_POSTGRES_URL")
 	if base == "" {
 		b.Skip("NEGAWATT_POSTGRES_URL unset")
@@ -130,7 +139,7 @@ func BenchmarkSettlePostgresRoundTrips(b *testing.B) {
 	sc := fx.Settlements()
 	trips, stmts := c.trips.Load(), c.stmts.Load()
 	b.ResetTimer()
-	res, err := loadgen.Run(ctx, loadgen.Config{URL: srv.URL, Requests: b.N, Duration: 10 * time.Minute, Concurrency: 16,
+	res, err := loadgen.Run(ctx, loadgen.Config{URL: srv.URL, Requests: b.N, Duration: 10 * time.Minute, Concurrency: concurrency,
 		NewRequest: func(ctx context.Context, i int) (*http.Request, error) { return sc.Request(ctx, srv, i) }})
 	b.StopTimer()
 	if err != nil {
