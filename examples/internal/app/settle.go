@@ -302,9 +302,12 @@ func (s *Service) Settle(ctx context.Context, req SettleRequest) (*SettleResult,
 				}
 				sf.Outcomes = append(sf.Outcomes, ov)
 			}
-			js, err := json.Marshal(f)
+			js, err := appendFactJSON(make([]byte, 0, 512), &f)
 			if err != nil {
-				return nil, err
+				// json.Marshal says what it cannot encode.
+				if js, err = json.Marshal(f); err != nil {
+					return nil, err
+				}
 			}
 			rows = append(rows, store.Settlement{Customer: c.ID, FactID: r.ID, Kind: string(r.Kind), Start: r.Start, End: r.End,
 				BaselineKWh: r.BaselineKWh, ObservedKWh: r.ObservedKWh, SavingsKWh: r.SavingsKWh, Fact: js,

@@ -2,10 +2,13 @@ package app
 
 import (
 	"errors"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/negawatt/negawatt/examples/internal/platform"
+	"github.com/negawatt/negawatt/rewards"
 )
 
 // errNotFinite makes WriteJSON fall back to json.Marshal, which reports
@@ -148,4 +151,97 @@ func appendJSONFloat(b []byte, f float64) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// appendFactJSON appends f as json.Marshal encodes a rewards.Fact (the
+// settlement row's copy that shadow reports re-evaluate), without
+// reflection (checked by TestAppendFactJSON).
+func appendFactJSON(b []byte, f *rewards.Fact) ([]byte, error) {
+	c := &f.Customer
+	b = append(b, `{"customer":{"id":`...)
+	b = platform.AppendJSONString(b, c.ID)
+	b = append(b, `,"tier":`...)
+	b = platform.AppendJSONString(b, c.Tier)
+	b = append(b, `,"enrolled_at":`...)
+	b, err := appendJSONTime(b, c.EnrolledAt)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"attributes":`...)
+	if c.Attributes == nil {
+		b = append(b, "null"...)
+	} else {
+		// encoding/json writes a map's entries sorted by key.
+		b = append(b, '{')
+		for i, k := range slices.Sorted(maps.Keys(c.Attributes)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(platform.AppendJSONString(b, k), ':')
+			b = platform.AppendJSONString(b, c.Attributes[k])
+		}
+		b = append(b, '}')
+	}
+	r := &f.Savings
+	b = append(b, `},"savings":{"kind":`...)
+	b = platform.AppendJSONString(b, string(r.Kind))
+	b = append(b, `,"id":`...)
+	b = platform.AppendJSONString(b, r.ID)
+	if r.EventType != "" {
+		b = append(b, `,"event_type":`...)
+		b = platform.AppendJSONString(b, r.EventType)
+	}
+	b = append(b, `,"start":`...)
+	if b, err = appendJSONTime(b, r.Start); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"end":`...)
+	if b, err = appendJSONTime(b, r.End); err != nil {
+		return nil, err
+	}
+	for _, v := range [...]struct {
+		name string
+		x    float64
+	}{{`,"baseline_kwh":`, r.BaselineKWh}, {`,"observed_kwh":`, r.ObservedKWh}, {`,"kwh":`, r.SavingsKWh},
+		{`,"percent":`, r.PercentSavings}, {`,"uncertainty_kwh":`, r.UncertaintyKWh}} {
+		b = append(b, v.name...)
+		if b, err = appendJSONFloat(b, v.x); err != nil {
+			return nil, err
+		}
+	}
+	if r.Confidence != 0 {
+		b = append(b, `,"confidence":`...)
+		if b, err = appendJSONFloat(b, r.Confidence); err != nil {
+			return nil, err
+		}
+	}
+	if len(r.Flags) > 0 {
+		b = append(b, `,"flags":[`...)
+		for i, fl := range r.Flags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = platform.AppendJSONString(b, string(fl))
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `},"event":`...)
+	if f.Event == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, `{"id":`...)
+		b = platform.AppendJSONString(b, f.Event.ID)
+		b = append(b, `,"type":`...)
+		b = platform.AppendJSONString(b, f.Event.Type)
+		b = append(b, '}')
+	}
+	b = append(b, `,"history":{"event_streak":`...)
+	b = strconv.AppendInt(b, int64(f.History.EventStreak), 10)
+	b = append(b, `,"events_total":`...)
+	b = strconv.AppendInt(b, int64(f.History.EventsTotal), 10)
+	b = append(b, `},"now":`...)
+	if b, err = appendJSONTime(b, f.Now); err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
 }
