@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,8 @@ type Store struct {
 	// up to [stripes] concurrent writers on one may-go-negative account
 	// write distinct account_stripes rows.
 	stripe atomic.Uint32
+	// lookups groups concurrent Transaction calls.
+	lookups lookupGroup
 }
 
 // stripes is the number of account_stripes rows a may-go-negative account
@@ -747,13 +750,119 @@ func snapshotTx(ctx context.Context, conn *pgxpool.Conn, id string) (a ledger.Ac
 // its unique index, so even a generic plan is an index scan (the unit of
 // work's key = ANY($1) lookups force custom plans instead, see send).
 func (s *Store) Transaction(ctx context.Context, key string) (rec ledger.TxRecord, found bool, err error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+txCols+` FROM transactions WHERE key = $1`, key)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return rec, false, wrap("transaction", err)
 	}
-	got, err := collect(rows, scanTx)
+	req := &lookupReq{key: key, done: make(chan struct{})}
+	g := &s.lookups
+	g.mu.Lock()
+	g.queue = append(g.queue, req)
+	if !g.busy {
+		g.busy = true
+		go s.runLookups()
+	}
+	g.mu.Unlock()
+	select {
+	case <-req.done:
+		return req.rec, req.found, req.err
+	case <-ctx.Done():
+		// A read has no effect to wait for: the group goes on without
+		// this caller.
+		return rec, false, wrap("transaction", ctx.Err())
+	}
+}
+
+// lookupGroup pipelines concurrent key lookups (Store.Transaction, which
+// ledger.Engine.Lookup calls): while one group is on the wire, the
+// lookups that arrive queue, and the next group sends all of them in one
+// pgx.Batch — one round trip and one server wake-up for many callers,
+// instead of one each (under load, concurrent settlements each look up
+// their award before posting it). Each lookup stays its own statement, the
+// same one a lone lookup runs (key = $1, which every plan serves from the
+// unique index), and runs after its caller asked and before it returns:
+// grouping changes no answer.
+type lookupGroup struct {
+	mu    sync.Mutex
+	queue []*lookupReq
+	busy  bool // runLookups is running
+}
+
+type lookupReq struct {
+	key   string
+	rec   ledger.TxRecord
+	found bool
+	err   error
+	done  chan struct{}
+}
+
+// lookupTimeout bounds one group of lookups: its members' own deadlines
+// do not apply to the others.
+const lookupTimeout = time.Minute
+
+// maxLookupGroup bounds the lookups one round trip carries.
+const maxLookupGroup = 64
+
+// runLookups sends the queued lookups, a group at a time, until the queue
+// is empty.
+func (s *Store) runLookups() {
+	g := &s.lookups
+	for {
+		g.mu.Lock()
+		n := min(len(g.queue), maxLookupGroup)
+		if n == 0 {
+			g.busy = false
+			g.mu.Unlock()
+			return
+		}
+		group := g.queue[:n:n]
+		g.queue = g.queue[n:]
+		if len(g.queue) == 0 {
+			g.queue = nil
+		}
+		g.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+		s.lookupGroup(ctx, group)
+		cancel()
+		for _, r := range group {
+			close(r.done)
+		}
+	}
+}
+
+const lookupSQL = `SELECT ` + txCols + ` FROM transactions WHERE key = $1`
+
+// lookupGroup runs the lookups of group and records each one's answer.
+func (s *Store) lookupGroup(ctx context.Context, group []*lookupReq) {
+	if len(group) == 1 {
+		r := group[0]
+		rows, err := s.pool.Query(ctx, lookupSQL, r.key)
+		if err == nil {
+			r.rec, r.found, err = first(collect(rows, scanTx))
+		}
+		r.err = wrap("transaction", err)
+		return
+	}
+	var b pgx.Batch
+	for _, r := range group {
+		b.Queue(lookupSQL, r.key)
+	}
+	br := s.pool.SendBatch(ctx, &b)
+	for _, r := range group {
+		rows, err := br.Query()
+		if err == nil {
+			r.rec, r.found, err = first(collect(rows, scanTx))
+		}
+		r.err = wrap("transaction", err)
+	}
+	// Every member has its answer or its error by now; Close only
+	// repeats the first error.
+	_ = br.Close()
+}
+
+// first is the only record of a lookup by key, if any.
+func first(got []ledger.TxRecord, err error) (ledger.TxRecord, bool, error) {
 	if err != nil || len(got) == 0 {
-		return rec, false, wrap("transaction", err)
+		return ledger.TxRecord{}, false, err
 	}
 	return got[0], true, nil
 }

@@ -14,11 +14,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	// Drivers: modernc.org/sqlite registers "sqlite" (pure Go, no cgo);
 	// pgx's stdlib registers "pgx".
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 )
 
@@ -107,6 +109,18 @@ type Settlement struct {
 	SettledAt time.Time
 }
 
+// SettlementInput is one customer's data a settlement reads
+// (Store.SettlementInput).
+type SettlementInput struct {
+	Customer Customer
+	// HasModel reports whether the customer has a fitted baseline;
+	// ModelDigest is then what Store.ModelDigest returns.
+	HasModel    bool
+	ModelDigest string
+	// Usage is what Store.Usage returns over the window.
+	Usage []UsageReading
+}
+
 // Store is the service's application data. Implementations are safe for
 // concurrent use. Errors wrap ErrNotFound, ErrConflict or ErrInvalid
 // where those apply.
@@ -141,6 +155,11 @@ type Store interface {
 	// ModelDigests is ModelDigest for several customers (at most
 	// MaxBulkIDs): customers without a model are left out.
 	ModelDigests(ctx context.Context, customers []string) (map[string]string, error)
+	// SettlementInput is what settling one customer over a window reads:
+	// Customer, ModelDigest and Usage over [from, to), in one statement
+	// on PostgreSQL (a settlement of one customer is otherwise three
+	// round trips). ErrNotFound when the customer is not registered.
+	SettlementInput(ctx context.Context, customer string, from, to time.Time) (SettlementInput, error)
 
 	// PutRuleSet stores a new candidate version; the same version with the
 	// same source is a no-op, with another source ErrConflict.
@@ -175,6 +194,8 @@ type db struct {
 	sql      *sql.DB
 	postgres bool
 	now      func() time.Time
+	// inputs groups concurrent SettlementInput reads (PostgreSQL).
+	inputs inputGroup
 }
 
 // Open opens (creating if needed) the SQLite store at path, in WAL mode,
@@ -819,4 +840,196 @@ func (d *db) Settlements(ctx context.Context, customer string, from, to time.Tim
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// settlementInputPG reads a customer, its model digest and its usage over
+// a window in one statement: the usage comes back as two arrays (one row,
+// decoded from pgx's binary format) rather than as one row per reading.
+const settlementInputPG = `SELECT c.id, c.name, c.tier, c.time_zone, c.enrolled_at, c.station, c.attributes, c.updated_at,
+	m.model_sha256, u.starts, u.kwhs
+	FROM app_customers c
+	LEFT JOIN app_models m ON m.customer = c.id
+	CROSS JOIN LATERAL (
+		SELECT array_agg(start_us ORDER BY start_us) AS starts, array_agg(kwh ORDER BY start_us) AS kwhs
+		FROM app_usage WHERE customer = c.id AND start_us >= $2 AND start_us < $3
+	) u
+	WHERE c.id = $1`
+
+func (d *db) SettlementInput(ctx context.Context, customer string, from, to time.Time) (SettlementInput, error) {
+	if !d.postgres {
+		// SQLite runs in process: three queries cost no round trips.
+		return d.settlementInput(ctx, customer, from, to)
+	}
+	if err := ctx.Err(); err != nil {
+		return SettlementInput{}, fmt.Errorf("store: settlement input %s: %w", customer, err)
+	}
+	req := &inputReq{customer: customer, done: make(chan struct{})}
+	req.lo, req.hi = bounds(from, to)
+	g := &d.inputs
+	g.mu.Lock()
+	g.queue = append(g.queue, req)
+	if !g.busy {
+		g.busy = true
+		go d.runInputs()
+	}
+	g.mu.Unlock()
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		// A read has no effect to wait for: the group goes on without
+		// this caller.
+		return SettlementInput{}, fmt.Errorf("store: settlement input %s: %w", customer, ctx.Err())
+	}
+	if errors.Is(req.err, pgx.ErrNoRows) {
+		return SettlementInput{}, fmt.Errorf("%w: customer %q", ErrNotFound, customer)
+	}
+	if req.err != nil {
+		return SettlementInput{}, fmt.Errorf("store: settlement input %s: %w", customer, req.err)
+	}
+	return req.in, nil
+}
+
+// inputGroup pipelines concurrent SettlementInput reads on PostgreSQL:
+// while one group is on the wire the reads that arrive queue, and the
+// next group sends all of them in one pgx.Batch (one round trip and one
+// server wake-up for many settlements). Each read stays its own
+// statement and runs after its caller asked and before it returns, so
+// grouping changes no answer (ledger/postgres groups key lookups the same
+// way).
+type inputGroup struct {
+	mu    sync.Mutex
+	queue []*inputReq
+	busy  bool // runInputs is running
+}
+
+type inputReq struct {
+	customer string
+	lo, hi   int64
+	in       SettlementInput
+	err      error
+	done     chan struct{}
+}
+
+// maxInputGroup bounds the reads one round trip carries; inputTimeout
+// bounds one group (its members' own deadlines do not apply to the
+// others).
+const (
+	maxInputGroup = 64
+	inputTimeout  = time.Minute
+)
+
+// runInputs sends the queued reads, a group at a time, until the queue
+// is empty.
+func (d *db) runInputs() {
+	g := &d.inputs
+	for {
+		g.mu.Lock()
+		n := min(len(g.queue), maxInputGroup)
+		if n == 0 {
+			g.busy = false
+			g.mu.Unlock()
+			return
+		}
+		group := g.queue[:n:n]
+		g.queue = g.queue[n:]
+		if len(g.queue) == 0 {
+			g.queue = nil
+		}
+		g.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), inputTimeout)
+		d.readInputs(ctx, group)
+		cancel()
+		for _, r := range group {
+			close(r.done)
+		}
+	}
+}
+
+// readInputs runs the reads of group on one connection, natively in pgx
+// (the usage arrays decode from the binary format), and records each
+// one's answer.
+func (d *db) readInputs(ctx context.Context, group []*inputReq) {
+	conn, err := d.sql.Conn(ctx)
+	if err == nil {
+		err = conn.Raw(func(dc any) error {
+			pc, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return fmt.Errorf("unexpected driver connection %T", dc)
+			}
+			if len(group) == 1 {
+				r := group[0]
+				r.in, r.err = scanInput(pc.Conn().QueryRow(ctx, settlementInputPG, r.customer, r.lo, r.hi))
+				return nil
+			}
+			var b pgx.Batch
+			for _, r := range group {
+				b.Queue(settlementInputPG, r.customer, r.lo, r.hi)
+			}
+			br := pc.Conn().SendBatch(ctx, &b)
+			for _, r := range group {
+				r.in, r.err = scanInput(br.QueryRow())
+			}
+			// Every member has its answer or its error by now; Close
+			// only repeats the first error.
+			_ = br.Close()
+			return nil
+		})
+		conn.Close()
+	}
+	if err != nil {
+		for _, r := range group {
+			r.err = err
+		}
+	}
+}
+
+// scanInput scans one row of settlementInputPG.
+func scanInput(row pgx.Row) (SettlementInput, error) {
+	var in SettlementInput
+	var enrolled, updated int64
+	var attrs string
+	var digest *string
+	var starts []int64
+	var kwhs []float64
+	c := &in.Customer
+	if err := row.Scan(&c.ID, &c.Name, &c.Tier, &c.TimeZone, &enrolled, &c.Station, &attrs, &updated, &digest, &starts, &kwhs); err != nil {
+		return SettlementInput{}, err
+	}
+	c.EnrolledAt, c.UpdatedAt = fromUS(enrolled), fromUS(updated)
+	if err := json.Unmarshal([]byte(attrs), &c.Attributes); err != nil {
+		return SettlementInput{}, fmt.Errorf("attributes: %w", err)
+	}
+	if digest != nil {
+		in.HasModel, in.ModelDigest = true, *digest
+	}
+	if len(starts) != len(kwhs) {
+		return SettlementInput{}, fmt.Errorf("%d usage starts but %d values", len(starts), len(kwhs))
+	}
+	if len(starts) > 0 {
+		in.Usage = make([]UsageReading, len(starts))
+		for i := range starts {
+			in.Usage[i] = UsageReading{Start: fromUS(starts[i]), KWh: kwhs[i]}
+		}
+	}
+	return in, nil
+}
+
+// settlementInput is SettlementInput as the three one-customer reads.
+func (d *db) settlementInput(ctx context.Context, customer string, from, to time.Time) (SettlementInput, error) {
+	var in SettlementInput
+	var err error
+	if in.Customer, err = d.Customer(ctx, customer); err != nil {
+		return SettlementInput{}, err
+	}
+	in.ModelDigest, err = d.ModelDigest(ctx, customer)
+	switch {
+	case err == nil:
+		in.HasModel = true
+	case !errors.Is(err, ErrNotFound):
+		return SettlementInput{}, err
+	}
+	if in.Usage, err = d.Usage(ctx, customer, from, to); err != nil {
+		return SettlementInput{}, err
+	}
+	return in, nil
 }
