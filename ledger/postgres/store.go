@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,8 +39,10 @@ type Store struct {
 	// up to [stripes] concurrent writers on one may-go-negative account
 	// write distinct account_stripes rows.
 	stripe atomic.Uint32
-	// lookups groups concurrent Transaction calls.
-	lookups lookupGroup
+	// lookups groups concurrent Transaction calls, snapshots concurrent
+	// AccountSnapshot calls.
+	lookups   grouper[*lookupReq]
+	snapshots grouper[*snapshotReq]
 }
 
 // stripes is the number of account_stripes rows a may-go-negative account
@@ -66,7 +68,10 @@ func NewStore(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 	if err := checkVersion(ctx, pool); err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool}
+	s.lookups.max, s.lookups.run = maxLookupGroup, s.lookupGroup
+	s.snapshots.max, s.snapshots.run = maxSnapshotGroup, s.snapshotGroup
+	return s, nil
 }
 
 // Open connects to the database at url (a PostgreSQL URL or DSN as
@@ -668,43 +673,115 @@ var snapshotSQL = `SELECT ` + accountTotalCols + `,
 		FROM lots WHERE account = a.id AND remaining > 0) l ON true
 	WHERE a.id = $1`
 
+// snapshotManySQL is snapshotSQL for a group of accounts: a row per
+// account found.
+var snapshotManySQL = strings.Replace(snapshotSQL, "WHERE a.id = $1", "WHERE a.id = ANY($1)", 1)
+
 // AccountSnapshot implements [ledger.AccountSnapshotter]: the account, its
 // open holds and its open lots in one round trip. Without open holds (the
 // common case: accounts.held is zero) it is one statement, which reads one
 // snapshot, with no BEGIN or COMMIT; an account with open holds takes a
 // second round trip that reads all three in a read-only REPEATABLE READ
 // transaction.
+//
+// Concurrent snapshots go out in groups (see grouper): one statement
+// (snapshotManySQL) reads every account of a group, each in the same
+// snapshot, after each caller asked and before it returns.
 func (s *Store) AccountSnapshot(ctx context.Context, id string) (a ledger.AccountState, holds []ledger.HoldRecord, lots []ledger.Lot, found bool, err error) {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return a, nil, nil, false, wrap("account snapshot", err)
 	}
-	// A connection left inside a transaction by an error is destroyed by
-	// the pool on release rather than reused.
-	defer conn.Release()
-	rows, err := conn.Query(ctx, snapshotSQL, pgx.QueryResultFormats{pgx.TextFormatCode}, id)
-	if err != nil {
-		return a, nil, nil, false, wrap("account snapshot", err)
+	req := &snapshotReq{id: id, done: make(chan struct{})}
+	s.snapshots.add(req)
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		return a, nil, nil, false, wrap("account snapshot", ctx.Err())
 	}
-	if !rows.Next() {
-		rows.Close()
-		if err := rows.Err(); err != nil {
+	switch {
+	case req.err != nil:
+		return a, nil, nil, false, req.err
+	case !req.found:
+		return a, nil, nil, false, nil
+	case !req.a.Held.IsZero():
+		// Open holds: read them with the rest, in one transaction.
+		conn, err := s.pool.Acquire(ctx)
+		if err != nil {
 			return a, nil, nil, false, wrap("account snapshot", err)
 		}
-		return a, nil, nil, false, nil
+		// A connection left inside a transaction by an error is
+		// destroyed by the pool on release rather than reused.
+		defer conn.Release()
+		return snapshotTx(ctx, conn, id)
 	}
-	a, lots, err = decodeSnapshot(rows.RawValues())
-	rows.Close()
-	if rerr := rows.Err(); rerr != nil {
-		return a, nil, nil, false, wrap("account snapshot", rerr)
+	return req.a, nil, req.lots, true, nil
+}
+
+// snapshotReq is one queued AccountSnapshot.
+type snapshotReq struct {
+	id    string
+	a     ledger.AccountState
+	lots  []ledger.Lot
+	found bool
+	err   error
+	done  chan struct{}
+}
+
+func (r *snapshotReq) finish() { close(r.done) }
+
+// maxSnapshotGroup bounds the accounts one snapshot statement reads.
+const maxSnapshotGroup = 64
+
+// snapshotGroup reads the accounts of group (a lone one with snapshotSQL,
+// several with snapshotManySQL) and records each one's answer. Two
+// requests for the same account get their own copies of the lots.
+func (s *Store) snapshotGroup(ctx context.Context, group []*snapshotReq) {
+	fail := func(err error) {
+		for _, r := range group {
+			r.err = wrap("account snapshot", err)
+		}
+	}
+	var (
+		rows pgx.Rows
+		err  error
+	)
+	if len(group) == 1 {
+		rows, err = s.pool.Query(ctx, snapshotSQL, pgx.QueryResultFormats{pgx.TextFormatCode}, group[0].id)
+	} else {
+		ids := make([]string, len(group))
+		for i, r := range group {
+			ids[i] = r.id
+		}
+		rows, err = s.pool.Query(ctx, snapshotManySQL, pgx.QueryResultFormats{pgx.TextFormatCode}, ids)
 	}
 	if err != nil {
-		return a, nil, nil, false, err
+		fail(err)
+		return
 	}
-	if !a.Held.IsZero() {
-		return snapshotTx(ctx, conn, id) // open holds: read them with the rest
+	defer rows.Close()
+	for rows.Next() {
+		a, lots, err := decodeSnapshot(rows.RawValues())
+		if err != nil {
+			for _, r := range group {
+				r.err = err // already says what and where
+			}
+			return
+		}
+		shared := false
+		for _, r := range group {
+			if r.id != a.ID || r.found {
+				continue
+			}
+			r.a, r.lots, r.found = a, lots, true
+			if shared {
+				r.lots = slices.Clone(lots)
+			}
+			shared = true
+		}
 	}
-	return a, nil, lots, true, nil
+	if err := rows.Err(); err != nil {
+		fail(err)
+	}
 }
 
 // snapshotTx reads the account, its open holds and its open lots as one
@@ -754,14 +831,7 @@ func (s *Store) Transaction(ctx context.Context, key string) (rec ledger.TxRecor
 		return rec, false, wrap("transaction", err)
 	}
 	req := &lookupReq{key: key, done: make(chan struct{})}
-	g := &s.lookups
-	g.mu.Lock()
-	g.queue = append(g.queue, req)
-	if !g.busy {
-		g.busy = true
-		go s.runLookups()
-	}
-	g.mu.Unlock()
+	s.lookups.add(req)
 	select {
 	case <-req.done:
 		return req.rec, req.found, req.err
@@ -772,21 +842,11 @@ func (s *Store) Transaction(ctx context.Context, key string) (rec ledger.TxRecor
 	}
 }
 
-// lookupGroup pipelines concurrent key lookups (Store.Transaction, which
-// ledger.Engine.Lookup calls): while one group is on the wire, the
-// lookups that arrive queue, and the next group sends all of them in one
-// pgx.Batch — one round trip and one server wake-up for many callers,
-// instead of one each (under load, concurrent settlements each look up
-// their award before posting it). Each lookup stays its own statement, the
-// same one a lone lookup runs (key = $1, which every plan serves from the
-// unique index), and runs after its caller asked and before it returns:
-// grouping changes no answer.
-type lookupGroup struct {
-	mu    sync.Mutex
-	queue []*lookupReq
-	busy  bool // runLookups is running
-}
-
+// Concurrent key lookups (Store.Transaction, which ledger.Engine.Lookup
+// calls) go out in groups, one pgx.Batch per group (see grouper): under
+// load, concurrent settlements each look up their award before posting it.
+// Each lookup stays its own statement, the same one a lone lookup runs
+// (key = $1, which every plan serves from the unique index).
 type lookupReq struct {
 	key   string
 	rec   ledger.TxRecord
@@ -795,39 +855,10 @@ type lookupReq struct {
 	done  chan struct{}
 }
 
-// lookupTimeout bounds one group of lookups: its members' own deadlines
-// do not apply to the others.
-const lookupTimeout = time.Minute
+func (r *lookupReq) finish() { close(r.done) }
 
 // maxLookupGroup bounds the lookups one round trip carries.
 const maxLookupGroup = 64
-
-// runLookups sends the queued lookups, a group at a time, until the queue
-// is empty.
-func (s *Store) runLookups() {
-	g := &s.lookups
-	for {
-		g.mu.Lock()
-		n := min(len(g.queue), maxLookupGroup)
-		if n == 0 {
-			g.busy = false
-			g.mu.Unlock()
-			return
-		}
-		group := g.queue[:n:n]
-		g.queue = g.queue[n:]
-		if len(g.queue) == 0 {
-			g.queue = nil
-		}
-		g.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
-		s.lookupGroup(ctx, group)
-		cancel()
-		for _, r := range group {
-			close(r.done)
-		}
-	}
-}
 
 const lookupSQL = `SELECT ` + txCols + ` FROM transactions WHERE key = $1`
 
