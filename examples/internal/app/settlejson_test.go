@@ -21,16 +21,7 @@ import (
 // -0), instants, amounts and optional fields; a non-finite float fails,
 // so WriteJSON falls back to json.Marshal (which fails too).
 func TestSettleResultAppendJSON(t *testing.T) {
-	dec := rapid.Custom(func(t *rapid.T) decimal.Decimal {
-		return decimal.New(rapid.Int64().Draw(t, "coef"), int32(rapid.IntRange(-6, 3).Draw(t, "exp")))
-	})
-	instant := rapid.Custom(func(t *rapid.T) time.Time {
-		tm := time.Unix(rapid.Int64Range(-70000000000, 260000000000).Draw(t, "s"), rapid.Int64Range(0, 999999999).Draw(t, "ns")).UTC()
-		if rapid.Bool().Draw(t, "zoned") {
-			tm = tm.In(time.FixedZone("z", rapid.IntRange(-30*3600, 30*3600).Draw(t, "off")))
-		}
-		return tm
-	})
+	dec, instant := genDecimal(), genInstant()
 	float := rapid.OneOf(rapid.Float64(), rapid.SampledFrom([]float64{0, math.Copysign(0, -1), 1e-7, -1e-7, 1e-6, 9.99e-7, 1e21, 1e20, 123.456, -5e-324, math.MaxFloat64}))
 	str := rapid.OneOf(rapid.String(), rapid.SampledFrom([]string{"", "<a&b>", "\u2028\u2029", "\xff\xfe", `"\`, "2024-07"}))
 	optDec := rapid.Custom(func(t *rapid.T) *decimal.Decimal {
