@@ -210,6 +210,48 @@ func BenchmarkPostBatch100(b *testing.B) {
 	m.report(b, b.N*size)
 }
 
+// BenchmarkPostBatch100Writers posts batches of 100 transactions from
+// several writers at once (4, and 8), each crediting its own 100
+// customers from the shared issuance account: a settlement service with a
+// few concurrent batch jobs. One writer alone leaves a core idle while
+// the other works (the client prepares, then the server executes and
+// flushes); concurrent writers overlap the two and share WAL flushes.
+// Each batch is still one unit of work and one durable commit.
+func BenchmarkPostBatch100Writers(b *testing.B) {
+	for _, writers := range []int{4, 8} {
+		b.Run(fmt.Sprintf("w%d", writers), func(b *testing.B) {
+			const size = 100
+			l, m := benchLedger(b, size*writers)
+			ctx := context.Background()
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			b.ReportAllocs()
+			b.ResetTimer()
+			m.start()
+			for w := range writers {
+				wg.Go(func() {
+					batch := make([]ledger.Transaction, size)
+					for {
+						i := next.Add(1)
+						if i > int64(b.N) {
+							return
+						}
+						for j := range batch {
+							batch[j] = award(fmt.Sprintf("batch/%d/%d", i, j), w*size+j)
+						}
+						if _, err := l.PostBatch(ctx, batch); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			m.report(b, b.N*size)
+		})
+	}
+}
+
 // BenchmarkHotAccountRedeem100 has 100 goroutines redeeming 1 point at a
 // time from one customer account: every redemption serialises on that
 // account's row lock.

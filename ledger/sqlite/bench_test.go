@@ -125,6 +125,41 @@ func BenchmarkPostBatch100SyncNormal(b *testing.B) {
 	benchBatch(b, 100, sqlite.WithSynchronous(sqlite.SyncNormal))
 }
 
+// BenchmarkPostBatch100Writers: 4 goroutines each posting PostBatch of
+// 100 awards (their own keys), one durable commit per batch; b.N counts
+// batches. SQLite has one writer at a time, but a batch's preparation
+// (normalising, validating, building the rows) overlaps another's write.
+func BenchmarkPostBatch100Writers(b *testing.B) {
+	const size, writers = 100, 4
+	l := benchLedger(b)
+	ctx := context.Background()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	m := startMeter()
+	for range writers {
+		wg.Go(func() {
+			batch := make([]ledger.Transaction, size)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				for j := range batch {
+					batch[j] = benchAward(i*size + j)
+				}
+				if _, err := l.PostBatch(ctx, batch); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	m.report(b, b.N*size)
+}
+
 // BenchmarkHotAccountRedeem: 100 goroutines redeem 0.01 points each from
 // one customer account, every redemption its own Post; b.N counts
 // redemptions. The account never goes negative (checked at the end).
