@@ -102,33 +102,49 @@ func memoryTally(t interface{ Fatal(...any) }) (ledger.Ledger, *ledgertally.Tall
 	return l, tl
 }
 
+// juneCapRules caps every customer at 60 points a month; a test may
+// append a budget.
+const juneCapRules = `
+program: p
+version: 1
+rounding: {places: 0, mode: half-even}
+caps: [{per: month, max: 60}]
+rules:
+  - id: saved
+    when: savings.kwh > 0
+    points: savings.kwh
+`
+
+// juneClaims is 12 customers' 6 daily facts of 15 kWh each in June 2024:
+// 90 kWh a customer against a cap of 60.
+func juneClaims() (june time.Time, facts []rewards.Fact) {
+	june = time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	for c := range 12 {
+		for d := range 6 {
+			facts = append(facts, periodFact(fmt.Sprintf("c%02d", c), fmt.Sprintf("d%02d", d), june.AddDate(0, 0, d), 15))
+		}
+	}
+	return june, facts
+}
+
+// mustLoad compiles the rule file src, named name.
+func mustLoad(tb testing.TB, name, src string) *rewards.Program {
+	tb.Helper()
+	p, err := rewards.Load(name, []byte(src))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
 // TestConcurrentCustomersBudget: 12 customers each claim 6 × 15 points in
 // one month (cap 60 each, budget 400 for all) from 4 goroutines at once, half reserving claim by claim and half in Batches over customers
 // in random order (locks taken out of order are tried, then the batch
 // commits and starts over). Every fact is claimed by several goroutines.
 // The budget must be met exactly, no cap exceeded and no fact paid twice.
 func TestConcurrentCustomersBudget(t *testing.T) {
-	p, err := rewards.Load("caps.yaml", []byte(`
-program: p
-version: 1
-rounding: {places: 0, mode: half-even}
-caps: [{per: month, max: 60}]
-budget: 400
-rules:
-  - id: saved
-    when: savings.kwh > 0
-    points: savings.kwh
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	june := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
-	var facts []rewards.Fact
-	for c := range 12 {
-		for d := range 6 {
-			facts = append(facts, periodFact(fmt.Sprintf("c%02d", c), fmt.Sprintf("d%02d", d), june.AddDate(0, 0, d), 15))
-		}
-	}
+	p := mustLoad(t, "caps.yaml", juneCapRules+"budget: 400\n")
+	june, facts := juneClaims()
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			l := be.open(t)
@@ -163,26 +179,8 @@ rules:
 // customers take no common exclusive lock; every customer still gets
 // exactly the cap.
 func TestConcurrentCustomersCaps(t *testing.T) {
-	p, err := rewards.Load("caps.yaml", []byte(`
-program: p
-version: 1
-rounding: {places: 0, mode: half-even}
-caps: [{per: month, max: 60}]
-rules:
-  - id: saved
-    when: savings.kwh > 0
-    points: savings.kwh
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	june := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
-	var facts []rewards.Fact
-	for c := range 12 {
-		for d := range 6 {
-			facts = append(facts, periodFact(fmt.Sprintf("c%02d", c), fmt.Sprintf("d%02d", d), june.AddDate(0, 0, d), 15))
-		}
-	}
+	p := mustLoad(t, "caps.yaml", juneCapRules)
+	_, facts := juneClaims()
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
 			l := be.open(t)
