@@ -67,13 +67,8 @@ func TestMigrateIdempotentAndConcurrent(t *testing.T) {
 
 func TestCheckVersion(t *testing.T) {
 	t.Parallel()
-	u := freshSchema(t)
+	pool, _ := freshPool(t)
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	if err := checkVersion(ctx, pool); !errors.Is(err, ErrNotMigrated) {
 		t.Fatalf("empty schema: got %v, want ErrNotMigrated", err)
 	}
@@ -99,13 +94,8 @@ func TestCheckVersion(t *testing.T) {
 // working on the upgraded schema.
 func TestUpgradeFromVersion2(t *testing.T) {
 	t.Parallel()
-	u := freshSchema(t)
+	pool, _ := freshPool(t)
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	ms, err := loadMigrations()
 	if err != nil {
 		t.Fatal(err)

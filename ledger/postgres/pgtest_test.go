@@ -83,14 +83,9 @@ func freshSchema(t testing.TB) string {
 // machine) holds no connection per ledger beyond the ledger's own.
 func migratedSchema(t testing.TB) string {
 	t.Helper()
-	u := freshSchema(t)
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if err := Migrate(ctx, pool); err != nil {
+	pool, u := freshPool(t)
+	defer pool.Close() // short-lived: Close is idempotent
+	if err := Migrate(context.Background(), pool); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -99,15 +94,22 @@ func migratedSchema(t testing.TB) string {
 // testPool opens a pool on a fresh, migrated schema.
 func testPool(t testing.TB) (*pgxpool.Pool, string) {
 	t.Helper()
+	pool, u := freshPool(t)
+	if err := Migrate(context.Background(), pool); err != nil {
+		t.Fatal(err)
+	}
+	return pool, u
+}
+
+// freshPool opens a pool on a fresh schema that is not migrated yet,
+// closed when the test ends; it returns the schema's URL too.
+func freshPool(t testing.TB) (*pgxpool.Pool, string) {
+	t.Helper()
 	u := freshSchema(t)
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, u)
+	pool, err := pgxpool.New(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	if err := Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
 	return pool, u
 }
