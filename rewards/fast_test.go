@@ -131,22 +131,7 @@ func TestFastPathMatchesVM(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v\n%s", err, b.String())
 		}
-		num := func(name string) float64 {
-			return rapid.SampledFrom([]float64{0, 1, -2.5, 110.5, 13.6, 0.1, 1e15}).Draw(t, name)
-		}
-		f := Fact{
-			Customer: Customer{ID: "c1", Tier: rapid.SampledFrom([]string{"gold", "silver", "bronze", ""}).Draw(t, "tier")},
-			Savings: savings.Result{Kind: savings.KindPeriod, ID: "f1", Start: mustTime("2024-07-01T00:00:00Z"),
-				BaselineKWh: num("baseline"), ObservedKWh: num("observed"), SavingsKWh: num("kwh"),
-				PercentSavings: num("percent"), UncertaintyKWh: num("uncertainty")},
-			History: History{EventStreak: rapid.IntRange(0, 5).Draw(t, "streak"), EventsTotal: rapid.IntRange(0, 5).Draw(t, "total")},
-		}
-		if rapid.Bool().Draw(t, "attrs") {
-			f.Customer.Attributes = map[string]string{"region": "north"}
-		}
-		if rapid.Bool().Draw(t, "event") {
-			f.Savings.Kind, f.Event = savings.KindEvent, &Event{ID: "e1", Type: "critical-peak"}
-		}
+		f := drawFact(t, rapid.SampledFrom([]float64{0, 1, -2.5, 110.5, 13.6, 0.1, 1e15}))
 		sameAsVM(t, p, &f)
 	})
 }
@@ -332,4 +317,23 @@ func TestFastPathPanicFallsBack(t *testing.T) {
 	if n < 10 {
 		t.Fatalf("only %d fast closures replaced", n)
 	}
+}
+
+// drawFact draws a fact for the generated rule sets: a tier, kWh figures
+// from num, a small history, optional attributes, a period or an event.
+func drawFact(t *rapid.T, num *rapid.Generator[float64]) Fact {
+	f := Fact{
+		Customer: Customer{ID: "c1", Tier: rapid.SampledFrom([]string{"gold", "silver", "bronze", ""}).Draw(t, "tier")},
+		Savings: savings.Result{Kind: savings.KindPeriod, ID: "f1", Start: mustTime("2024-07-01T00:00:00Z"),
+			BaselineKWh: num.Draw(t, "baseline"), ObservedKWh: num.Draw(t, "observed"), SavingsKWh: num.Draw(t, "kwh"),
+			PercentSavings: num.Draw(t, "percent"), UncertaintyKWh: num.Draw(t, "uncertainty")},
+		History: History{EventStreak: rapid.IntRange(0, 5).Draw(t, "streak"), EventsTotal: rapid.IntRange(0, 5).Draw(t, "total")},
+	}
+	if rapid.Bool().Draw(t, "attrs") {
+		f.Customer.Attributes = map[string]string{"region": "north"}
+	}
+	if rapid.Bool().Draw(t, "event") {
+		f.Savings.Kind, f.Event = savings.KindEvent, &Event{ID: "e1", Type: "critical-peak"}
+	}
+	return f
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/negawatt/negawatt/savings"
 	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"
 )
@@ -174,23 +173,8 @@ func TestFastEvaluateMatchesExact(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v\n%s", err, b.String())
 		}
-		num := func(name string) float64 {
-			return rapid.OneOf(rapid.SampledFrom([]float64{0, 1, -2.5, 110.5, 13.6, 0.1, 1e15, 0.30000000000000004}),
-				rapid.Float64Range(-1e4, 1e4)).Draw(t, name)
-		}
-		f := Fact{
-			Customer: Customer{ID: "c1", Tier: rapid.SampledFrom([]string{"gold", "silver", "bronze", ""}).Draw(t, "tier")},
-			Savings: savings.Result{Kind: savings.KindPeriod, ID: "f1", Start: mustTime("2024-07-01T00:00:00Z"),
-				BaselineKWh: num("baseline"), ObservedKWh: num("observed"), SavingsKWh: num("kwh"),
-				PercentSavings: num("percent"), UncertaintyKWh: num("uncertainty")},
-			History: History{EventStreak: rapid.IntRange(0, 5).Draw(t, "streak"), EventsTotal: rapid.IntRange(0, 5).Draw(t, "total")},
-		}
-		if rapid.Bool().Draw(t, "attrs") {
-			f.Customer.Attributes = map[string]string{"region": "north"}
-		}
-		if rapid.Bool().Draw(t, "event") {
-			f.Savings.Kind, f.Event = savings.KindEvent, &Event{ID: "e1", Type: "critical-peak"}
-		}
+		f := drawFact(t, rapid.OneOf(rapid.SampledFrom([]float64{0, 1, -2.5, 110.5, 13.6, 0.1, 1e15, 0.30000000000000004}),
+			rapid.Float64Range(-1e4, 1e4)))
 		got, err1 := p.AppendEvaluate(nil, &MemoryTally{}, &f)
 		want, err2 := exactOnly(p).AppendEvaluate(nil, &MemoryTally{}, &f)
 		if err1 != nil || err2 != nil || len(got) != len(want) {
