@@ -286,90 +286,142 @@ func (c *fastCompiler) decOf(n ast.Node) fastDec {
 }
 
 func (c *fastCompiler) decCall(n *ast.CallNode) fastDec {
+	lib := c.lib
+	return callOf(c, n, c.decOf, &arith[decimal.Decimal]{
+		none: zeroDec,
+		add:  func(a, b decimal.Decimal) (decimal.Decimal, bool) { return a.Add(b), true },
+		sub:  func(a, b decimal.Decimal) (decimal.Decimal, bool) { return a.Sub(b), true },
+		mul:  func(a, b decimal.Decimal) (decimal.Decimal, bool) { return a.Mul(b), true },
+		div: func(a, b decimal.Decimal) (decimal.Decimal, bool) {
+			if b.IsZero() {
+				return zeroDec, false
+			}
+			return a.DivRound(b, divPlaces), true
+		},
+		neg: decimal.Decimal.Neg,
+		abs: decimal.Decimal.Abs,
+		cmp: decimal.Decimal.Cmp,
+		// Beyond the bounds: the VM reports the overflow.
+		within: func(v decimal.Decimal) bool { _, err := lib.bound(v); return err == nil },
+		of:     func(v decimal.Decimal) (decimal.Decimal, bool) { return v, true },
+	})
+}
+
+func (c *fastCompiler) fixCall(n *ast.CallNode) fixDec {
+	maxDigits := c.lib.lim.MaxDigits
+	return callOf(c, n, c.fixOf, &arith[fixed]{
+		none: noFixed,
+		add:  addFixed, sub: subFixed, mul: mulFixed, div: divFixed,
+		neg: negFixed,
+		abs: func(v fixed) fixed {
+			if v.c < 0 {
+				return negFixed(v)
+			}
+			return v
+		},
+		cmp: cmpFixed,
+		// Beyond the bounds: the exact path (then the VM) reports the
+		// overflow, as library.bound does for decCall's operators.
+		within: func(v fixed) bool { return v.within(maxDigits) },
+		// A table value that does not fit keeps the call on the exact path.
+		of: fixedOf,
+	})
+}
+
+// arith is what callOf needs of a value type: the exact path's
+// decimal.Decimal, or fixed point (fixed.go).
+type arith[T any] struct {
+	none               T // the value returned with ok == false
+	add, sub, mul, div func(a, b T) (T, bool)
+	neg, abs           func(T) T
+	cmp                func(a, b T) int
+	within             func(T) bool // inside the limits' digits
+	of                 func(decimal.Decimal) (T, bool)
+}
+
+// callOf compiles a call of the decimal library (decimal_add … decimal_div,
+// decimal_neg, abs, min, max, multiplier) over T, its arguments compiled by
+// of; nil when the call or an argument is outside the fast subset.
+func callOf[T any, F ~func(*Env) (T, bool)](c *fastCompiler, n *ast.CallNode, of func(ast.Node) F, ar *arith[T]) F {
 	id, ok := n.Callee.(*ast.IdentifierNode)
 	if !ok {
 		return nil
 	}
-	args := make([]fastDec, 0, len(n.Arguments))
+	args := make([]F, 0, len(n.Arguments))
 	if id.Value != "multiplier" {
 		for _, a := range n.Arguments {
 			if a.Type() != decType {
 				return nil
 			}
-			f := c.decOf(a)
+			f := of(a)
 			if f == nil {
 				return nil
 			}
 			args = append(args, f)
 		}
 	}
-	lib := c.lib
-	binop := func(op func(a, b decimal.Decimal) (decimal.Decimal, bool)) fastDec {
+	binop := func(op func(a, b T) (T, bool)) F {
 		if len(args) != 2 {
 			return nil
 		}
 		l, r := args[0], args[1]
-		return func(e *Env) (decimal.Decimal, bool) {
+		return func(e *Env) (T, bool) {
 			a, ok := l(e)
 			if !ok {
-				return zeroDec, false
+				return ar.none, false
 			}
 			b, ok := r(e)
 			if !ok {
-				return zeroDec, false
+				return ar.none, false
 			}
 			v, ok := op(a, b)
-			if !ok {
-				return zeroDec, false
+			if !ok || !ar.within(v) {
+				return ar.none, false
 			}
-			// Beyond the bounds: the VM reports the overflow.
-			_, err := lib.bound(v)
-			return v, err == nil
+			return v, true
 		}
 	}
 	switch id.Value {
 	case "decimal_add":
-		return binop(func(a, b decimal.Decimal) (decimal.Decimal, bool) { return a.Add(b), true })
+		return binop(ar.add)
 	case "decimal_sub":
-		return binop(func(a, b decimal.Decimal) (decimal.Decimal, bool) { return a.Sub(b), true })
+		return binop(ar.sub)
 	case "decimal_mul":
-		return binop(func(a, b decimal.Decimal) (decimal.Decimal, bool) { return a.Mul(b), true })
+		return binop(ar.mul)
 	case "decimal_div":
-		return binop(func(a, b decimal.Decimal) (decimal.Decimal, bool) {
-			if b.IsZero() {
-				return zeroDec, false
-			}
-			return a.DivRound(b, divPlaces), true
-		})
+		return binop(ar.div)
 	case "decimal_neg", "abs":
 		if len(args) != 1 {
 			return nil
 		}
-		x, neg := args[0], id.Value == "decimal_neg"
-		return func(e *Env) (decimal.Decimal, bool) {
+		x, f := args[0], ar.abs
+		if id.Value == "decimal_neg" {
+			f = ar.neg
+		}
+		return func(e *Env) (T, bool) {
 			v, ok := x(e)
-			if neg {
-				return v.Neg(), ok
+			if !ok {
+				return ar.none, false
 			}
-			return v.Abs(), ok
+			return f(v), true
 		}
 	case "min", "max":
 		if len(args) == 0 {
 			return nil
 		}
 		isMax := id.Value == "max"
-		return func(e *Env) (decimal.Decimal, bool) {
+		return func(e *Env) (T, bool) {
 			m, ok := args[0](e)
 			if !ok {
-				return zeroDec, false
+				return ar.none, false
 			}
 			for _, a := range args[1:] {
 				d, ok := a(e)
 				if !ok {
-					return zeroDec, false
+					return ar.none, false
 				}
-				// The same comparisons as the VM's min and max.
-				if (isMax && d.GreaterThan(m)) || (!isMax && d.LessThan(m)) {
+				// The VM's min and max keep the first of equal values.
+				if c := ar.cmp(d, m); (isMax && c > 0) || (!isMax && c < 0) {
 					m = d
 				}
 			}
@@ -383,7 +435,7 @@ func (c *fastCompiler) decCall(n *ast.CallNode) fastDec {
 		if !ok {
 			return nil
 		}
-		tab, ok := lib.tables[name.Value]
+		tab, ok := c.lib.tables[name.Value]
 		if !ok {
 			return nil
 		}
@@ -391,13 +443,21 @@ func (c *fastCompiler) decCall(n *ast.CallNode) fastDec {
 		if key == nil {
 			return nil
 		}
-		def, hasDef := tab["default"]
-		return func(e *Env) (decimal.Decimal, bool) {
+		vals := make(map[string]T, len(tab))
+		for k, v := range tab {
+			t, ok := ar.of(v)
+			if !ok {
+				return nil
+			}
+			vals[k] = t
+		}
+		def, hasDef := vals["default"]
+		return func(e *Env) (T, bool) {
 			k, ok := key(e)
 			if !ok {
-				return zeroDec, false
+				return ar.none, false
 			}
-			if v, ok := tab[k]; ok {
+			if v, ok := vals[k]; ok {
 				return v, true
 			}
 			// No default: the VM reports the missing key.
@@ -479,131 +539,6 @@ func (c *fastCompiler) fixOf(n ast.Node) fixDec {
 		}
 	case *ast.CallNode:
 		return c.fixCall(n)
-	}
-	return nil
-}
-
-func (c *fastCompiler) fixCall(n *ast.CallNode) fixDec {
-	id, ok := n.Callee.(*ast.IdentifierNode)
-	if !ok {
-		return nil
-	}
-	args := make([]fixDec, 0, len(n.Arguments))
-	if id.Value != "multiplier" {
-		for _, a := range n.Arguments {
-			if a.Type() != decType {
-				return nil
-			}
-			f := c.fixOf(a)
-			if f == nil {
-				return nil
-			}
-			args = append(args, f)
-		}
-	}
-	maxDigits := c.lib.lim.MaxDigits
-	binop := func(op func(a, b fixed) (fixed, bool)) fixDec {
-		if len(args) != 2 {
-			return nil
-		}
-		l, r := args[0], args[1]
-		return func(e *Env) (fixed, bool) {
-			a, ok := l(e)
-			if !ok {
-				return noFixed, false
-			}
-			b, ok := r(e)
-			if !ok {
-				return noFixed, false
-			}
-			v, ok := op(a, b)
-			// Beyond the bounds: the exact path (then the VM) reports the
-			// overflow, as library.bound does for decCall's operators.
-			return v, ok && v.within(maxDigits)
-		}
-	}
-	switch id.Value {
-	case "decimal_add":
-		return binop(addFixed)
-	case "decimal_sub":
-		return binop(subFixed)
-	case "decimal_mul":
-		return binop(mulFixed)
-	case "decimal_div":
-		return binop(divFixed)
-	case "decimal_neg", "abs":
-		if len(args) != 1 {
-			return nil
-		}
-		x, neg := args[0], id.Value == "decimal_neg"
-		return func(e *Env) (fixed, bool) {
-			v, ok := x(e)
-			if !ok {
-				return noFixed, false
-			}
-			if neg || v.c < 0 {
-				v = negFixed(v)
-			}
-			return v, true
-		}
-	case "min", "max":
-		if len(args) == 0 {
-			return nil
-		}
-		isMax := id.Value == "max"
-		return func(e *Env) (fixed, bool) {
-			m, ok := args[0](e)
-			if !ok {
-				return noFixed, false
-			}
-			for _, a := range args[1:] {
-				d, ok := a(e)
-				if !ok {
-					return noFixed, false
-				}
-				// The VM's min and max keep the first of equal values.
-				if c := cmpFixed(d, m); (isMax && c > 0) || (!isMax && c < 0) {
-					m = d
-				}
-			}
-			return m, true
-		}
-	case "multiplier":
-		if len(n.Arguments) != 2 {
-			return nil
-		}
-		name, ok := n.Arguments[0].(*ast.StringNode)
-		if !ok {
-			return nil
-		}
-		tab, ok := c.lib.tables[name.Value]
-		if !ok {
-			return nil
-		}
-		key := c.strOf(n.Arguments[1])
-		if key == nil {
-			return nil
-		}
-		fixTab := make(map[string]fixed, len(tab))
-		for k, v := range tab {
-			f, ok := fixedOf(v)
-			if !ok {
-				return nil
-			}
-			fixTab[k] = f
-		}
-		def, hasDef := fixTab["default"]
-		return func(e *Env) (fixed, bool) {
-			k, ok := key(e)
-			if !ok {
-				return noFixed, false
-			}
-			if v, ok := fixTab[k]; ok {
-				return v, true
-			}
-			// No default: the VM reports the missing key.
-			return def, hasDef
-		}
 	}
 	return nil
 }
